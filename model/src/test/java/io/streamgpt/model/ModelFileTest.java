@@ -1,0 +1,67 @@
+package io.streamgpt.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.Device;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModelFileTest {
+
+    @BeforeAll
+    static void engine() {
+        TorchRuntime.configure(1);
+    }
+
+    @Test
+    void savesAndLoadsExactly(@TempDir Path dir) throws IOException {
+        Vocabulary vocab = Vocabulary.ofText("hello, wörld 😀");
+        GptConfig config = GptTest.TINY.withVocabSize(vocab.size()).withSeed(3);
+        try (Gpt model = Gpt.create(config, Device.cpu())) {
+            Path file = dir.resolve("m.bin");
+            ModelFile.save(file, model, vocab, 42);
+            ModelFile.Contents loaded = ModelFile.load(file);
+            assertThat(loaded.config()).isEqualTo(config);
+            assertThat(loaded.vocabulary()).isEqualTo(vocab);
+            assertThat(loaded.step()).isEqualTo(42);
+            assertThat(loaded.parameters()).containsExactly(model.parameterValues());
+            assertThat(Files.list(dir)).containsExactly(file); // no temporary file left
+        }
+    }
+
+    @Test
+    void bytesVocabularyRoundTrips(@TempDir Path dir) throws IOException {
+        GptConfig config = GptTest.TINY.withVocabSize(256);
+        float[] params = ParameterLayout.of(config).initialValues(1);
+        Path file = dir.resolve("b.bin");
+        ModelFile.save(file, new ModelFile.Contents(config, Vocabulary.bytes(), params, 0));
+        assertThat(ModelFile.load(file).vocabulary()).isEqualTo(Vocabulary.bytes());
+    }
+
+    @Test
+    void damagedFilesAreRejected(@TempDir Path dir) throws IOException {
+        GptConfig config = GptTest.TINY;
+        Path file = dir.resolve("m.bin");
+        ModelFile.save(file, new ModelFile.Contents(config, Vocabulary.ofText("abcdefghijklmnopq"),
+                ParameterLayout.of(config).initialValues(1), 0));
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(file, bytes);
+        assertThatThrownBy(() -> ModelFile.load(file)).hasMessageContaining("checksum mismatch");
+        Files.writeString(file, "not a model");
+        assertThatThrownBy(() -> ModelFile.load(file)).hasMessageContaining("not a streamgpt model file");
+    }
+
+    @Test
+    void vocabularyMustMatchTheConfig(@TempDir Path dir) {
+        GptConfig config = GptTest.TINY; // vocab 17
+        assertThatThrownBy(() -> ModelFile.save(dir.resolve("x.bin"), new ModelFile.Contents(config,
+                Vocabulary.ofText("ab"), ParameterLayout.of(config).initialValues(1), 0)))
+                .hasMessageContaining("vocabulary has 2 tokens, the config says 17");
+    }
+}

@@ -1,0 +1,49 @@
+package io.streamgpt.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code streamgpt} command line: one entry point, a subcommand per use. */
+@Command(
+        name = "streamgpt",
+        mixinStandardHelpOptions = true,
+        version = "streamgpt 0.1.0",
+        description = "Train a character-level GPT, online on text streams or on a bounded corpus.",
+        subcommands = {TrainCommand.class, GenerateCommand.class, BenchCommand.class})
+public final class StreamGpt implements Runnable {
+
+    /** Exit code of invalid options and configs, before any work starts. */
+    static final int EXIT_USAGE = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line on the process's streams and returns its exit code. */
+    public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** Runs the command line with the given output and error writers (for tests). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        return new CommandLine(new StreamGpt())
+                .setOut(out)
+                .setErr(err)
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    if (e instanceof IllegalArgumentException) {
+                        cmd.getErr().println("streamgpt: " + e.getMessage());
+                        return EXIT_USAGE;
+                    }
+                    throw e;
+                })
+                .execute(args);
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}
