@@ -1,7 +1,9 @@
 package io.streamgpt.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 
@@ -15,24 +17,47 @@ import ai.djl.pytorch.jni.JniUtils;
  *   p  = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * </pre>
  *
- * Because parameters, gradient and moments are each one vector, a step is a dozen tensor
- * operations whatever the model size. Gradients are zeroed after every step (torch accumulates
- * them otherwise).
+ * Parameters, gradient and moments are each one flat vector, updated slice by slice. Gradients
+ * are zeroed after every step (torch accumulates them otherwise).
  */
 public final class AdamW implements AutoCloseable {
 
+    /**
+     * The update runs over slices of this many values: a dozen passes over a slice stay in the L2
+     * cache, where a dozen passes over the whole vector would stream it from memory each time.
+     */
+    private static final int SLICE = 1 << 15;
+
     private final GptConfig config;
+    private final NDManager manager;
     private final NDArray parameters;
     private final NDArray firstMoment;
     private final NDArray secondMoment;
+    private final long[] slicePoints;
+    private final NDList parameterSlices;
+    private final NDList firstMomentSlices;
+    private final NDList secondMomentSlices;
     private long step;
 
     AdamW(Gpt model) {
         this.config = model.config();
         this.parameters = model.parameters();
-        NDManager manager = model.manager();
+        this.manager = model.manager();
         this.firstMoment = manager.zeros(parameters.getShape());
         this.secondMoment = manager.zeros(parameters.getShape());
+        long size = parameters.size();
+        this.slicePoints = new long[(int) ((size - 1) / SLICE)];
+        for (int i = 0; i < slicePoints.length; i++) {
+            slicePoints[i] = (long) (i + 1) * SLICE;
+        }
+        try (NDScope scope = new NDScope()) {
+            parameterSlices = parameters.split(slicePoints, 0);
+            firstMomentSlices = firstMoment.split(slicePoints, 0);
+            secondMomentSlices = secondMoment.split(slicePoints, 0);
+            NDScope.unregister(parameterSlices);
+            NDScope.unregister(firstMomentSlices);
+            NDScope.unregister(secondMomentSlices);
+        }
     }
 
     /** Steps taken. */
@@ -42,6 +67,7 @@ public final class AdamW implements AutoCloseable {
 
     /**
      * Applies one update with the gradient accumulated by the last backward pass, then zeroes it.
+     * Runs in the caller's {@link NDScope}.
      *
      * @return the gradient's global L2 norm before clipping, or NaN when clipping is off (it costs a
      *     reduction)
@@ -61,16 +87,36 @@ public final class AdamW implements AutoCloseable {
             double b2 = config.beta2();
             double biasCorrection1 = 1 - Math.pow(b1, step);
             double biasCorrection2 = 1 - Math.pow(b2, step);
-            if (config.weightDecay() > 0) {
-                parameters.muli(1 - learningRate * config.weightDecay());
+            // Scalars as tensors, made once per step: a Java number becomes a new tensor per use.
+            NDArray decay = scalar(1 - learningRate * config.weightDecay());
+            NDArray beta1 = scalar(b1);
+            NDArray oneMinusBeta1 = scalar(1 - b1);
+            NDArray beta2 = scalar(b2);
+            NDArray oneMinusBeta2 = scalar(1 - b2);
+            NDArray sqrtBiasCorrection2 = scalar(Math.sqrt(biasCorrection2));
+            NDArray epsilon = scalar(GptConfig.ADAM_EPSILON);
+            NDArray stepSize = scalar(learningRate / biasCorrection1);
+            NDList gradSlices = grad.split(slicePoints, 0);
+            for (int i = 0; i < gradSlices.size(); i++) {
+                NDArray p = parameterSlices.get(i);
+                NDArray g = gradSlices.get(i);
+                NDArray m = firstMomentSlices.get(i);
+                NDArray v = secondMomentSlices.get(i);
+                if (config.weightDecay() > 0) {
+                    p.muli(decay);
+                }
+                m.muli(beta1).addi(g.mul(oneMinusBeta1));
+                v.muli(beta2).addi(g.square().muli(oneMinusBeta2));
+                NDArray denominator = v.sqrt().divi(sqrtBiasCorrection2).addi(epsilon);
+                p.subi(m.div(denominator).muli(stepSize));
             }
-            firstMoment.muli(b1).addi(grad.mul(1 - b1));
-            secondMoment.muli(b2).addi(grad.square().muli(1 - b2));
-            NDArray denominator = secondMoment.sqrt().divi(Math.sqrt(biasCorrection2)).addi(GptConfig.ADAM_EPSILON);
-            parameters.subi(firstMoment.div(denominator).muli(learningRate / biasCorrection1));
             JniUtils.zeroGrad((PtNDArray) parameters);
             return norm;
         }
+    }
+
+    private NDArray scalar(double value) {
+        return manager.create((float) value);
     }
 
     /** Optimizer state as plain arrays, for checkpoints: first moment, second moment. */
@@ -80,6 +126,9 @@ public final class AdamW implements AutoCloseable {
 
     @Override
     public void close() {
+        parameterSlices.close();
+        firstMomentSlices.close();
+        secondMomentSlices.close();
         firstMoment.close();
         secondMoment.close();
     }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 
 import java.util.Random;
 
@@ -17,9 +18,15 @@ public final class Trainer implements AutoCloseable {
     private final Gpt model;
     private final AdamW optimizer;
 
+    /**
+     * A trainer for {@code model}. Dropout draws from libtorch's generator, which is one per
+     * process: it is seeded here from the config's seed, so a process that trains one model gets the
+     * same losses for the same seed.
+     */
     public Trainer(Gpt model) {
         this.model = model;
         this.optimizer = new AdamW(model);
+        JniUtils.setSeed(model.config().seed());
     }
 
     public Gpt model() {

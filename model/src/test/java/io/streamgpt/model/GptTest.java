@@ -89,8 +89,18 @@ class GptTest {
         assertThat(lossSequence(12)).isNotEqualTo(lossSequence(11));
     }
 
+    @Test
+    void dropoutRunsAreReproducibleToo() {
+        assertThat(lossSequence(TINY.withArchitecture(16, 2, 2, 32, 0.2).withSeed(5)))
+                .containsExactly(lossSequence(TINY.withArchitecture(16, 2, 2, 32, 0.2).withSeed(5)));
+    }
+
     private static float[] lossSequence(long seed) {
-        GptConfig config = TINY.withSeed(seed);
+        return lossSequence(TINY.withSeed(seed));
+    }
+
+    private static float[] lossSequence(GptConfig config) {
+        long seed = config.seed();
         int[] tokens = new Random(0).ints(2000, 0, 17).toArray();
         try (Gpt model = Gpt.create(config, Device.cpu()); Trainer trainer = new Trainer(model)) {
             TokenCorpus corpus = TokenCorpus.of(tokens);

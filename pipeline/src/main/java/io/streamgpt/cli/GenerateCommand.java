@@ -7,7 +7,6 @@ import io.streamgpt.model.Sampler;
 import io.streamgpt.model.TorchRuntime;
 import io.streamgpt.model.Vocabulary;
 
-import ai.djl.Device;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -45,8 +44,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-kv-cache", description = "Recompute the whole context for every token, as the reference does.")
     boolean noKvCache;
 
-    @Option(names = "--threads", description = "libtorch intra-op threads (default: all cores).")
-    Integer threads;
+    @Option(names = "--threads", defaultValue = "1",
+            description = "libtorch intra-op threads. Token-by-token generation is fastest on one. Default: ${DEFAULT-VALUE}.")
+    int threads;
 
     @Override
     public Integer call() throws Exception {
@@ -61,10 +61,11 @@ final class GenerateCommand implements Callable<Integer> {
             spec.commandLine().getErr().printf("streamgpt: %d prompt characters are not in the model's vocabulary and were skipped%n",
                     vocabulary.unknownCharacters());
         }
-        TorchRuntime.configure(threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        TorchRuntime.configure(threads);
         PrintWriter out = spec.commandLine().getOut();
         out.print(prompt);
-        try (Gpt gpt = Gpt.withParameters(contents.config(), contents.parameters(), Device.cpu())) {
+        try (Gpt gpt = Gpt.withParameters(contents.config(), contents.parameters(),
+                TorchRuntime.deviceFor(0, java.util.OptionalInt.empty(), TorchRuntime.visibleGpus()))) {
             TokenPrinter printer = new TokenPrinter(vocabulary, out);
             new Generator(gpt).generate(promptIds, tokens, sampler, !noKvCache, printer);
             printer.finish();

@@ -35,6 +35,9 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Train on a bounded text corpus, like the reference gpt.py.")
 final class TrainCommand implements Callable<Integer> {
 
+    private static final com.fasterxml.jackson.databind.ObjectMapper CONFIG_JSON = new com.fasterxml.jackson.databind.ObjectMapper()
+            .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
+
     @Spec
     CommandSpec spec;
 
@@ -87,14 +90,14 @@ final class TrainCommand implements Callable<Integer> {
         TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
         out.printf(Locale.ROOT, "corpus %s: %d train / %d val tokens, vocabulary %s (%d unknown characters skipped)%n",
                 corpusFile, corpus.size(Split.TRAIN), corpus.size(Split.VAL), vocabulary, vocabulary.unknownCharacters());
-        out.printf(Locale.ROOT, "config %s%n", config);
+        out.printf(Locale.ROOT, "config %s%n", CONFIG_JSON.writeValueAsString(config));
         try (Gpt gpt = Gpt.create(config, TorchRuntime.deviceFor(0, java.util.OptionalInt.empty(), TorchRuntime.visibleGpus()));
                 Trainer trainer = new Trainer(gpt)) {
             out.printf(Locale.ROOT, "%.2fM parameters, %d threads%n", gpt.parameterCount() / 1e6, TorchRuntime.threads());
             out.flush();
             train(trainer, corpus, config, out);
-            ModelFile.save(out(), gpt, vocabulary, trainer.steps());
-            out.printf("saved %s%n", out());
+            ModelFile.save(this.out, gpt, vocabulary, trainer.steps());
+            out.printf("saved %s%n", this.out);
             if (sampleTokens > 0) {
                 int[] sample = new Generator(gpt).generate(new int[0], sampleTokens, Sampler.multinomial(config.seed()), true);
                 out.println("--- sample ---");
@@ -102,10 +105,6 @@ final class TrainCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    private Path out() {
-        return out;
     }
 
     private void train(Trainer trainer, TokenCorpus corpus, GptConfig config, PrintWriter out) {
