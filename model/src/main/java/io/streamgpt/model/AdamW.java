@@ -124,6 +124,19 @@ public final class AdamW implements AutoCloseable {
         return new float[][] {firstMoment.toFloatArray(), secondMoment.toFloatArray()};
     }
 
+    /** Restores the state that {@link #state()} and {@link #steps()} returned. */
+    public void restore(long steps, float[] first, float[] second) {
+        if (first.length != parameters.size() || second.length != parameters.size()) {
+            throw new IllegalArgumentException("optimizer state of " + first.length + "/" + second.length
+                    + " values for " + parameters.size() + " parameters");
+        }
+        try (GradMode off = GradMode.disabled(); NDArray m = manager.create(first); NDArray v = manager.create(second)) {
+            firstMoment.set(new ai.djl.ndarray.index.NDIndex(":"), m);
+            secondMoment.set(new ai.djl.ndarray.index.NDIndex(":"), v);
+        }
+        this.step = steps;
+    }
+
     @Override
     public void close() {
         parameterSlices.close();

@@ -113,6 +113,14 @@ public final class Gpt implements AutoCloseable {
         return logProbs.gather(targets.reshape(-1, 1), 1).mean().neg();
     }
 
+    /** Loss of {@code batch} in evaluation mode (no dropout, no graph), in its own scope. */
+    public float evaluate(TokenCorpus.Batch batch) {
+        try (NDScope scope = new NDScope(); GradMode off = GradMode.disabled()) {
+            Shape shape = new Shape(batch.batchSize(), batch.blockSize());
+            return loss(manager.create(batch.inputs(), shape), manager.create(batch.targets(), shape), false).getFloat();
+        }
+    }
+
     /**
      * The forward pass over tokens (B, t) at positions start..start+t-1. With a cache, keys and
      * values of earlier positions come from it and those of these tokens are appended to it. With

@@ -46,7 +46,7 @@ public record GptConfig(
         int warmupSteps,
         int decaySteps,
         double minLearningRate,
-        long seed) {
+        long seed) implements java.io.Serializable {
 
     /** Adam's epsilon, as in torch.optim.AdamW. */
     public static final double ADAM_EPSILON = 1e-8;

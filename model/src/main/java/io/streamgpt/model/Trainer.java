@@ -58,10 +58,7 @@ public final class Trainer implements AutoCloseable {
 
     /** Loss of {@code batch} in evaluation mode (no dropout, no graph). */
     public float evaluate(TokenCorpus.Batch batch) {
-        try (NDScope scope = new NDScope(); GradMode off = GradMode.disabled()) {
-            NDArray[] xy = toArrays(batch);
-            return model.loss(xy[0], xy[1], false).getFloat();
-        }
+        return model.evaluate(batch);
     }
 
     /** The reference's estimate_loss: the mean loss of {@code evalIters} random batches of a split. */

@@ -17,7 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * are skipped and counted, never thrown, because a live stream will contain some. A <em>bytes</em>
  * vocabulary has the 256 byte values of the UTF-8 encoding and so accepts any text.
  */
-public final class Vocabulary {
+public final class Vocabulary implements java.io.Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     /** Kind of vocabulary, persisted in model files. */
     public enum Kind {

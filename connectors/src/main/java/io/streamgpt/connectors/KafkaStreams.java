@@ -1,0 +1,129 @@
+package io.streamgpt.connectors;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/** The Kafka sources and sinks of the streamgpt job: text in, model chunks around, reports out. */
+public final class KafkaStreams {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaStreams.class);
+
+    private KafkaStreams() {}
+
+    /**
+     * Text records of a topic list or pattern. {@code startingOffsets}: earliest, committed (from
+     * the earliest where the group has none), latest, or timestamp:EPOCH_MS.
+     */
+    public static KafkaSource<TextRecord> textSource(String bootstrapServers, List<String> topics, String topicPattern,
+            String startingOffsets, String groupId) {
+        var builder = KafkaSource.<TextRecord>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setGroupId(groupId)
+                .setStartingOffsets(offsets(startingOffsets))
+                .setDeserializer(new TextDeserializer())
+                .setProperty("partition.discovery.interval.ms", "10000")
+                .setProperty("max.partition.fetch.bytes", String.valueOf(16 << 20));
+        if (topicPattern != null && !topicPattern.isBlank()) {
+            builder.setTopicPattern(Pattern.compile(topicPattern));
+        } else {
+            builder.setTopics(topics);
+        }
+        return builder.build();
+    }
+
+    /** Model chunks from the model topic, from its end: chunks of earlier runs are not replayed. */
+    public static KafkaSource<ModelChunk> modelSource(String bootstrapServers, String topic, String groupId) {
+        return KafkaSource.<ModelChunk>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setGroupId(groupId)
+                .setTopics(topic)
+                .setStartingOffsets(OffsetsInitializer.latest())
+                .setDeserializer(new ModelChunkDeserializer())
+                .setProperty("fetch.max.wait.ms", "5")
+                .setProperty("max.partition.fetch.bytes", String.valueOf(8 << 20))
+                .build();
+    }
+
+    /** Model chunks to the model topic, keyed by chunk index so chunks spread over partitions. */
+    public static KafkaSink<ModelChunk> modelSink(String bootstrapServers, String topic) {
+        return KafkaSink.<ModelChunk>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setRecordSerializer((KafkaRecordSerializationSchema<ModelChunk>) (chunk, context, timestamp) ->
+                        new ProducerRecord<>(topic, null, timestamp,
+                                ByteBuffer.allocate(4).putInt(chunk.chunk()).array(), ModelChunkFormat.serialize(chunk)))
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .setProperty("linger.ms", "0")
+                .setProperty("max.request.size", String.valueOf(4 << 20))
+                .build();
+    }
+
+    /** Each record's value to the record's own topic. */
+    public static KafkaSink<TopicRecord> topicRecordSink(String bootstrapServers) {
+        return KafkaSink.<TopicRecord>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setRecordSerializer((KafkaRecordSerializationSchema<TopicRecord>) (record, context, timestamp) ->
+                        new ProducerRecord<>(record.topic(), null, timestamp, null, record.value().getBytes(StandardCharsets.UTF_8)))
+                .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
+                .setProperty("linger.ms", "0")
+                .build();
+    }
+
+    static OffsetsInitializer offsets(String spec) {
+        if (spec.startsWith("timestamp:")) {
+            return OffsetsInitializer.timestamp(Long.parseLong(spec.substring("timestamp:".length())));
+        }
+        return switch (spec) {
+            case "earliest" -> OffsetsInitializer.earliest();
+            case "latest" -> OffsetsInitializer.latest();
+            case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+            default -> throw new IllegalArgumentException("starting offsets must be earliest, committed, latest or timestamp:EPOCH_MS, got " + spec);
+        };
+    }
+
+    static final class TextDeserializer implements KafkaRecordDeserializationSchema<TextRecord> {
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<TextRecord> out) {
+            out.collect(new TextRecord(record.topic(), record.partition(), record.offset(),
+                    record.value() == null ? new byte[0] : record.value()));
+        }
+
+        @Override
+        public TypeInformation<TextRecord> getProducedType() {
+            return TypeInformation.of(TextRecord.class);
+        }
+    }
+
+    static final class ModelChunkDeserializer implements KafkaRecordDeserializationSchema<ModelChunk> {
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<ModelChunk> out) {
+            try {
+                out.collect(ModelChunkFormat.deserialize(record.value()));
+            } catch (IllegalArgumentException e) {
+                // A foreign or damaged record on the model topic must not stop training.
+                LOG.warn("skipping malformed model chunk at {}-{}@{}: {}", record.topic(), record.partition(),
+                        record.offset(), e.getMessage());
+            }
+        }
+
+        @Override
+        public TypeInformation<ModelChunk> getProducedType() {
+            return TypeInformation.of(ModelChunk.class);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package io.streamgpt.cli;
+
+import io.streamgpt.model.Vocabulary;
+import io.streamgpt.pipeline.JobConfig;
+import io.streamgpt.pipeline.OuterOptimizer;
+
+import java.io.IOException;
+import java.util.List;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** The fields of {@link JobConfig} as options, shared by the commands that run the streaming job. */
+final class JobOptions {
+
+    @Mixin
+    ModelOptions model;
+
+    @Option(names = "--vocab", defaultValue = "shakespeare",
+            description = "Vocabulary, fixed for the job's life: shakespeare (65 characters), bytes (any UTF-8), or a corpus file. Default: ${DEFAULT-VALUE}.")
+    String vocab;
+
+    @Option(names = "--replicas", defaultValue = "2", description = "Data-parallel training replicas. Default: ${DEFAULT-VALUE}.")
+    int replicas;
+
+    @Option(names = "--sync-every", defaultValue = "10", description = "Local steps between parameter averaging rounds (K). Default: ${DEFAULT-VALUE}.")
+    int syncEvery;
+
+    @Option(names = "--sync-mode", defaultValue = "SYNC",
+            description = "SYNC: wait for each round's average; OVERLAP: keep training and merge it on arrival. Default: ${DEFAULT-VALUE}.")
+    JobConfig.SyncMode syncMode;
+
+    @Option(names = "--outer-optimizer", defaultValue = "AVERAGE",
+            description = "AVERAGE (plain parameter averaging) or NESTEROV (DiLoCo outer momentum). Default: ${DEFAULT-VALUE}.")
+    OuterOptimizer outerOptimizer;
+
+    @Option(names = "--outer-lr", defaultValue = "0.7", description = "DiLoCo outer learning rate. Default: ${DEFAULT-VALUE}.")
+    double outerLr;
+
+    @Option(names = "--outer-momentum", defaultValue = "0.9", description = "DiLoCo outer Nesterov momentum. Default: ${DEFAULT-VALUE}.")
+    double outerMomentum;
+
+    @Option(names = "--sync-timeout-ms", defaultValue = "10000",
+            description = "A round closes after this long without every replica, averaging what arrived. Default: ${DEFAULT-VALUE}.")
+    long syncTimeoutMs;
+
+    @Option(names = "--chunk-size", defaultValue = "131072", description = "Parameters per model chunk (4 bytes each). Default: ${DEFAULT-VALUE}.")
+    int chunkSize;
+
+    @Option(names = "--averager-parallelism", defaultValue = "1", description = "Subtasks of the parameter averager. Default: ${DEFAULT-VALUE}.")
+    int averagerParallelism;
+
+    @Option(names = "--bootstrap-servers", defaultValue = "127.0.0.1:9092", description = "Kafka bootstrap servers. Default: ${DEFAULT-VALUE}.")
+    String bootstrapServers;
+
+    @Option(names = "--text-topics", split = ",", defaultValue = "text", description = "Text topics, comma-separated. Default: ${DEFAULT-VALUE}.")
+    List<String> textTopics;
+
+    @Option(names = "--text-topic-pattern", description = "A regular expression of text topics, instead of --text-topics.")
+    String textTopicPattern;
+
+    @Option(names = "--starting-offsets", defaultValue = "earliest",
+            description = "Where new text reading starts: earliest, committed, latest or timestamp:EPOCH_MS. Default: ${DEFAULT-VALUE}.")
+    String startingOffsets;
+
+    @Option(names = "--group-id", defaultValue = "streamgpt", description = "Kafka consumer group. Default: ${DEFAULT-VALUE}.")
+    String groupId;
+
+    @Option(names = "--model-topic", defaultValue = "streamgpt-model", description = "Topic of averaged model chunks. Default: ${DEFAULT-VALUE}.")
+    String modelTopic;
+
+    @Option(names = "--losses-topic", defaultValue = "streamgpt-losses", description = "Topic of loss records. Default: ${DEFAULT-VALUE}.")
+    String lossesTopic;
+
+    @Option(names = "--samples-topic", defaultValue = "streamgpt-samples", description = "Topic of generated samples. Default: ${DEFAULT-VALUE}.")
+    String samplesTopic;
+
+    @Option(names = "--pacing", defaultValue = "CONTINUOUS",
+            description = "CONTINUOUS: train as fast as possible while data is buffered; PER_TOKENS: one step per --tokens-per-step new tokens. Default: ${DEFAULT-VALUE}.")
+    JobConfig.Pacing pacing;
+
+    @Option(names = "--tokens-per-step", defaultValue = "768", description = "New tokens per step with PER_TOKENS pacing. Default: ${DEFAULT-VALUE}.")
+    int tokensPerStep;
+
+    @Option(names = "--max-steps", defaultValue = "0", description = "Steps per replica, then stop training; 0 trains forever. Default: ${DEFAULT-VALUE}.")
+    long maxSteps;
+
+    @Option(names = "--buffer-tokens", defaultValue = "2000000",
+            description = "Replay buffer of each replica, in tokens (tiny Shakespeare is 1.1M). Default: ${DEFAULT-VALUE}.")
+    long bufferTokens;
+
+    @Option(names = "--stride", description = "Tokens between window starts (default: block_size, consecutive windows share one token).")
+    Integer stride;
+
+    @Option(names = "--run-windows", defaultValue = "64", description = "Consecutive windows sent to the same replica. Default: ${DEFAULT-VALUE}.")
+    int runWindows;
+
+    @Option(names = "--eval-interval", defaultValue = "100", description = "Steps between loss records. Default: ${DEFAULT-VALUE}.")
+    int evalInterval;
+
+    @Option(names = "--eval-iters", defaultValue = "20", description = "Held-out batches per validation loss. Default: ${DEFAULT-VALUE}.")
+    int evalIters;
+
+    @Option(names = "--sample-interval", defaultValue = "500", description = "Steps between samples. Default: ${DEFAULT-VALUE}.")
+    int sampleInterval;
+
+    @Option(names = "--sample-tokens", defaultValue = "200", description = "Tokens per sample. Default: ${DEFAULT-VALUE}.")
+    int sampleTokens;
+
+    @Option(names = "--checkpoint-interval-ms", defaultValue = "30000", description = "Checkpoint interval; 0 disables checkpoints. Default: ${DEFAULT-VALUE}.")
+    long checkpointIntervalMs;
+
+    @Option(names = "--state-backend", defaultValue = "hashmap", description = "hashmap or rocksdb. Default: ${DEFAULT-VALUE}.")
+    String stateBackend;
+
+    @Option(names = "--checkpoint-dir", defaultValue = "", description = "Checkpoint storage URI, e.g. file:///var/streamgpt/checkpoints (default: none).")
+    String checkpointDir;
+
+    @Option(names = "--threads-per-replica", defaultValue = "1", description = "libtorch threads of each replica. Default: ${DEFAULT-VALUE}.")
+    int threadsPerReplica;
+
+    Vocabulary vocabulary() throws IOException {
+        return Vocabulary.named(vocab);
+    }
+
+    JobConfig toConfig(Vocabulary vocabulary) {
+        var gpt = model.toConfig(vocabulary.size());
+        boolean pattern = textTopicPattern != null && !textTopicPattern.isBlank();
+        return new JobConfig(gpt, vocab, replicas, syncEvery, syncMode, outerOptimizer, outerLr, outerMomentum,
+                syncTimeoutMs, chunkSize, averagerParallelism, bootstrapServers, pattern ? List.of() : textTopics,
+                textTopicPattern, startingOffsets, groupId, modelTopic, lossesTopic, samplesTopic, pacing, tokensPerStep,
+                maxSteps, bufferTokens, stride != null ? stride : gpt.blockSize(), runWindows, evalInterval, evalIters,
+                sampleInterval, sampleTokens, checkpointIntervalMs, stateBackend, checkpointDir, threadsPerReplica);
+    }
+}

@@ -1,0 +1,144 @@
+package io.streamgpt.pipeline;
+
+import io.streamgpt.connectors.ModelChunk;
+import io.streamgpt.connectors.TopicRecord;
+import io.streamgpt.model.Generator;
+import io.streamgpt.model.Gpt;
+import io.streamgpt.model.GptConfig;
+import io.streamgpt.model.Sampler;
+import io.streamgpt.model.TokenCorpus;
+import io.streamgpt.model.TorchRuntime;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.streaming.api.functions.co.CoProcessFunction;
+import org.apache.flink.util.Collector;
+
+import java.util.OptionalInt;
+import java.util.Random;
+import java.util.TreeMap;
+
+/**
+ * Assembles each global model version from the model topic, keeps a buffer of held-out windows,
+ * and every {@code eval_interval} steps writes a loss record (per-replica training losses, global
+ * validation loss) to the losses topic, every {@code sample_interval} steps a generated sample to
+ * the samples topic.
+ */
+final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRecord> {
+
+    /** Held-out tokens kept for validation: ~2,000 windows of the cpu preset. */
+    private static final long VAL_BUFFER_TOKENS = 130_000;
+
+    private final JobConfig config;
+    private final Vocabulary vocabulary;
+
+    private transient Gpt model;
+    private transient ReplayBuffer heldOut;
+    private transient long heldOutWindows;
+    private transient Random random;
+    private transient TreeMap<Long, ParameterChunks.Assembly> incoming;
+    private transient TreeMap<Long, ModelChunk> heads; // chunk 0 of each round: it carries the replicas' losses
+    private transient int generation;
+    private transient long lastRound;
+    private transient long lastEvalBucket;
+    private transient long lastSampleBucket;
+    private transient volatile float valLoss = Float.NaN;
+    private transient volatile long modelVersion;
+
+    Evaluator(JobConfig config, Vocabulary vocabulary) {
+        this.config = config;
+        this.vocabulary = vocabulary;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        TorchRuntime.configure(config.threadsPerReplica());
+        model = Gpt.create(config.model(), TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
+        heldOut = new ReplayBuffer(VAL_BUFFER_TOKENS);
+        random = new Random(config.model().seed() + 1);
+        incoming = new TreeMap<>();
+        heads = new TreeMap<>();
+        lastEvalBucket = -1;
+        lastSampleBucket = 0;
+        var metrics = getRuntimeContext().getMetricGroup();
+        metrics.gauge("val_loss", () -> valLoss);
+        metrics.gauge("model_version", () -> modelVersion);
+        metrics.gauge("held_out_windows", () -> heldOutWindows);
+    }
+
+    @Override
+    public void processElement2(TokenWindow window, Context ctx, Collector<TopicRecord> out) {
+        heldOut.add(window);
+        heldOutWindows++;
+    }
+
+    @Override
+    public void processElement1(ModelChunk chunk, Context ctx, Collector<TopicRecord> out) {
+        if (chunk.kind() != ModelChunk.Kind.GLOBAL || chunk.generation() < generation
+                || chunk.generation() == generation && chunk.round() <= lastRound) {
+            return;
+        }
+        if (chunk.generation() > generation) { // the job was restored: newer rounds only from now on
+            generation = chunk.generation();
+            lastRound = -1;
+            incoming.clear();
+            heads.clear();
+        }
+        ParameterChunks.Assembly assembly = incoming.computeIfAbsent(chunk.round(),
+                r -> new ParameterChunks.Assembly((int) model.parameterCount(), config.chunkSize()));
+        assembly.add(chunk.chunk(), chunk.values());
+        if (chunk.chunk() == 0) {
+            heads.put(chunk.round(), chunk);
+        }
+        if (assembly.complete()) {
+            model.setParameterValues(assembly.values());
+            incoming.headMap(chunk.round(), true).clear();
+            ModelChunk head = heads.remove(chunk.round());
+            heads.headMap(chunk.round()).clear();
+            lastRound = chunk.round();
+            modelVersion = chunk.round();
+            report(head != null ? head : chunk, out);
+        }
+    }
+
+    private void report(ModelChunk head, Collector<TopicRecord> out) {
+        long step = head.step();
+        if (step / config.evalInterval() > lastEvalBucket) {
+            lastEvalBucket = step / config.evalInterval();
+            valLoss = validationLoss();
+            Float[] perReplica = new Float[head.replicaLosses().length];
+            for (int i = 0; i < perReplica.length; i++) {
+                perReplica[i] = Reports.orNull(head.replicaLosses()[i]);
+            }
+            out.collect(new TopicRecord(config.lossesTopic(), Reports.toJson(new Reports.LossRecord(step, head.round(),
+                    head.generation(), head.tokens(), Reports.orNull(head.loss()), perReplica, Reports.orNull(valLoss),
+                    heldOutWindows, System.currentTimeMillis()))));
+        }
+        if (config.sampleTokens() > 0 && step / config.sampleInterval() > lastSampleBucket) {
+            lastSampleBucket = step / config.sampleInterval();
+            int[] tokens = new Generator(model).generate(new int[0], config.sampleTokens(), Sampler.multinomial(step), true);
+            out.collect(new TopicRecord(config.samplesTopic(), Reports.toJson(new Reports.SampleRecord(step, head.round(),
+                    head.generation(), vocabulary.decode(tokens), System.currentTimeMillis()))));
+        }
+    }
+
+    private float validationLoss() {
+        GptConfig c = model.config();
+        double sum = 0;
+        for (int i = 0; i < config.evalIters(); i++) {
+            TokenCorpus.Batch batch = heldOut.sample(random, c.batchSize(), c.blockSize());
+            if (batch == null) {
+                return Float.NaN;
+            }
+            sum += model.evaluate(batch);
+        }
+        return (float) (sum / config.evalIters());
+    }
+
+    @Override
+    public void close() {
+        if (model != null) {
+            model.close();
+        }
+    }
+}

@@ -1,0 +1,142 @@
+package io.streamgpt.pipeline;
+
+import io.streamgpt.model.TokenCorpus;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * A replica's bounded memory of training text: contiguous runs of tokens, so that training
+ * examples can start at any token offset as the reference's random offsets into the corpus do.
+ *
+ * <p>Consecutive windows of a partition overlap and extend the same run; a gap (a held-out window,
+ * another partition, or windows routed to another replica) starts a new run. Batches are sampled
+ * uniformly over every valid start position of every run. When the buffer exceeds its capacity
+ * the oldest tokens are dropped.
+ */
+final class ReplayBuffer {
+
+    /** Tokens of one source partition from stream offset {@code start}, contiguous. */
+    record Run(String source, long start, int[] tokens) {
+        long end() {
+            return start + tokens.length;
+        }
+    }
+
+    private final long capacity;
+    private final Deque<Run> runs = new ArrayDeque<>();
+    private long size;
+
+    ReplayBuffer(long capacityTokens) {
+        if (capacityTokens < 1) {
+            throw new IllegalArgumentException("buffer capacity must be >= 1 token, got " + capacityTokens);
+        }
+        this.capacity = capacityTokens;
+    }
+
+    /** Adds a window's tokens: extends the newest run when the window continues it. */
+    void add(TokenWindow window) {
+        Run last = runs.peekLast();
+        long windowEnd = window.position() + window.tokens().length;
+        if (last != null && last.source().equals(window.source())
+                && window.position() <= last.end() && windowEnd > last.end()) {
+            int skip = (int) (last.end() - window.position());
+            int[] merged = Arrays.copyOf(last.tokens(), last.tokens().length + window.tokens().length - skip);
+            System.arraycopy(window.tokens(), skip, merged, last.tokens().length, window.tokens().length - skip);
+            runs.pollLast();
+            runs.addLast(new Run(last.source(), last.start(), merged));
+            size += window.tokens().length - skip;
+        } else if (last == null || !(last.source().equals(window.source()) && windowEnd <= last.end()
+                && window.position() >= last.start())) {
+            runs.addLast(new Run(window.source(), window.position(), window.tokens().clone()));
+            size += window.tokens().length;
+        }
+        evict();
+    }
+
+    private void evict() {
+        while (size > capacity) {
+            Run oldest = runs.pollFirst();
+            long excess = size - capacity;
+            if (excess < oldest.tokens().length) {
+                int drop = (int) excess;
+                runs.addFirst(new Run(oldest.source(), oldest.start() + drop,
+                        Arrays.copyOfRange(oldest.tokens(), drop, oldest.tokens().length)));
+                size -= drop;
+            } else {
+                size -= oldest.tokens().length;
+            }
+        }
+    }
+
+    long size() {
+        return size;
+    }
+
+    long capacity() {
+        return capacity;
+    }
+
+    /** Start positions from which a block of {@code blockSize} inputs plus one target fits. */
+    long trainableStarts(int blockSize) {
+        long starts = 0;
+        for (Run run : runs) {
+            starts += Math.max(0, run.tokens().length - blockSize);
+        }
+        return starts;
+    }
+
+    /**
+     * A batch of windows at uniformly random start positions over all runs; null when no run is
+     * long enough yet.
+     */
+    TokenCorpus.Batch sample(Random random, int batchSize, int blockSize) {
+        List<Run> usable = new ArrayList<>();
+        long[] cumulative = new long[runs.size()];
+        long total = 0;
+        for (Run run : runs) {
+            int starts = Math.max(0, run.tokens().length - blockSize);
+            if (starts > 0) {
+                total += starts;
+                cumulative[usable.size()] = total;
+                usable.add(run);
+            }
+        }
+        if (total == 0) {
+            return null;
+        }
+        long[] inputs = new long[batchSize * blockSize];
+        long[] targets = new long[batchSize * blockSize];
+        for (int b = 0; b < batchSize; b++) {
+            long pick = (long) (random.nextDouble() * total);
+            int r = Arrays.binarySearch(cumulative, 0, usable.size(), pick + 1);
+            r = r >= 0 ? r : -r - 1;
+            int[] tokens = usable.get(r).tokens();
+            int offset = (int) (pick - (r == 0 ? 0 : cumulative[r - 1]));
+            for (int t = 0; t < blockSize; t++) {
+                inputs[b * blockSize + t] = tokens[offset + t];
+                targets[b * blockSize + t] = tokens[offset + t + 1];
+            }
+        }
+        return new TokenCorpus.Batch(inputs, targets, batchSize, blockSize);
+    }
+
+    /** The runs, oldest first, for checkpoints. */
+    List<Run> runs() {
+        return List.copyOf(runs);
+    }
+
+    void restore(List<Run> saved) {
+        runs.clear();
+        size = 0;
+        for (Run run : saved) {
+            runs.addLast(run);
+            size += run.tokens().length;
+        }
+        evict();
+    }
+}

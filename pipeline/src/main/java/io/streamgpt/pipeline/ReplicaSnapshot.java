@@ -1,0 +1,119 @@
+package io.streamgpt.pipeline;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.io.ObjectOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Everything a training replica needs to continue after a restore: step counters, parameters,
+ * AdamW state, its random source and its replay buffer. Written as one versioned binary blob into
+ * operator state.
+ */
+record ReplicaSnapshot(
+        int replica,
+        long globalStep,
+        long adoptedRound,
+        long awaitingRound,
+        long tokensConsumed,
+        float lastLoss,
+        float[] parameters,
+        long optimizerSteps,
+        float[] firstMoment,
+        float[] secondMoment,
+        Random batches,
+        List<ReplayBuffer.Run> buffer) {
+
+    private static final int VERSION = 1;
+
+    byte[] toBytes() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 * parameters.length + 4 * 1024);
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeInt(VERSION);
+            out.writeInt(replica);
+            out.writeLong(globalStep);
+            out.writeLong(adoptedRound);
+            out.writeLong(awaitingRound);
+            out.writeLong(tokensConsumed);
+            out.writeFloat(lastLoss);
+            writeFloats(out, parameters);
+            out.writeLong(optimizerSteps);
+            writeFloats(out, firstMoment);
+            writeFloats(out, secondMoment);
+            ByteArrayOutputStream rng = new ByteArrayOutputStream();
+            try (ObjectOutputStream o = new ObjectOutputStream(rng)) {
+                o.writeObject(batches);
+            }
+            out.writeInt(rng.size());
+            rng.writeTo(out);
+            out.writeInt(buffer.size());
+            for (ReplayBuffer.Run run : buffer) {
+                out.writeUTF(run.source());
+                out.writeLong(run.start());
+                out.writeInt(run.tokens().length);
+                for (int t : run.tokens()) {
+                    out.writeInt(t);
+                }
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    static ReplicaSnapshot fromBytes(byte[] data) throws IOException {
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
+            int version = in.readInt();
+            if (version != VERSION) {
+                throw new IOException("replica snapshot version " + version + ", expected " + VERSION);
+            }
+            int replica = in.readInt();
+            long globalStep = in.readLong();
+            long adoptedRound = in.readLong();
+            long awaitingRound = in.readLong();
+            long tokensConsumed = in.readLong();
+            float lastLoss = in.readFloat();
+            float[] parameters = readFloats(in);
+            long optimizerSteps = in.readLong();
+            float[] first = readFloats(in);
+            float[] second = readFloats(in);
+            byte[] rng = in.readNBytes(in.readInt());
+            Random batches;
+            try (ObjectInputStream o = new ObjectInputStream(new ByteArrayInputStream(rng))) {
+                batches = (Random) o.readObject();
+            } catch (ClassNotFoundException e) {
+                throw new IOException(e);
+            }
+            int runs = in.readInt();
+            List<ReplayBuffer.Run> buffer = new ArrayList<>(runs);
+            for (int r = 0; r < runs; r++) {
+                String source = in.readUTF();
+                long start = in.readLong();
+                int[] tokens = new int[in.readInt()];
+                for (int i = 0; i < tokens.length; i++) {
+                    tokens[i] = in.readInt();
+                }
+                buffer.add(new ReplayBuffer.Run(source, start, tokens));
+            }
+            return new ReplicaSnapshot(replica, globalStep, adoptedRound, awaitingRound, tokensConsumed, lastLoss, parameters,
+                    optimizerSteps, first, second, batches, buffer);
+        }
+    }
+
+    private static void writeFloats(DataOutputStream out, float[] values) throws IOException {
+        out.writeInt(values.length);
+        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(4 * values.length);
+        buffer.asFloatBuffer().put(values);
+        out.write(buffer.array());
+    }
+
+    private static float[] readFloats(DataInputStream in) throws IOException {
+        float[] values = new float[in.readInt()];
+        java.nio.ByteBuffer.wrap(in.readNBytes(4 * values.length)).asFloatBuffer().get(values);
+        return values;
+    }
+}

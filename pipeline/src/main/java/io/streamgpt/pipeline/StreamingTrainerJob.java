@@ -1,0 +1,118 @@
+package io.streamgpt.pipeline;
+
+import io.streamgpt.connectors.KafkaStreams;
+import io.streamgpt.connectors.ModelChunk;
+import io.streamgpt.connectors.TextRecord;
+import io.streamgpt.connectors.TopicAdmin;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The streaming trainer, wired as its data-flow diagram:
+ *
+ * <pre>
+ * Kafka text topics -> tokenize -> block_size+1 windows (train / held-out val)
+ *   -> keyBy(replica) -> N training replicas
+ *   -> every K steps: parameter chunks -> keyBy(chunk) -> parameter averager
+ *   -> averaged chunks -> Kafka model topic -> broadcast back to the replicas (the feedback edge)
+ *                                           \-> evaluator/sampler -> losses + samples topics
+ * </pre>
+ *
+ * Flink 2 has no DataStream iterations, so the loop from the averager back to the replicas goes
+ * through the model topic; the same topic is what serving and export read.
+ */
+public final class StreamingTrainerJob {
+
+    /** Max parallelism of the replicas, fixed so that replica keys map to the same subtasks after a restore. */
+    static final int REPLICA_MAX_PARALLELISM = 128;
+
+    private StreamingTrainerJob() {}
+
+    /** Adds the job to {@code env}. */
+    public static void build(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
+        String kafka = config.bootstrapServers();
+
+        // Kafka text topics -> tokenize -> windows, every tenth held out
+        DataStream<TextRecord> text = env
+                .fromSource(KafkaStreams.textSource(kafka, config.textTopics(), config.textTopicPattern(),
+                        config.startingOffsets(), config.groupId()), WatermarkStrategy.noWatermarks(), "text topics")
+                .uid("text-source");
+        SingleOutputStreamOperator<TokenWindow> trainWindows = text
+                .keyBy(TextRecord::source)
+                .process(new WindowAssembler(vocabulary, config.model().blockSize(), config.stride()))
+                .name("tokenize + windows").uid("windows");
+        DataStream<TokenWindow> heldOutWindows = trainWindows.getSideOutput(WindowAssembler.HELD_OUT);
+
+        // the feedback edge: averaged chunks come back from the model topic
+        DataStream<ModelChunk> globalModel = env
+                .fromSource(KafkaStreams.modelSource(kafka, config.modelTopic(), config.groupId() + "-model"),
+                        WatermarkStrategy.noWatermarks(), "model topic")
+                .setParallelism(1).uid("model-source");
+
+        // keyBy(replica) -> N training replicas, each adopting the broadcast global model
+        DataStream<ModelChunk> contributions = trainWindows
+                .keyBy(new ReplicaRouter(config.replicas(), REPLICA_MAX_PARALLELISM, config.runWindows()))
+                .connect(globalModel.broadcast(TrainingReplica.MODEL_TOPIC))
+                .process(new TrainingReplica(config))
+                .setParallelism(config.replicas()).setMaxParallelism(REPLICA_MAX_PARALLELISM)
+                .name("training replicas").uid("replicas");
+
+        // parameter chunks -> keyBy(chunk) -> averager -> model topic
+        contributions
+                .keyBy(ModelChunk::chunk)
+                .process(new ParameterAverager(config))
+                .setParallelism(config.averagerParallelism())
+                .name("parameter averager").uid("averager")
+                .sinkTo(KafkaStreams.modelSink(kafka, config.modelTopic()))
+                .name("model topic").uid("model-sink");
+
+        // evaluator/sampler -> losses + samples topics
+        globalModel
+                .connect(heldOutWindows)
+                .process(new Evaluator(config, vocabulary))
+                .setParallelism(1).name("evaluator + sampler").uid("evaluator")
+                .sinkTo(KafkaStreams.topicRecordSink(kafka))
+                .setParallelism(1).name("losses + samples topics").uid("reports-sink");
+    }
+
+    /** Checkpointing and state backend settings of the job. */
+    public static Configuration configuration(JobConfig config) {
+        Configuration conf = new Configuration();
+        conf.set(StateBackendOptions.STATE_BACKEND, config.stateBackend());
+        if (config.checkpointDir() != null && !config.checkpointDir().isBlank()) {
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
+        }
+        conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        return conf;
+    }
+
+    /** Enables checkpointing on {@code env} as the config says. */
+    public static void enableCheckpointing(StreamExecutionEnvironment env, JobConfig config) {
+        if (config.checkpointIntervalMs() > 0) {
+            env.enableCheckpointing(config.checkpointIntervalMs(), CheckpointingMode.EXACTLY_ONCE);
+            env.getCheckpointConfig().setMinPauseBetweenCheckpoints(config.checkpointIntervalMs() / 2);
+        }
+    }
+
+    /** Creates the job's topics where missing: the model topic spreads chunks over partitions. */
+    public static void createTopics(JobConfig config) {
+        String maxMessage = String.valueOf(4 << 20);
+        TopicAdmin.ensureTopics(config.bootstrapServers(), List.of(
+                new TopicAdmin.TopicSpec(config.modelTopic(), 4, Map.of("max.message.bytes", maxMessage,
+                        "retention.ms", String.valueOf(6 * 3600_000L))),
+                new TopicAdmin.TopicSpec(config.lossesTopic(), 1, Map.of()),
+                new TopicAdmin.TopicSpec(config.samplesTopic(), 1, Map.of())));
+    }
+}
