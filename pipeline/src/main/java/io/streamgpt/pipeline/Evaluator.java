@@ -16,7 +16,6 @@ import org.apache.flink.util.Collector;
 
 import java.util.OptionalInt;
 import java.util.Random;
-import java.util.TreeMap;
 
 /**
  * Assembles each global model version from the model topic, keeps a buffer of held-out windows,
@@ -36,10 +35,7 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
     private transient ReplayBuffer heldOut;
     private transient long heldOutWindows;
     private transient Random random;
-    private transient TreeMap<Long, ParameterChunks.Assembly> incoming;
-    private transient TreeMap<Long, ModelChunk> heads; // chunk 0 of each round: it carries the replicas' losses
-    private transient int generation;
-    private transient long lastRound;
+    private transient GlobalRounds globalRounds;
     private transient long lastEvalBucket;
     private transient long lastSampleBucket;
     private transient volatile float valLoss = Float.NaN;
@@ -56,8 +52,7 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
         model = Gpt.create(config.model(), TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
         heldOut = new ReplayBuffer(VAL_BUFFER_TOKENS);
         random = new Random(config.model().seed() + 1);
-        incoming = new TreeMap<>();
-        heads = new TreeMap<>();
+        globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), 0, 0, true);
         lastEvalBucket = -1;
         lastSampleBucket = 0;
         var metrics = getRuntimeContext().getMetricGroup();
@@ -74,30 +69,11 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
 
     @Override
     public void processElement1(ModelChunk chunk, Context ctx, Collector<TopicRecord> out) {
-        if (chunk.kind() != ModelChunk.Kind.GLOBAL || chunk.generation() < generation
-                || chunk.generation() == generation && chunk.round() <= lastRound) {
-            return;
-        }
-        if (chunk.generation() > generation) { // the job was restored: newer rounds only from now on
-            generation = chunk.generation();
-            lastRound = -1;
-            incoming.clear();
-            heads.clear();
-        }
-        ParameterChunks.Assembly assembly = incoming.computeIfAbsent(chunk.round(),
-                r -> new ParameterChunks.Assembly((int) model.parameterCount(), config.chunkSize()));
-        assembly.add(chunk.chunk(), chunk.values());
-        if (chunk.chunk() == 0) {
-            heads.put(chunk.round(), chunk);
-        }
-        if (assembly.complete()) {
-            model.setParameterValues(assembly.values());
-            incoming.headMap(chunk.round(), true).clear();
-            ModelChunk head = heads.remove(chunk.round());
-            heads.headMap(chunk.round()).clear();
-            lastRound = chunk.round();
-            modelVersion = chunk.round();
-            report(head != null ? head : chunk, out);
+        GlobalRounds.Round complete = globalRounds.offer(chunk);
+        if (complete != null) {
+            model.setParameterValues(complete.parameters());
+            modelVersion = complete.round();
+            report(complete.head(), out);
         }
     }
 

@@ -45,7 +45,7 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
         public RoundSum() {}
     }
 
-    /** The generation and round this chunk last closed. */
+    /** The newest generation seen and the last round of it closed for this chunk. */
     public static final class Closed {
         public int generation;
         public long round;
@@ -95,20 +95,21 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
             return;
         }
         Closed last = closed.value();
-        if (last != null && chunk.generation() < last.generation
-                || last != null && chunk.generation() == last.generation && chunk.round() <= last.round) {
+        if (last == null || chunk.generation() > last.generation) { // first contribution, or a restored job's
+            last = new Closed(chunk.generation(), 0);
+            closed.update(last);
+            dropRoundsBefore(chunk.generation());
+        }
+        if (chunk.generation() < last.generation || chunk.round() <= last.round) {
             lateContributions.inc(); // its round already closed, or it predates a restore
             return;
-        }
-        if (last != null && chunk.generation() > last.generation) {
-            dropRoundsBefore(chunk.generation());
         }
         RoundSum sum = rounds.get(chunk.round());
         if (sum != null && sum.generation != chunk.generation()) {
             sum = null; // a round number reused after a restore
         }
         if (sum == null) {
-            sum = newRound(chunk);
+            sum = newRound(chunk, ctx.timerService().currentProcessingTime());
             ctx.timerService().registerProcessingTimeTimer(sum.deadline);
         }
         if (!add(sum, chunk)) {
@@ -136,7 +137,7 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
         }
     }
 
-    private RoundSum newRound(ModelChunk chunk) {
+    private RoundSum newRound(ModelChunk chunk, long now) {
         RoundSum sum = new RoundSum();
         sum.generation = chunk.generation();
         sum.round = chunk.round();
@@ -145,7 +146,7 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
         sum.contributors = new long[(config.replicas() + 63) / 64];
         sum.losses = new float[chunk.chunk() == 0 ? config.replicas() : 0];
         Arrays.fill(sum.losses, Float.NaN);
-        sum.deadline = System.currentTimeMillis() + config.syncTimeoutMs();
+        sum.deadline = now + config.syncTimeoutMs();
         return sum;
     }
 

@@ -42,6 +42,13 @@ public final class StreamingTrainerJob {
 
     /** Adds the job to {@code env}. */
     public static void build(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
+        wire(env, config, vocabulary);
+    }
+
+    /** The streams inside the loop, for tests that watch them. */
+    record Loop(DataStream<ModelChunk> contributions, DataStream<ModelChunk> globalModel) {}
+
+    static Loop wire(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
         String kafka = config.bootstrapServers();
 
         // Kafka text topics -> tokenize -> windows, every tenth held out
@@ -85,6 +92,7 @@ public final class StreamingTrainerJob {
                 .setParallelism(1).name("evaluator + sampler").uid("evaluator")
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
                 .setParallelism(1).name("losses + samples topics").uid("reports-sink");
+        return new Loop(contributions, globalModel);
     }
 
     /** Checkpointing and state backend settings of the job. */

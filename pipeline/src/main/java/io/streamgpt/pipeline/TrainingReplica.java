@@ -68,7 +68,7 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
     private transient long baseChecksum;
     private transient boolean timerPending;
     private transient boolean resendAfterRestore;
-    private transient TreeMap<Long, ParameterChunks.Assembly> incoming;
+    private transient GlobalRounds globalRounds;
     private transient TreeMap<Long, float[]> sentParameters;
     private transient TreeMap<Long, Long> sentAtNanos;
     private transient double tokensPerSecond;
@@ -114,13 +114,13 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         batches = new Random(c.seed() + replica);
         awaitingRound = -1;
         lastLoss = Float.NaN;
-        incoming = new TreeMap<>();
         sentParameters = new TreeMap<>();
         sentAtNanos = new TreeMap<>();
         if (restored != null) {
             restore(restored);
             restored = null;
         }
+        globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), generation, adoptedRound, false);
         baseChecksum = checksum(model.parameterValues());
         registerMetrics(getRuntimeContext().getMetricGroup().addGroup("replica", String.valueOf(replica)));
         LOG.info("replica {} of {} ready: generation {}, step {}, {} buffered tokens", replica, config.replicas(),
@@ -260,16 +260,11 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
 
     @Override
     public void processBroadcastElement(ModelChunk chunk, Context ctx, Collector<ModelChunk> out) {
-        if (chunk.kind() != ModelChunk.Kind.GLOBAL || chunk.generation() != generation || chunk.round() <= adoptedRound) {
-            staleChunks.inc();
-            return;
-        }
-        ParameterChunks.Assembly assembly = incoming.computeIfAbsent(chunk.round(),
-                r -> new ParameterChunks.Assembly((int) model.parameterCount(), config.chunkSize()));
-        assembly.add(chunk.chunk(), chunk.values());
-        if (assembly.complete()) {
-            adopt(chunk.round(), assembly.values());
-            incoming.headMap(chunk.round(), true).clear();
+        long ignoredBefore = globalRounds.ignored();
+        GlobalRounds.Round complete = globalRounds.offer(chunk);
+        staleChunks.inc(globalRounds.ignored() - ignoredBefore);
+        if (complete != null) {
+            adopt(complete.round(), complete.parameters());
         }
     }
 

@@ -1,0 +1,26 @@
+package io.streamgpt.pipeline;
+
+import io.streamgpt.model.GptConfig;
+
+import java.util.List;
+
+/** Small job configs for tests: a tiny model that trains in milliseconds per step. */
+final class TestConfigs {
+
+    static final GptConfig TINY_MODEL = new GptConfig(65, 16, 1, 2, 32, 0.0, 8, 3e-3,
+            0.01, 0.9, 0.999, 0, 0, 0, 0, 7);
+
+    private TestConfigs() {}
+
+    static JobConfig job(String bootstrap, String prefix, int replicas, int syncEvery, JobConfig.SyncMode mode,
+            OuterOptimizer outer, long maxSteps, int runWindows, long syncTimeoutMs, long checkpointMs, String checkpointDir) {
+        return new JobConfig(TINY_MODEL, "shakespeare", replicas, syncEvery, mode, outer, 0.7, 0.9, syncTimeoutMs,
+                1000, 1, bootstrap, List.of(prefix + "-text"), null, "earliest", prefix, prefix + "-model",
+                prefix + "-losses", prefix + "-samples", JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 200_000,
+                TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, "hashmap", checkpointDir, 1);
+    }
+
+    static JobConfig averagerOnly(int replicas, OuterOptimizer outer, long syncTimeoutMs) {
+        return job("127.0.0.1:1", "unit", replicas, 1, JobConfig.SyncMode.SYNC, outer, 0, 64, syncTimeoutMs, 0, "");
+    }
+}
