@@ -11,9 +11,21 @@ import io.streamgpt.model.TorchRuntime;
 import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.co.CoProcessFunction;
 import org.apache.flink.util.Collector;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.OptionalInt;
 import java.util.Random;
 
@@ -23,7 +35,7 @@ import java.util.Random;
  * validation loss) to the losses topic, every {@code sample_interval} steps a generated sample to
  * the samples topic.
  */
-final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRecord> {
+final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRecord> implements CheckpointedFunction {
 
     /** Held-out tokens kept for validation: ~2,000 windows of the cpu preset. */
     private static final long VAL_BUFFER_TOKENS = 130_000;
@@ -38,6 +50,8 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
     private transient GlobalRounds globalRounds;
     private transient long lastEvalBucket;
     private transient long lastSampleBucket;
+    private transient ListState<byte[]> heldOutState;
+    private transient List<ReplayBuffer.Run> restoredHeldOut;
     private transient volatile float valLoss = Float.NaN;
     private transient volatile long modelVersion;
 
@@ -46,11 +60,35 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
         this.vocabulary = vocabulary;
     }
 
+    /** The held-out windows are state: after a restore the text source does not replay them. */
+    @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        heldOutState = context.getOperatorStateStore().getListState(
+                new ListStateDescriptor<>("held-out", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        restoredHeldOut = new ArrayList<>();
+        for (byte[] bytes : heldOutState.get()) {
+            try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+                restoredHeldOut.addAll(ReplayBuffer.readRuns(in));
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            ReplayBuffer.writeRuns(out, heldOut.runs());
+        }
+        heldOutState.update(List.of(bytes.toByteArray()));
+    }
+
     @Override
     public void open(OpenContext context) {
         TorchRuntime.configure(config.threadsPerReplica());
         model = Gpt.create(config.model(), TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
         heldOut = new ReplayBuffer(VAL_BUFFER_TOKENS);
+        heldOut.restore(restoredHeldOut);
+        heldOutWindows = restoredHeldOut.size();
         random = new Random(config.model().seed() + 1);
         globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), 0, 0, true);
         lastEvalBucket = -1;

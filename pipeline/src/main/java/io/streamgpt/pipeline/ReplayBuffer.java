@@ -130,6 +130,35 @@ final class ReplayBuffer {
         return List.copyOf(runs);
     }
 
+    /** Writes the runs, oldest first, for checkpoints. */
+    static void writeRuns(java.io.DataOutputStream out, List<Run> runs) throws java.io.IOException {
+        out.writeInt(runs.size());
+        for (Run run : runs) {
+            out.writeUTF(run.source());
+            out.writeLong(run.start());
+            out.writeInt(run.tokens().length);
+            for (int t : run.tokens()) {
+                out.writeInt(t);
+            }
+        }
+    }
+
+    /** Reads what {@link #writeRuns} wrote. */
+    static List<Run> readRuns(java.io.DataInputStream in) throws java.io.IOException {
+        int count = in.readInt();
+        List<Run> runs = new ArrayList<>(count);
+        for (int r = 0; r < count; r++) {
+            String source = in.readUTF();
+            long start = in.readLong();
+            int[] tokens = new int[in.readInt()];
+            for (int i = 0; i < tokens.length; i++) {
+                tokens[i] = in.readInt();
+            }
+            runs.add(new Run(source, start, tokens));
+        }
+        return runs;
+    }
+
     void restore(List<Run> saved) {
         runs.clear();
         size = 0;

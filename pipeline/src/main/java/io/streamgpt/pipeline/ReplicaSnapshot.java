@@ -7,7 +7,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -52,15 +51,7 @@ record ReplicaSnapshot(
             }
             out.writeInt(rng.size());
             rng.writeTo(out);
-            out.writeInt(buffer.size());
-            for (ReplayBuffer.Run run : buffer) {
-                out.writeUTF(run.source());
-                out.writeLong(run.start());
-                out.writeInt(run.tokens().length);
-                for (int t : run.tokens()) {
-                    out.writeInt(t);
-                }
-            }
+            ReplayBuffer.writeRuns(out, buffer);
         }
         return bytes.toByteArray();
     }
@@ -88,17 +79,7 @@ record ReplicaSnapshot(
             } catch (ClassNotFoundException e) {
                 throw new IOException(e);
             }
-            int runs = in.readInt();
-            List<ReplayBuffer.Run> buffer = new ArrayList<>(runs);
-            for (int r = 0; r < runs; r++) {
-                String source = in.readUTF();
-                long start = in.readLong();
-                int[] tokens = new int[in.readInt()];
-                for (int i = 0; i < tokens.length; i++) {
-                    tokens[i] = in.readInt();
-                }
-                buffer.add(new ReplayBuffer.Run(source, start, tokens));
-            }
+            List<ReplayBuffer.Run> buffer = ReplayBuffer.readRuns(in);
             return new ReplicaSnapshot(replica, globalStep, adoptedRound, awaitingRound, tokensConsumed, lastLoss, parameters,
                     optimizerSteps, first, second, batches, buffer);
         }
