@@ -49,12 +49,19 @@ public final class KafkaStreams {
 
     /** Model chunks from the model topic, from its end: chunks of earlier runs are not replayed. */
     public static KafkaSource<ModelChunk> modelSource(String bootstrapServers, String topic, String groupId) {
+        return modelSource(bootstrapServers, topic, groupId, OffsetsInitializer.latest());
+    }
+
+    /** Model chunks from the model topic, from the given offsets. */
+    public static KafkaSource<ModelChunk> modelSource(String bootstrapServers, String topic, String groupId,
+            OffsetsInitializer startingOffsets) {
         return KafkaSource.<ModelChunk>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setGroupId(groupId)
                 .setTopics(topic)
-                .setStartingOffsets(OffsetsInitializer.latest())
+                .setStartingOffsets(startingOffsets)
                 .setDeserializer(new ModelChunkDeserializer())
+                // a sync round waits on this fetch: answer at once rather than after the default 500 ms
                 .setProperty("fetch.max.wait.ms", "5")
                 .setProperty("max.partition.fetch.bytes", String.valueOf(8 << 20))
                 .build();

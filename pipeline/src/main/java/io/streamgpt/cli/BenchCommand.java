@@ -32,7 +32,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** Benchmarks that print one JSON object: where the speed targets of the project are checked. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks printing one JSON object on stdout.",
-        subcommands = {BenchCommand.ModelBench.class})
+        subcommands = {BenchCommand.ModelBench.class, PipelineBench.class})
 final class BenchCommand implements Runnable {
 
     @Spec
@@ -119,7 +119,7 @@ final class BenchCommand implements Runnable {
             return 0;
         }
 
-        private static double[] stepTimes(GptConfig config, TokenCorpus corpus, int warmup, int measured) {
+        static double[] stepTimes(GptConfig config, TokenCorpus corpus, int warmup, int measured) {
             try (Gpt model = Gpt.create(config, Device.cpu()); Trainer trainer = new Trainer(model)) {
                 Random random = new Random(config.seed());
                 double[] ms = new double[measured];
@@ -175,14 +175,14 @@ final class BenchCommand implements Runnable {
             return summary;
         }
 
-        private static double median(double[] values) {
+        static double median(double[] values) {
             double[] sorted = values.clone();
             Arrays.sort(sorted);
             int n = sorted.length;
             return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
         }
 
-        private static double round(double value) {
+        static double round(double value) {
             return Math.round(value * 100) / 100.0;
         }
     }

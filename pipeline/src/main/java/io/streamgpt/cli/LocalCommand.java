@@ -1,25 +1,16 @@
 package io.streamgpt.cli;
 
-import io.streamgpt.connectors.TextFeeder;
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.EmbeddedKafka;
 import io.streamgpt.pipeline.JobConfig;
-import io.streamgpt.pipeline.StreamingTrainerJob;
-import io.streamgpt.connectors.TopicAdmin;
 
-import java.io.InputStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -81,25 +72,13 @@ final class LocalCommand implements Callable<Integer> {
             JobConfig config = job.toConfig(vocabulary);
             out.print(config.describe());
             out.flush();
-            StreamingTrainerJob.createTopics(config);
-            if (!config.textTopics().isEmpty()) {
-                TopicAdmin.ensureTopics(config.bootstrapServers(),
-                        config.textTopics().stream().map(t -> new TopicAdmin.TopicSpec(t, 1, Map.of())).toList());
+            Path corpus = noFeed ? null : data != null ? data : Paths.shakespeare();
+            long records = LocalStack.prepareTopics(config, corpus);
+            if (corpus != null && !config.textTopics().isEmpty()) {
+                out.printf("fed %s into topic %s: %d records%n", corpus, config.textTopics().get(0), records);
             }
-            if (!noFeed && !config.textTopics().isEmpty()) {
-                Path file = data != null ? data : Paths.shakespeare();
-                try (TextFeeder feeder = new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 4096);
-                        InputStream in = Files.newInputStream(file)) {
-                    long records = feeder.feed(in, sent -> { });
-                    out.printf("fed %s into topic %s: %d records%n", file, config.textTopics().get(0), records);
-                }
-            }
-            StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(config));
-            env.setParallelism(config.replicas());
-            StreamingTrainerJob.enableCheckpointing(env, config);
-            StreamingTrainerJob.build(env, config, vocabulary);
             long startedMs = System.currentTimeMillis();
-            JobClient client = env.executeAsync("streamgpt");
+            JobClient client = LocalStack.startJob(config, vocabulary, prometheusPorts);
             out.println("job " + client.getJobID() + " running; Prometheus metrics on 127.0.0.1:" + prometheusPorts
                     + "; Ctrl-C stops");
             out.flush();
@@ -125,19 +104,6 @@ final class LocalCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    private Configuration flinkConfiguration(JobConfig config) {
-        Configuration conf = StreamingTrainerJob.configuration(config);
-        conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas()));
-        conf.setString("rest.bind-address", "127.0.0.1");
-        conf.setString("rest.address", "127.0.0.1");
-        conf.setString("rest.port", "0");
-        conf.setString("metrics.reporter.prom.factory.class",
-                "org.apache.flink.metrics.prometheus.HostPrometheusReporterFactory");
-        conf.setString("metrics.reporter.prom.host", "127.0.0.1");
-        conf.setString("metrics.reporter.prom.port", prometheusPorts);
-        return conf;
     }
 
 }

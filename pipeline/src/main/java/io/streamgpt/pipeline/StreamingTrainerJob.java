@@ -38,6 +38,8 @@ public final class StreamingTrainerJob {
     /** Max parallelism of the replicas, fixed so that replica keys map to the same subtasks after a restore. */
     static final int REPLICA_MAX_PARALLELISM = 128;
 
+    static final long NETWORK_FLUSH_MS = 2;
+
     private StreamingTrainerJob() {}
 
     /** Adds the job to {@code env}. */
@@ -50,6 +52,9 @@ public final class StreamingTrainerJob {
 
     static Loop wire(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
         String kafka = config.bootstrapServers();
+        // Records are few and large: ship each at once. Flink's default 100 ms network buffer timeout
+        // would sit in the sync loop three times per round.
+        env.setBufferTimeout(NETWORK_FLUSH_MS);
 
         // Kafka text topics -> tokenize -> windows, every tenth held out
         DataStream<TextRecord> text = env

@@ -10,13 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -28,10 +24,6 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.util.CloseableIterator;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -181,30 +173,7 @@ class StreamingTrainerTest {
         return env.executeAsync("restore test");
     }
 
-    /** Loss records from the start of the topic until one matches {@code until} (which is the last returned). */
     static List<Reports.LossRecord> readLosses(JobConfig config, Predicate<Reports.LossRecord> until) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        List<Reports.LossRecord> losses = new ArrayList<>();
-        long deadline = System.currentTimeMillis() + 180_000;
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
-            consumer.subscribe(List.of(config.lossesTopic()));
-            while (System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
-                    Reports.LossRecord loss = Reports.fromJson(record.value(), Reports.LossRecord.class);
-                    losses.add(loss);
-                    if (until.test(loss)) {
-                        return losses;
-                    }
-                }
-            }
-        }
-        throw new AssertionError("no matching loss record within 180 s; got " + losses.size() + ": "
-                + (losses.isEmpty() ? "" : Reports.toJson(losses.get(losses.size() - 1))));
+        return LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(), until, Duration.ofSeconds(180));
     }
-
 }

@@ -1,0 +1,59 @@
+package io.streamgpt.cli;
+
+import io.streamgpt.connectors.TextFeeder;
+import io.streamgpt.connectors.TopicAdmin;
+import io.streamgpt.model.Vocabulary;
+import io.streamgpt.pipeline.JobConfig;
+import io.streamgpt.pipeline.StreamingTrainerJob;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/** Topics, a fed corpus and the job on a MiniCluster in this JVM: what {@code local} and the benchmarks share. */
+final class LocalStack {
+
+    private LocalStack() {}
+
+    /** Creates the job's topics (text topics with one partition) and feeds {@code corpus} (if any) to the first text topic. */
+    static long prepareTopics(JobConfig config, Path corpus) throws IOException {
+        StreamingTrainerJob.createTopics(config);
+        if (config.textTopics().isEmpty()) {
+            return 0;
+        }
+        TopicAdmin.ensureTopics(config.bootstrapServers(),
+                config.textTopics().stream().map(t -> new TopicAdmin.TopicSpec(t, 1, Map.of())).toList());
+        if (corpus == null) {
+            return 0;
+        }
+        try (TextFeeder feeder = new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 4096);
+                InputStream in = Files.newInputStream(corpus)) {
+            return feeder.feed(in, sent -> { });
+        }
+    }
+
+    /** Starts the job on a MiniCluster: REST and the Prometheus reporter on 127.0.0.1. */
+    static JobClient startJob(JobConfig config, Vocabulary vocabulary, String prometheusPorts) throws Exception {
+        Configuration conf = StreamingTrainerJob.configuration(config);
+        conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas()));
+        conf.setString("rest.bind-address", "127.0.0.1");
+        conf.setString("rest.address", "127.0.0.1");
+        conf.setString("rest.port", "0");
+        if (prometheusPorts != null) {
+            conf.setString("metrics.reporter.prom.factory.class",
+                    "org.apache.flink.metrics.prometheus.HostPrometheusReporterFactory");
+            conf.setString("metrics.reporter.prom.host", "127.0.0.1");
+            conf.setString("metrics.reporter.prom.port", prometheusPorts);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(config.replicas());
+        StreamingTrainerJob.enableCheckpointing(env, config);
+        StreamingTrainerJob.build(env, config, vocabulary);
+        return env.executeAsync("streamgpt");
+    }
+}

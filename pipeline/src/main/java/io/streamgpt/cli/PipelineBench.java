@@ -1,0 +1,158 @@
+package io.streamgpt.cli;
+
+import io.streamgpt.model.GptConfig;
+import io.streamgpt.model.ParameterLayout;
+import io.streamgpt.model.TokenCorpus;
+import io.streamgpt.model.TorchRuntime;
+import io.streamgpt.model.Vocabulary;
+import io.streamgpt.pipeline.EmbeddedKafka;
+import io.streamgpt.pipeline.JobConfig;
+import io.streamgpt.pipeline.LossReader;
+import io.streamgpt.pipeline.OuterOptimizer;
+import io.streamgpt.pipeline.Reports;
+import io.streamgpt.pipeline.SyncRoundBench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.core.execution.JobClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * The streaming job's speed and quality targets, measured on an in-process Kafka broker and Flink
+ * MiniCluster, printed as one JSON object.
+ */
+@Command(name = "pipeline", mixinStandardHelpOptions = true,
+        description = "Flink overhead of a replica, sync round latency (reference preset), 2 replicas vs 1 at equal tokens.")
+final class PipelineBench implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--threads", defaultValue = "1", description = "libtorch threads per replica (and of the bare loop). Default: ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(names = "--steps", defaultValue = "300", description = "Measured steps of the one-replica job. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(names = "--sync-rounds", defaultValue = "6", description = "Sync rounds of the reference preset timed (the first is a warm-up). Default: ${DEFAULT-VALUE}.")
+    int syncRounds;
+
+    @Option(names = "--compare-steps", defaultValue = "2000",
+            description = "Steps of the one-replica run in the convergence comparison; 2 replicas run half each; 0 skips it. Default: ${DEFAULT-VALUE}.")
+    int compareSteps;
+
+    @Option(names = "--sync-every", defaultValue = "10", description = "K of the convergence comparison. Default: ${DEFAULT-VALUE}.")
+    int syncEvery;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
+            throw new IllegalArgumentException("--steps must be >= 100, --sync-rounds >= 2, --compare-steps >= 0");
+        }
+        TorchRuntime.configure(threads);
+        Path corpusFile = Paths.shakespeare();
+        Vocabulary vocabulary = Vocabulary.named("shakespeare");
+        GptConfig cpu = GptConfig.preset("cpu", vocabulary.size());
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode result = json.createObjectNode();
+        result.put("threads_per_replica", threads);
+        PrintWriter log = spec.commandLine().getErr();
+
+        String text = Files.readString(corpusFile, StandardCharsets.UTF_8);
+        TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
+        double bare = tokensPerSecond(cpu, BenchCommand.ModelBench.median(BenchCommand.ModelBench.stepTimes(cpu, corpus, 10, 200)));
+        result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
+
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
+            log.println("one replica in the job ...");
+            double inJob = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile);
+            result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
+            result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
+
+            log.println("sync rounds of the reference preset ...");
+            GptConfig reference = GptConfig.preset("reference", vocabulary.size());
+            int parameters = (int) ParameterLayout.of(reference).size();
+            JobConfig sync = config(kafka, reference, 2, 1, 0, 1, 1, 1, 0);
+            double[] ms = SyncRoundBench.run(sync, parameters, syncRounds);
+            double[] measured = Arrays.copyOfRange(ms, 1, ms.length);
+            result.put("sync_round_parameters", parameters);
+            result.put("sync_round_megabytes_per_replica", BenchCommand.ModelBench.round(parameters * 4 / 1e6));
+            result.put("sync_round_ms_median", BenchCommand.ModelBench.round(BenchCommand.ModelBench.median(measured)));
+            result.put("sync_round_ms_max", BenchCommand.ModelBench.round(Arrays.stream(measured).max().orElseThrow()));
+
+            if (compareSteps > 0) {
+                log.println("convergence: 1 replica x " + compareSteps + " steps vs 2 replicas x " + compareSteps / 2 + " ...");
+                Reports.LossRecord one = finalLoss(kafka, vocabulary, cpu, corpusFile, 1, compareSteps);
+                Reports.LossRecord two = finalLoss(kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2);
+                result.put("compare_tokens", one.tokens());
+                result.put("one_replica_val_loss", one.valLoss());
+                result.put("two_replicas_tokens", two.tokens());
+                result.put("two_replicas_val_loss", two.valLoss());
+                result.put("two_minus_one_val_loss", BenchCommand.ModelBench.round(1000 * (two.valLoss() - one.valLoss())) / 1000);
+                result.put("sync_every", syncEvery);
+            }
+        }
+        spec.commandLine().getOut().println(json.writeValueAsString(result));
+        return 0;
+    }
+
+    private static double tokensPerSecond(GptConfig config, double msPerStep) {
+        return config.batchSize() * config.blockSize() / (msPerStep / 1000);
+    }
+
+    /** Steady-state training tokens per second of a one-replica job, from its loss records. */
+    private double oneReplicaTokensPerSecond(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus)
+            throws Exception {
+        int warmup = 100;
+        JobConfig config = config(kafka, cpu, 1, 10, warmup + steps, 50, 1, 0, 0);
+        LocalStack.prepareTopics(config, corpus);
+        JobClient job = LocalStack.startJob(config, vocabulary, null);
+        try {
+            List<Reports.LossRecord> losses = LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(),
+                    r -> r.step() >= warmup + steps, Duration.ofMinutes(10));
+            Reports.LossRecord from = losses.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
+            Reports.LossRecord to = losses.get(losses.size() - 1);
+            return (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs());
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /** The last loss record of a job with {@code replicas} replicas that each train {@code steps} steps. */
+    private Reports.LossRecord finalLoss(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus,
+            int replicas, int replicaSteps) throws Exception {
+        JobConfig config = config(kafka, cpu, replicas, syncEvery, replicaSteps, replicaSteps, 200, 0, 0);
+        LocalStack.prepareTopics(config, corpus);
+        JobClient job = LocalStack.startJob(config, vocabulary, null);
+        try {
+            List<Reports.LossRecord> losses = LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(),
+                    r -> r.step() >= replicaSteps, Duration.ofMinutes(30));
+            return losses.get(losses.size() - 1);
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    private JobConfig config(EmbeddedKafka kafka, GptConfig model, int replicas, int syncEvery, long maxSteps,
+            int evalInterval, int evalIters, int sampleTokens, long checkpointMs) {
+        String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+        return new JobConfig(model, "shakespeare", replicas, syncEvery, JobConfig.SyncMode.SYNC, OuterOptimizer.AVERAGE,
+                0.7, 0.9, 60_000, 131_072, 1, kafka.bootstrapServers(), List.of(prefix + "-text"), null, "earliest", prefix,
+                prefix + "-model", prefix + "-losses", prefix + "-samples", JobConfig.Pacing.CONTINUOUS, 768, maxSteps,
+                2_000_000, model.blockSize(), 64, Math.max(1, evalInterval), Math.max(1, evalIters), 1_000_000, sampleTokens,
+                checkpointMs, "hashmap", "", threads);
+    }
+}
