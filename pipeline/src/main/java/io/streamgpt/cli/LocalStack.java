@@ -4,6 +4,7 @@ import io.streamgpt.connectors.TextFeeder;
 import io.streamgpt.connectors.TopicAdmin;
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.JobConfig;
+import io.streamgpt.pipeline.LoopbackCluster;
 import io.streamgpt.pipeline.StreamingTrainerJob;
 
 import java.io.IOException;
@@ -39,11 +40,9 @@ final class LocalStack {
 
     /** Starts the job on a MiniCluster: REST and the Prometheus reporter on 127.0.0.1. */
     static JobClient startJob(JobConfig config, Vocabulary vocabulary, String prometheusPorts) throws Exception {
-        Configuration conf = StreamingTrainerJob.configuration(config);
+        Configuration conf = LoopbackCluster.configuration();
+        conf.addAll(StreamingTrainerJob.configuration(config));
         conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas()));
-        conf.setString("rest.bind-address", "127.0.0.1");
-        conf.setString("rest.address", "127.0.0.1");
-        conf.setString("rest.port", "0");
         if (prometheusPorts != null) {
             conf.setString("metrics.reporter.prom.factory.class",
                     "org.apache.flink.metrics.prometheus.HostPrometheusReporterFactory");

@@ -35,7 +35,8 @@ class StreamingTrainerTest {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(4).build());
+            .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(4)
+            .setConfiguration(LoopbackCluster.configuration()).build());
 
     private static EmbeddedKafka kafka;
     private static Vocabulary vocabulary;

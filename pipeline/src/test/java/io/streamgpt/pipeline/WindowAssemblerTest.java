@@ -27,7 +27,8 @@ class WindowAssemblerTest {
 
     @RegisterExtension
     static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+            .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
+            .setConfiguration(LoopbackCluster.configuration()).build());
 
     @Test
     void everyTokenLandsInExactlyTheWindowsItShould() throws Exception {
