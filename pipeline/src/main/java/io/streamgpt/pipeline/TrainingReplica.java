@@ -108,7 +108,8 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         replica = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         TorchRuntime.configure(config.threadsPerReplica());
         GptConfig c = config.model();
-        model = Gpt.create(c, TorchRuntime.deviceFor(replica, OptionalInt.empty(), TorchRuntime.visibleGpus()));
+        OptionalInt gpu = GpuAssignment.of(getRuntimeContext().getExternalResourceInfos(GpuAssignment.RESOURCE_NAME), replica);
+        model = Gpt.create(c, TorchRuntime.deviceFor(replica, gpu, TorchRuntime.visibleGpus()));
         trainer = new Trainer(model);
         buffer = new ReplayBuffer(config.bufferTokens());
         batches = new Random(c.seed() + replica);
