@@ -29,6 +29,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The whole job on a real in-JVM Kafka broker and a Flink MiniCluster, with a tiny model. */
 class StreamingTrainerTest {
@@ -134,10 +136,11 @@ class StreamingTrainerTest {
         }
     }
 
-    @Test
-    void aJobRestoredFromASavepointContinuesItsStepsAndLoss(@TempDir Path dir) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aJobRestoredFromASavepointContinuesItsStepsAndLoss(String stateBackend, @TempDir Path dir) throws Exception {
         JobConfig config = prepare(TestConfigs.job(kafka.bootstrapServers(), prefix(), 2, 5, JobConfig.SyncMode.SYNC,
-                OuterOptimizer.AVERAGE, 0, 8, 30_000, 500, dir.resolve("checkpoints").toUri().toString()));
+                OuterOptimizer.AVERAGE, 0, 8, 30_000, 500, dir.resolve("checkpoints").toUri().toString(), stateBackend));
         JobClient job = startJob(config, null);
         String savepoint;
         Reports.LossRecord before;

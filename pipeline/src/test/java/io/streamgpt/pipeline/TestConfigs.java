@@ -14,10 +14,17 @@ final class TestConfigs {
 
     static JobConfig job(String bootstrap, String prefix, int replicas, int syncEvery, JobConfig.SyncMode mode,
             OuterOptimizer outer, long maxSteps, int runWindows, long syncTimeoutMs, long checkpointMs, String checkpointDir) {
+        return job(bootstrap, prefix, replicas, syncEvery, mode, outer, maxSteps, runWindows, syncTimeoutMs, checkpointMs,
+                checkpointDir, "hashmap");
+    }
+
+    static JobConfig job(String bootstrap, String prefix, int replicas, int syncEvery, JobConfig.SyncMode mode,
+            OuterOptimizer outer, long maxSteps, int runWindows, long syncTimeoutMs, long checkpointMs, String checkpointDir,
+            String stateBackend) {
         return new JobConfig(TINY_MODEL, "shakespeare", replicas, syncEvery, mode, outer, 0.7, 0.9, syncTimeoutMs,
                 1000, 1, bootstrap, List.of(prefix + "-text"), null, "earliest", prefix, prefix + "-model",
                 prefix + "-losses", prefix + "-samples", JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 200_000,
-                TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, "hashmap", checkpointDir, 1);
+                TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, stateBackend, checkpointDir, 1);
     }
 
     static JobConfig averagerOnly(int replicas, OuterOptimizer outer, long syncTimeoutMs) {
