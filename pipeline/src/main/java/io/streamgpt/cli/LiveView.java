@@ -1,5 +1,6 @@
 package io.streamgpt.cli;
 
+import io.streamgpt.connectors.KafkaStreams;
 import io.streamgpt.pipeline.JobConfig;
 import io.streamgpt.pipeline.Reports;
 
@@ -7,12 +8,8 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Properties;
-import java.util.UUID;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** Prints the job's loss records and samples as they arrive on their topics. */
 final class LiveView implements AutoCloseable {
@@ -29,13 +26,7 @@ final class LiveView implements AutoCloseable {
         this.config = config;
         this.out = out;
         this.sinceMs = sinceMs;
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "streamgpt-view-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        consumer = new KafkaConsumer<>(props);
+        consumer = KafkaStreams.textConsumer(config.bootstrapServers(), "streamgpt-view");
         consumer.subscribe(List.of(config.lossesTopic(), config.samplesTopic()));
     }
 

@@ -1,5 +1,6 @@
 package io.streamgpt.cli;
 
+import io.streamgpt.connectors.KafkaStreams;
 import io.streamgpt.pipeline.Reports;
 
 import java.io.PrintWriter;
@@ -7,13 +8,9 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.List;
-import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -40,15 +37,8 @@ final class SamplesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ConsumerConfig.GROUP_ID_CONFIG, "streamgpt-samples-" + UUID.randomUUID());
-        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         PrintWriter out = spec.commandLine().getOut();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
+        try (KafkaConsumer<String, String> consumer = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-samples")) {
             consumer.subscribe(List.of(topic));
             Deque<Reports.SampleRecord> newest = new ArrayDeque<>();
             int emptyPolls = 0;
