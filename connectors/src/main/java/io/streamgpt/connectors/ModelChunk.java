@@ -20,7 +20,7 @@ import java.util.Objects;
  * @param chunkCount slices of the whole vector
  * @param step the sender's optimizer step (global: the largest contributor step)
  * @param tokens training tokens the sender has consumed (global: sum over contributors)
- * @param loss the sender's recent training loss (global: mean over contributors)
+ * @param loss the sender's mean training loss over the steps of this round (global: mean over contributors)
  * @param baseChecksum contributions: CRC32 of the whole parameter vector this round's local steps
  *     started from, equal across replicas that adopted the same global model; global: 0
  * @param replicaLosses global chunk 0 only: each replica's loss, NaN for one that missed the round

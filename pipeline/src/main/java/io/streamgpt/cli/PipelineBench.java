@@ -1,9 +1,11 @@
 package io.streamgpt.cli;
 
+import io.streamgpt.model.Gpt;
 import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.ParameterLayout;
 import io.streamgpt.model.TokenCorpus;
 import io.streamgpt.model.TorchRuntime;
+import io.streamgpt.model.Trainer;
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.EmbeddedKafka;
 import io.streamgpt.pipeline.JobConfig;
@@ -94,19 +96,45 @@ final class PipelineBench implements Callable<Integer> {
             result.put("sync_round_ms_max", BenchCommand.ModelBench.round(Arrays.stream(measured).max().orElseThrow()));
 
             if (compareSteps > 0) {
+                int every = Math.max(syncEvery, compareSteps / 10 / syncEvery * syncEvery);
+                log.println("bounded trainer (streamgpt train): " + compareSteps + " steps ...");
+                double[] bounded = boundedTrainCurve(cpu, corpus, compareSteps, every);
                 log.println("convergence: 1 replica x " + compareSteps + " steps vs 2 replicas x " + compareSteps / 2 + " ...");
-                Reports.LossRecord one = finalLoss(kafka, vocabulary, cpu, corpusFile, 1, compareSteps);
-                Reports.LossRecord two = finalLoss(kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2);
-                result.put("compare_tokens", one.tokens());
-                result.put("one_replica_val_loss", one.valLoss());
-                result.put("two_replicas_tokens", two.tokens());
-                result.put("two_replicas_val_loss", two.valLoss());
-                result.put("two_minus_one_val_loss", BenchCommand.ModelBench.round(1000 * (two.valLoss() - one.valLoss())) / 1000);
+                List<Reports.LossRecord> one = lossCurve(kafka, vocabulary, cpu, corpusFile, 1, compareSteps, every);
+                List<Reports.LossRecord> two = lossCurve(kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2, every / 2);
+                var steps = result.putArray("train_curve_steps");
+                var boundedCurve = result.putArray("train_command_train_loss");
+                var jobCurve = result.putArray("job_one_replica_train_loss");
+                double diff = 0;
+                int points = 0;
+                for (int i = 0; i < bounded.length; i++) {
+                    long step = (long) (i + 1) * every;
+                    var record = one.stream().filter(r -> r.step() == step).findFirst();
+                    if (record.isPresent() && record.get().trainLoss() != null) {
+                        steps.add(step);
+                        boundedCurve.add(thousandths(bounded[i]));
+                        jobCurve.add(thousandths(record.get().trainLoss()));
+                        diff += Math.abs(bounded[i] - record.get().trainLoss());
+                        points++;
+                    }
+                }
+                result.put("train_curves_mean_abs_diff", thousandths(diff / Math.max(1, points)));
+                Reports.LossRecord lastOne = one.get(one.size() - 1);
+                Reports.LossRecord lastTwo = two.get(two.size() - 1);
+                result.put("compare_tokens", lastOne.tokens());
+                result.put("one_replica_val_loss", lastOne.valLoss());
+                result.put("two_replicas_tokens", lastTwo.tokens());
+                result.put("two_replicas_val_loss", lastTwo.valLoss());
+                result.put("two_minus_one_val_loss", thousandths(lastTwo.valLoss() - lastOne.valLoss()));
                 result.put("sync_every", syncEvery);
             }
         }
         spec.commandLine().getOut().println(json.writeValueAsString(result));
         return 0;
+    }
+
+    private static double thousandths(double value) {
+        return Math.round(value * 1000) / 1000.0;
     }
 
     private static double tokensPerSecond(GptConfig config, double msPerStep) {
@@ -131,18 +159,43 @@ final class PipelineBench implements Callable<Integer> {
         }
     }
 
-    /** The last loss record of a job with {@code replicas} replicas that each train {@code steps} steps. */
-    private Reports.LossRecord finalLoss(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus,
-            int replicas, int replicaSteps) throws Exception {
-        JobConfig config = config(kafka, cpu, replicas, syncEvery, replicaSteps, replicaSteps, 200, 0, 0);
+    /**
+     * The loss records of a job whose {@code replicas} replicas each train {@code replicaSteps}
+     * steps, one every {@code every} steps, each with a 200-batch validation loss.
+     */
+    private List<Reports.LossRecord> lossCurve(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus,
+            int replicas, int replicaSteps, int every) throws Exception {
+        JobConfig config = config(kafka, cpu, replicas, syncEvery, replicaSteps, every, 200, 0, 0);
         LocalStack.prepareTopics(config, corpus);
         JobClient job = LocalStack.startJob(config, vocabulary, null);
         try {
-            List<Reports.LossRecord> losses = LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(),
-                    r -> r.step() >= replicaSteps, Duration.ofMinutes(30));
-            return losses.get(losses.size() - 1);
+            return LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(), r -> r.step() >= replicaSteps,
+                    Duration.ofMinutes(30));
         } finally {
             job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The bounded trainer's curve (what {@code streamgpt train} runs): at every {@code every}-th step,
+     * the mean training loss of the last sync_every steps, as a job's round reports it.
+     */
+    private double[] boundedTrainCurve(GptConfig config, TokenCorpus corpus, int steps, int every) {
+        try (Gpt model = Gpt.create(config, ai.djl.Device.cpu()); Trainer trainer = new Trainer(model)) {
+            java.util.Random random = new java.util.Random(config.seed());
+            double[] curve = new double[steps / every];
+            double sum = 0;
+            for (int step = 1; step <= steps; step++) {
+                float loss = trainer.step(corpus.sample(TokenCorpus.Split.TRAIN, random, config.batchSize(), config.blockSize()));
+                if (step % every > every - syncEvery || step % every == 0) {
+                    sum += loss;
+                }
+                if (step % every == 0) {
+                    curve[step / every - 1] = sum / syncEvery;
+                    sum = 0;
+                }
+            }
+            return curve;
         }
     }
 

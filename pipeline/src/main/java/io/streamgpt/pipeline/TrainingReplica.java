@@ -65,6 +65,8 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
     private transient long tokensConsumed;
     private transient long tokensUntrained;
     private transient float lastLoss;
+    private transient double roundLossSum; // losses of the steps since the last send: a round's train loss
+    private transient int roundLossSteps;
     private transient long baseChecksum;
     private transient boolean timerPending;
     private transient boolean resendAfterRestore;
@@ -217,6 +219,8 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         }
         long t0 = System.nanoTime();
         lastLoss = trainer.step(batch);
+        roundLossSum += lastLoss;
+        roundLossSteps++;
         double seconds = (System.nanoTime() - t0) / 1e9;
         long tokens = (long) c.batchSize() * c.blockSize();
         tokensPerSecond = tokensPerSecond == 0 ? tokens / seconds : 0.9 * tokensPerSecond + 0.1 * tokens / seconds;
@@ -241,9 +245,12 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
     private void sendParameters(long round, Collector<ModelChunk> out) {
         float[] parameters = model.parameterValues();
         int chunks = config.chunkCount(parameters.length);
+        float roundLoss = roundLossSteps == 0 ? lastLoss : (float) (roundLossSum / roundLossSteps);
+        roundLossSum = 0;
+        roundLossSteps = 0;
         for (int c = 0; c < chunks; c++) {
             out.collect(new ModelChunk(ModelChunk.Kind.CONTRIBUTION, generation, round, replica, c, chunks, globalStep,
-                    tokensConsumed, lastLoss, baseChecksum, null, ParameterChunks.slice(parameters, c, config.chunkSize())));
+                    tokensConsumed, roundLoss, baseChecksum, null, ParameterChunks.slice(parameters, c, config.chunkSize())));
         }
         if (config.syncMode() == JobConfig.SyncMode.OVERLAP) {
             sentParameters.put(round, parameters);
