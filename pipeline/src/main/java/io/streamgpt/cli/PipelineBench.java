@@ -79,15 +79,18 @@ final class PipelineBench implements Callable<Integer> {
         result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
 
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
-            log.println("one replica in the job ...");
-            double inJob = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile);
+            log.println("one replica in the job, sync and overlap mode ...");
+            double inJob = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.SYNC);
             result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
             result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
+            double overlap = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.OVERLAP);
+            result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
+            result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
 
             log.println("sync rounds of the reference preset ...");
             GptConfig reference = GptConfig.preset("reference", vocabulary.size());
             int parameters = (int) ParameterLayout.of(reference).size();
-            JobConfig sync = config(kafka, reference, 2, 1, 0, 1, 1, 1, 0);
+            JobConfig sync = config(kafka, reference, 2, 1, 0, 1, 1, 1, 0, JobConfig.SyncMode.SYNC);
             double[] ms = SyncRoundBench.run(sync, parameters, syncRounds);
             double[] measured = Arrays.copyOfRange(ms, 1, ms.length);
             result.put("sync_round_parameters", parameters);
@@ -142,10 +145,10 @@ final class PipelineBench implements Callable<Integer> {
     }
 
     /** Steady-state training tokens per second of a one-replica job, from its loss records. */
-    private double oneReplicaTokensPerSecond(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus)
-            throws Exception {
+    private double oneReplicaTokensPerSecond(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus,
+            JobConfig.SyncMode mode) throws Exception {
         int warmup = 100;
-        JobConfig config = config(kafka, cpu, 1, 10, warmup + steps, 50, 1, 0, 0);
+        JobConfig config = config(kafka, cpu, 1, 10, warmup + steps, 50, 1, 0, 0, mode);
         LocalStack.prepareTopics(config, corpus);
         JobClient job = LocalStack.startJob(config, vocabulary, null);
         try {
@@ -165,7 +168,7 @@ final class PipelineBench implements Callable<Integer> {
      */
     private List<Reports.LossRecord> lossCurve(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus,
             int replicas, int replicaSteps, int every) throws Exception {
-        JobConfig config = config(kafka, cpu, replicas, syncEvery, replicaSteps, every, 200, 0, 0);
+        JobConfig config = config(kafka, cpu, replicas, syncEvery, replicaSteps, every, 200, 0, 0, JobConfig.SyncMode.SYNC);
         LocalStack.prepareTopics(config, corpus);
         JobClient job = LocalStack.startJob(config, vocabulary, null);
         try {
@@ -200,9 +203,9 @@ final class PipelineBench implements Callable<Integer> {
     }
 
     private JobConfig config(EmbeddedKafka kafka, GptConfig model, int replicas, int syncEvery, long maxSteps,
-            int evalInterval, int evalIters, int sampleTokens, long checkpointMs) {
+            int evalInterval, int evalIters, int sampleTokens, long checkpointMs, JobConfig.SyncMode mode) {
         String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
-        return new JobConfig(model, "shakespeare", replicas, syncEvery, JobConfig.SyncMode.SYNC, OuterOptimizer.AVERAGE,
+        return new JobConfig(model, "shakespeare", replicas, syncEvery, mode, OuterOptimizer.AVERAGE,
                 0.7, 0.9, 60_000, 131_072, 1, kafka.bootstrapServers(), List.of(prefix + "-text"), null, "earliest", prefix,
                 prefix + "-model", prefix + "-losses", prefix + "-samples", JobConfig.Pacing.CONTINUOUS, 768, maxSteps,
                 2_000_000, model.blockSize(), 64, Math.max(1, evalInterval), Math.max(1, evalIters), 1_000_000, sampleTokens,
