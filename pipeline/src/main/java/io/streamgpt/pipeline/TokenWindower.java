@@ -32,7 +32,7 @@ final class TokenWindower {
     }
 
     /** What survives a checkpoint: the tail and the counters. */
-    record State(int[] tail, long tailPosition, long windows) {}
+    public record State(int[] tail, long tailPosition, long windows) {}
 
     /** Appends tokens and emits every window they complete. */
     void add(int[] tokens, Consumer<TokenWindow> emit) {
