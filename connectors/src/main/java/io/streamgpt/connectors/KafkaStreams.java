@@ -111,6 +111,7 @@ public final class KafkaStreams {
         return new KafkaConsumer<>(props);
     }
 
+    @SuppressWarnings("deprecation") // the connector still takes Kafka's OffsetResetStrategy
     static OffsetsInitializer offsets(String spec) {
         if (spec.startsWith("timestamp:")) {
             return OffsetsInitializer.timestamp(Long.parseLong(spec.substring("timestamp:".length())));
