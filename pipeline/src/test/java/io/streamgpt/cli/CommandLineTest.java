@@ -75,6 +75,11 @@ class CommandLineTest {
         assertThat(run("train", "--preset", "huge", "--data", corpus(dir).toString()).exit()).isEqualTo(2);
         assertThat(run("train", "--max-steps", "many").exit()).isEqualTo(2);
         assertThat(run("generate", "--model", dir.resolve("missing.bin").toString()).exit()).isNotZero();
+        Result job = run("local", "--replicas", "0", "--sync-every", "0");
+        assertThat(job.exit()).isEqualTo(2);
+        assertThat(job.err().strip()).startsWith("streamgpt: invalid job config: ")
+                .contains("replicas must be >= 1", "sync_every must be >= 1");
+        assertThat(job.out()).doesNotContain("Kafka broker"); // nothing started
     }
 
     @Test
