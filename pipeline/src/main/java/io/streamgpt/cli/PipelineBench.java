@@ -59,6 +59,13 @@ final class PipelineBench implements Callable<Integer> {
     @Option(names = "--sync-every", defaultValue = "10", description = "K of the convergence comparison. Default: ${DEFAULT-VALUE}.")
     int syncEvery;
 
+    @Option(names = "--outer-optimizer", defaultValue = "AVERAGE",
+            description = "Outer optimizer of the convergence comparison: AVERAGE or NESTEROV (DiLoCo, lr 0.7, momentum 0.9). Default: ${DEFAULT-VALUE}.")
+    OuterOptimizer outerOptimizer;
+
+    @Option(names = "--compare-only", description = "Run only the convergence comparison.")
+    boolean compareOnly;
+
     @Override
     public Integer call() throws Exception {
         if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
@@ -75,28 +82,10 @@ final class PipelineBench implements Callable<Integer> {
 
         String text = Files.readString(corpusFile, StandardCharsets.UTF_8);
         TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
-        double bare = tokensPerSecond(cpu, BenchCommand.ModelBench.median(BenchCommand.ModelBench.stepTimes(cpu, corpus, 10, 200)));
-        result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
-
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
-            log.println("one replica in the job, sync and overlap mode ...");
-            double inJob = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.SYNC);
-            result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
-            result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
-            double overlap = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.OVERLAP);
-            result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
-            result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
-
-            log.println("sync rounds of the reference preset ...");
-            GptConfig reference = GptConfig.preset("reference", vocabulary.size());
-            int parameters = (int) ParameterLayout.of(reference).size();
-            JobConfig sync = config(kafka, reference, 2, 1, 0, 1, 1, 1, 0, JobConfig.SyncMode.SYNC);
-            double[] ms = SyncRoundBench.run(sync, parameters, syncRounds);
-            double[] measured = Arrays.copyOfRange(ms, 1, ms.length);
-            result.put("sync_round_parameters", parameters);
-            result.put("sync_round_megabytes_per_replica", BenchCommand.ModelBench.round(parameters * 4 / 1e6));
-            result.put("sync_round_ms_median", BenchCommand.ModelBench.round(BenchCommand.ModelBench.median(measured)));
-            result.put("sync_round_ms_max", BenchCommand.ModelBench.round(Arrays.stream(measured).max().orElseThrow()));
+            if (!compareOnly) {
+                measureSpeed(kafka, vocabulary, cpu, corpus, corpusFile, result, log);
+            }
 
             if (compareSteps > 0) {
                 int every = Math.max(syncEvery, compareSteps / 10 / syncEvery * syncEvery);
@@ -130,10 +119,36 @@ final class PipelineBench implements Callable<Integer> {
                 result.put("two_replicas_val_loss", lastTwo.valLoss());
                 result.put("two_minus_one_val_loss", thousandths(lastTwo.valLoss() - lastOne.valLoss()));
                 result.put("sync_every", syncEvery);
+                result.put("outer_optimizer", outerOptimizer.name());
             }
         }
         spec.commandLine().getOut().println(json.writeValueAsString(result));
         return 0;
+    }
+
+    /** Flink's overhead on one replica, and the sync round of the reference preset. */
+    private void measureSpeed(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, TokenCorpus corpus, Path corpusFile,
+            ObjectNode result, PrintWriter log) throws Exception {
+        double bare = tokensPerSecond(cpu, BenchCommand.ModelBench.median(BenchCommand.ModelBench.stepTimes(cpu, corpus, 10, 200)));
+        result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
+        log.println("one replica in the job, sync and overlap mode ...");
+        double inJob = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.SYNC);
+        result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
+        result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
+        double overlap = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.OVERLAP);
+        result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
+        result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
+
+        log.println("sync rounds of the reference preset ...");
+        GptConfig reference = GptConfig.preset("reference", vocabulary.size());
+        int parameters = (int) ParameterLayout.of(reference).size();
+        JobConfig sync = config(kafka, reference, 2, 1, 0, 1, 1, 1, 0, JobConfig.SyncMode.SYNC);
+        double[] ms = SyncRoundBench.run(sync, parameters, syncRounds);
+        double[] measured = Arrays.copyOfRange(ms, 1, ms.length);
+        result.put("sync_round_parameters", parameters);
+        result.put("sync_round_megabytes_per_replica", BenchCommand.ModelBench.round(parameters * 4 / 1e6));
+        result.put("sync_round_ms_median", BenchCommand.ModelBench.round(BenchCommand.ModelBench.median(measured)));
+        result.put("sync_round_ms_max", BenchCommand.ModelBench.round(Arrays.stream(measured).max().orElseThrow()));
     }
 
     private static double thousandths(double value) {
@@ -205,7 +220,7 @@ final class PipelineBench implements Callable<Integer> {
     private JobConfig config(EmbeddedKafka kafka, GptConfig model, int replicas, int syncEvery, long maxSteps,
             int evalInterval, int evalIters, int sampleTokens, long checkpointMs, JobConfig.SyncMode mode) {
         String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
-        return new JobConfig(model, "shakespeare", replicas, syncEvery, mode, OuterOptimizer.AVERAGE,
+        return new JobConfig(model, "shakespeare", replicas, syncEvery, mode, outerOptimizer,
                 0.7, 0.9, 60_000, 131_072, 1, kafka.bootstrapServers(), List.of(prefix + "-text"), null, "earliest", prefix,
                 prefix + "-model", prefix + "-losses", prefix + "-samples", JobConfig.Pacing.CONTINUOUS, 768, maxSteps,
                 2_000_000, model.blockSize(), 64, Math.max(1, evalInterval), Math.max(1, evalIters), 1_000_000, sampleTokens,
