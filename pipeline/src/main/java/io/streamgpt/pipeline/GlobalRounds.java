@@ -67,10 +67,6 @@ final class GlobalRounds {
         return new Round(chunk.round(), head, assembly.values());
     }
 
-    long completedRound() {
-        return completedRound;
-    }
-
     /** Chunks dropped as stale (another generation, or a round already superseded). */
     long ignored() {
         return ignored;

@@ -81,15 +81,6 @@ final class ReplayBuffer {
         return capacity;
     }
 
-    /** Start positions from which a block of {@code blockSize} inputs plus one target fits. */
-    long trainableStarts(int blockSize) {
-        long starts = 0;
-        for (Run run : runs) {
-            starts += Math.max(0, run.tokens().length - blockSize);
-        }
-        return starts;
-    }
-
     /**
      * A batch of windows at uniformly random start positions over all runs; null when no run is
      * long enough yet.
