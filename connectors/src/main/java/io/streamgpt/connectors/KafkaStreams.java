@@ -1,6 +1,8 @@
 package io.streamgpt.connectors;
 
+import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
@@ -138,12 +140,22 @@ public final class KafkaStreams {
     }
 
     static final class ModelChunkDeserializer implements KafkaRecordDeserializationSchema<ModelChunk> {
+        private transient Counter malformed;
+
+        @Override
+        public void open(DeserializationSchema.InitializationContext context) {
+            malformed = context.getMetricGroup().counter("malformed_model_chunks");
+        }
+
         @Override
         public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<ModelChunk> out) {
             try {
                 out.collect(ModelChunkFormat.deserialize(record.value()));
             } catch (IllegalArgumentException e) {
                 // A foreign or damaged record on the model topic must not stop training.
+                if (malformed != null) {
+                    malformed.inc();
+                }
                 LOG.warn("skipping malformed model chunk at {}-{}@{}: {}", record.topic(), record.partition(),
                         record.offset(), e.getMessage());
             }
