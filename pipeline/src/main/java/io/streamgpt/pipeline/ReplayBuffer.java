@@ -30,6 +30,9 @@ final class ReplayBuffer {
     private final long capacity;
     private final Deque<Run> runs = new ArrayDeque<>();
     private long size;
+    private List<Run> index; // sampling index, null when the runs changed
+    private long[] indexCumulative;
+    private int indexBlockSize;
 
     ReplayBuffer(long capacityTokens) {
         if (capacityTokens < 1) {
@@ -40,6 +43,7 @@ final class ReplayBuffer {
 
     /** Adds a window's tokens: extends the newest run when the window continues it. */
     void add(TokenWindow window) {
+        index = null;
         Run last = runs.peekLast();
         long windowEnd = window.position() + window.tokens().length;
         if (last != null && last.source().equals(window.source())
@@ -86,17 +90,12 @@ final class ReplayBuffer {
      * long enough yet.
      */
     TokenCorpus.Batch sample(Random random, int batchSize, int blockSize) {
-        List<Run> usable = new ArrayList<>();
-        long[] cumulative = new long[runs.size()];
-        long total = 0;
-        for (Run run : runs) {
-            int starts = Math.max(0, run.tokens().length - blockSize);
-            if (starts > 0) {
-                total += starts;
-                cumulative[usable.size()] = total;
-                usable.add(run);
-            }
+        if (index == null || indexBlockSize != blockSize) {
+            buildIndex(blockSize);
         }
+        List<Run> usable = index;
+        long[] cumulative = indexCumulative;
+        long total = usable.isEmpty() ? 0 : cumulative[usable.size() - 1];
         if (total == 0) {
             return null;
         }
@@ -119,6 +118,27 @@ final class ReplayBuffer {
     /** The runs, oldest first, for checkpoints. */
     List<Run> runs() {
         return List.copyOf(runs);
+    }
+
+    /**
+     * The runs long enough to sample from and the running count of their start positions. Built
+     * once per change of the buffer, not once per training step.
+     */
+    private void buildIndex(int blockSize) {
+        List<Run> usable = new ArrayList<>();
+        long[] cumulative = new long[runs.size()];
+        long total = 0;
+        for (Run run : runs) {
+            int starts = Math.max(0, run.tokens().length - blockSize);
+            if (starts > 0) {
+                total += starts;
+                cumulative[usable.size()] = total;
+                usable.add(run);
+            }
+        }
+        index = usable;
+        indexCumulative = cumulative;
+        indexBlockSize = blockSize;
     }
 
     /** Writes the runs, oldest first, for checkpoints. */
@@ -151,6 +171,7 @@ final class ReplayBuffer {
     }
 
     void restore(List<Run> saved) {
+        index = null;
         runs.clear();
         size = 0;
         for (Run run : saved) {

@@ -121,10 +121,7 @@ class StreamingTrainerTest {
         // every window goes to one replica: the other never sees data
         JobConfig config = prepare(TestConfigs.job(kafka.bootstrapServers(), prefix(), 2, 5, JobConfig.SyncMode.SYNC,
                 OuterOptimizer.AVERAGE, 60, 1_000_000, 300, 0, ""));
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setParallelism(2);
-        StreamingTrainerJob.build(env, config, vocabulary);
-        JobClient job = env.executeAsync("starved replica test");
+        JobClient job = startJob(config, null);
         try {
             List<Reports.LossRecord> losses = readLosses(config, r -> r.step() >= 60);
             Reports.LossRecord last = losses.get(losses.size() - 1);
