@@ -74,6 +74,16 @@ final class JobOptions {
     @Option(names = "--samples-topic", defaultValue = "streamgpt-samples", description = "Topic of generated samples. Default: ${DEFAULT-VALUE}.")
     String samplesTopic;
 
+    @Option(names = "--prompts-topic", defaultValue = "streamgpt-prompts", description = "Topic of prompt requests. Default: ${DEFAULT-VALUE}.")
+    String promptsTopic;
+
+    @Option(names = "--answers-topic", defaultValue = "streamgpt-answers", description = "Topic of answers to prompts. Default: ${DEFAULT-VALUE}.")
+    String answersTopic;
+
+    @Option(names = "--dead-letter-topic", defaultValue = "streamgpt-dead-letters",
+            description = "Topic of bad input records' coordinates and reasons. Default: ${DEFAULT-VALUE}.")
+    String deadLetterTopic;
+
     @Option(names = "--pacing", defaultValue = "CONTINUOUS",
             description = "CONTINUOUS: train as fast as possible while data is buffered; PER_TOKENS: one step per --tokens-per-step new tokens. Default: ${DEFAULT-VALUE}.")
     JobConfig.Pacing pacing;
@@ -87,6 +97,10 @@ final class JobOptions {
     @Option(names = "--buffer-tokens", defaultValue = "2000000",
             description = "Replay buffer of each replica, in tokens (tiny Shakespeare is 1.1M). Default: ${DEFAULT-VALUE}.")
     long bufferTokens;
+
+    @Option(names = "--max-record-bytes", defaultValue = "1048576",
+            description = "Text records above this size are dead-lettered, not trained on. Default: ${DEFAULT-VALUE}.")
+    int maxRecordBytes;
 
     @Option(names = "--stride", description = "Tokens between window starts (default: block_size, consecutive windows share one token).")
     Integer stride;
@@ -127,8 +141,8 @@ final class JobOptions {
         boolean pattern = textTopicPattern != null && !textTopicPattern.isBlank();
         return new JobConfig(gpt, vocab, replicas, syncEvery, syncMode, outerOptimizer, outerLr, outerMomentum,
                 syncTimeoutMs, chunkSize, averagerParallelism, bootstrapServers, pattern ? List.of() : textTopics,
-                textTopicPattern, startingOffsets, groupId, modelTopic, lossesTopic, samplesTopic, pacing, tokensPerStep,
-                maxSteps, bufferTokens, stride != null ? stride : gpt.blockSize(), runWindows, evalInterval, evalIters,
+                textTopicPattern, startingOffsets, groupId, modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic,
+                deadLetterTopic, pacing, tokensPerStep, maxSteps, bufferTokens, maxRecordBytes, stride != null ? stride : gpt.blockSize(), runWindows, evalInterval, evalIters,
                 sampleInterval, sampleTokens, checkpointIntervalMs, stateBackend, checkpointDir, threadsPerReplica);
     }
 }

@@ -30,11 +30,15 @@ import java.util.Locale;
  * @param modelTopic topic of averaged model chunks (the feedback edge)
  * @param lossesTopic topic of loss records (JSON)
  * @param samplesTopic topic of generated samples (JSON)
+ * @param promptsTopic topic of prompt requests (JSON) answered from the live model
+ * @param answersTopic topic of the answers to prompt requests (JSON, keyed by request id)
+ * @param deadLetterTopic topic of bad input: the offending record's coordinates and the reason (JSON)
  * @param pacing {@code CONTINUOUS}: train as fast as possible while data is buffered; {@code
  *     PER_TOKENS}: one step per tokensPerStep new tokens
  * @param tokensPerStep newly arrived tokens per step in PER_TOKENS pacing
  * @param maxSteps stop training at this many steps per replica; 0 trains forever
  * @param bufferTokens capacity of each replica's replay buffer, in tokens
+ * @param maxRecordBytes text records larger than this are not trained on but dead-lettered
  * @param stride tokens between window starts; block_size makes consecutive windows share one token
  * @param runWindows consecutive windows of a partition that go to the same replica
  * @param evalInterval steps between loss records
@@ -66,10 +70,14 @@ public record JobConfig(
         String modelTopic,
         String lossesTopic,
         String samplesTopic,
+        String promptsTopic,
+        String answersTopic,
+        String deadLetterTopic,
         Pacing pacing,
         int tokensPerStep,
         long maxSteps,
         long bufferTokens,
+        int maxRecordBytes,
         int stride,
         int runWindows,
         int evalInterval,
@@ -125,9 +133,9 @@ public record JobConfig(
         if (!startingOffsets.matches("earliest|committed|latest|timestamp:\\d+")) {
             errors.add("starting_offsets must be earliest, committed, latest or timestamp:EPOCH_MS, got " + startingOffsets);
         }
-        for (String topic : new String[] {modelTopic, lossesTopic, samplesTopic}) {
+        for (String topic : new String[] {modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic, deadLetterTopic}) {
             if (topic == null || topic.isBlank()) {
-                errors.add("model, losses and samples topics are required");
+                errors.add("model, losses, samples, prompts, answers and dead-letter topics are required");
                 break;
             }
         }
@@ -139,6 +147,9 @@ public record JobConfig(
         }
         if (model != null && bufferTokens <= model.blockSize()) {
             errors.add("buffer_tokens must exceed block_size, got " + bufferTokens);
+        }
+        if (maxRecordBytes < 1) {
+            errors.add("max_record_bytes must be >= 1, got " + maxRecordBytes);
         }
         if (model != null && (stride < 1 || stride > model.blockSize() + 1)) {
             errors.add("stride must be in [1, block_size + 1], got " + stride);

@@ -126,6 +126,9 @@ public final class StreamingTrainerJob {
                 new TopicAdmin.TopicSpec(config.modelTopic(), 4, Map.of("max.message.bytes", maxMessage,
                         "retention.ms", String.valueOf(6 * 3600_000L))),
                 new TopicAdmin.TopicSpec(config.lossesTopic(), 1, Map.of()),
-                new TopicAdmin.TopicSpec(config.samplesTopic(), 1, Map.of())));
+                new TopicAdmin.TopicSpec(config.samplesTopic(), 1, Map.of()),
+                new TopicAdmin.TopicSpec(config.promptsTopic(), 1, Map.of()),
+                new TopicAdmin.TopicSpec(config.answersTopic(), 1, Map.of()),
+                new TopicAdmin.TopicSpec(config.deadLetterTopic(), 1, Map.of())));
     }
 }

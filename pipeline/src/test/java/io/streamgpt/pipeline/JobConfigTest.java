@@ -21,8 +21,8 @@ class JobConfigTest {
         JobConfig valid = TestConfigs.job("127.0.0.1:9092", "t", 2, 10, JobConfig.SyncMode.SYNC, OuterOptimizer.AVERAGE,
                 0, 64, 1000, 0, "");
         assertThatThrownBy(() -> new JobConfig(valid.model(), "shakespeare", 0, 0, JobConfig.SyncMode.SYNC,
-                OuterOptimizer.AVERAGE, 0.7, 0.9, 1000, 2_000_000, 1, "", List.of(), null, "yesterday", "g", "m", "l", "s",
-                JobConfig.Pacing.CONTINUOUS, 1, -1, 10, 0, 1, 1, 1, 1, 1, 0, "leveldb", "", 1))
+                OuterOptimizer.AVERAGE, 0.7, 0.9, 1000, 2_000_000, 1, "", List.of(), null, "yesterday", "g", "m", "l", "s", "p", "a",
+                "d", JobConfig.Pacing.CONTINUOUS, 1, -1, 10, 0, 0, 1, 1, 1, 1, 1, 0, "leveldb", "", 1))
                 .hasMessageContaining("replicas must be >= 1")
                 .hasMessageContaining("sync_every must be >= 1")
                 .hasMessageContaining("chunk_size")
@@ -31,6 +31,7 @@ class JobConfigTest {
                 .hasMessageContaining("starting_offsets")
                 .hasMessageContaining("max_steps")
                 .hasMessageContaining("buffer_tokens")
+                .hasMessageContaining("max_record_bytes")
                 .hasMessageContaining("stride")
                 .hasMessageContaining("state_backend");
     }
