@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "streamgpt 0.1.0",
         description = "Train a character-level GPT, online on text streams or on a bounded corpus.",
-        subcommands = {LocalCommand.class, FeedCommand.class, SamplesCommand.class, TrainCommand.class, GenerateCommand.class,
+        subcommands = {LocalCommand.class, StackCommand.class, SubmitCommand.class, JobsCommand.List_.class, JobsCommand.Stop.class,
+            JobsCommand.Cancel.class, FeedCommand.class, SamplesCommand.class, TrainCommand.class, GenerateCommand.class,
             BenchCommand.class})
 public final class StreamGpt implements Runnable {
 

@@ -49,6 +49,22 @@ public final class EmbeddedKafka implements AutoCloseable {
         Path dir = temporary ? Files.createTempDirectory("streamgpt-kafka") : Files.createDirectories(dataDir);
         int brokerPort = port == 0 ? freePort() : port;
         int controllerPort = freePort();
+        Properties p = brokerProperties(brokerPort, controllerPort, dir);
+        format(dir);
+        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(p, false), Time.SYSTEM);
+        server.startup();
+        String bootstrap = "127.0.0.1:" + brokerPort;
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+            admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            server.shutdown();
+            throw new IOException("embedded Kafka did not come up on " + bootstrap, e);
+        }
+        return new EmbeddedKafka(server, dir, temporary, bootstrap);
+    }
+
+    /** A single-node KRaft broker + controller on 127.0.0.1 with its log in {@code dir}: also the stack's broker. */
+    public static Properties brokerProperties(int brokerPort, int controllerPort, Path dir) {
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
@@ -68,6 +84,11 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("auto.create.topics.enable", "false");
+        return p;
+    }
+
+    /** Formats {@code dir} as the log and metadata directory of a new cluster; a formatted one is left as it is. */
+    public static void format(Path dir) throws IOException {
         try {
             new Formatter()
                 .setNodeId(1)
@@ -81,16 +102,6 @@ public final class EmbeddedKafka implements AutoCloseable {
         } catch (Exception e) {
             throw new IOException("could not format the Kafka log directory " + dir, e);
         }
-        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(p, false), Time.SYSTEM);
-        server.startup();
-        String bootstrap = "127.0.0.1:" + brokerPort;
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-            admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            server.shutdown();
-            throw new IOException("embedded Kafka did not come up on " + bootstrap, e);
-        }
-        return new EmbeddedKafka(server, dir, temporary, bootstrap);
     }
 
     public String bootstrapServers() {
