@@ -80,8 +80,9 @@ final class SubmitCommand implements Callable<Integer> {
         return args;
     }
 
+    /** A URI as it is ({@code file:/...}, {@code s3://...}), a local path as its absolute file URI. */
     static String uri(String pathOrUri) {
-        return pathOrUri.contains("://") ? pathOrUri : Path.of(pathOrUri).toAbsolutePath().toUri().toString();
+        return pathOrUri.matches("[a-zA-Z][a-zA-Z0-9+.-]+:.*") ? pathOrUri : Path.of(pathOrUri).toAbsolutePath().toUri().toString();
     }
 
     private static Path defaultJar() throws java.io.IOException {

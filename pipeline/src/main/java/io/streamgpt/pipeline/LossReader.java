@@ -34,4 +34,20 @@ public final class LossReader {
         throw new IllegalStateException("no matching loss record on " + topic + " within " + timeout.toSeconds() + " s; got "
                 + losses.size() + (losses.isEmpty() ? "" : ", the last: " + Reports.toJson(losses.get(losses.size() - 1))));
     }
+
+    /** Every loss record on {@code topic}: reads until no new record came for {@code quiet}. */
+    public static List<Reports.LossRecord> readAll(String bootstrapServers, String topic, Duration quiet) {
+        List<Reports.LossRecord> losses = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-reader")) {
+            consumer.subscribe(List.of(topic));
+            long lastRecord = System.currentTimeMillis();
+            while (System.currentTimeMillis() - lastRecord < quiet.toMillis()) {
+                for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
+                    losses.add(Reports.fromJson(record.value(), Reports.LossRecord.class));
+                    lastRecord = System.currentTimeMillis();
+                }
+            }
+        }
+        return losses;
+    }
 }

@@ -125,6 +125,14 @@ public final class FlinkRest {
         return base + "#/job/running/" + jobId + "/overview";
     }
 
+    /** A server-side stack trace as its first line and its root cause: what a user can act on. */
+    private static String rootCause(String error) {
+        List<String> lines = error.lines().toList();
+        String first = lines.isEmpty() ? "" : lines.get(0);
+        String cause = lines.stream().filter(l -> l.startsWith("Caused by: ")).reduce((a, b) -> b).orElse(null);
+        return cause == null ? first : first + " (" + cause.substring("Caused by: ".length()) + ")";
+    }
+
     private HttpRequest.Builder post(String path, JsonNode body) {
         return HttpRequest.newBuilder(base.resolve(path))
                 .header("Content-Type", "application/json")
@@ -144,7 +152,7 @@ public final class FlinkRest {
         JsonNode body = response.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(response.body());
         if (response.statusCode() >= 300) {
             List<String> errors = new ArrayList<>();
-            body.path("errors").forEach(e -> errors.add(e.asText().lines().findFirst().orElse("")));
+            body.path("errors").forEach(e -> errors.add(rootCause(e.asText())));
             throw new IOException("Flink answered " + response.statusCode() + " to " + response.request().method() + " "
                     + response.request().uri().getPath() + ": " + String.join("; ", errors));
         }
