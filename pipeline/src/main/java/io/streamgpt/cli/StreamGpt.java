@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         version = "streamgpt 0.1.0",
         description = "Train a character-level GPT, online on text streams or on a bounded corpus.",
         subcommands = {LocalCommand.class, FeedCommand.class, SamplesCommand.class, TrainCommand.class, GenerateCommand.class,
-            BenchCommand.class})
+            ExportCommand.class, ServeCommand.class, BenchCommand.class})
 public final class StreamGpt implements Runnable {
 
     /** Exit code of invalid options and configs, before any work starts. */
