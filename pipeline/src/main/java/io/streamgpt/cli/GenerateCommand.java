@@ -12,6 +12,7 @@ import io.streamgpt.pipeline.Reports;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -111,7 +112,8 @@ final class GenerateCommand implements Callable<Integer> {
                 timeoutSeconds * 1000);
         PrintWriter err = spec.commandLine().getErr();
         Reports.Answer answer;
-        try (PromptClient client = new PromptClient(bootstrapServers, promptsTopic, answersTopic)) {
+        try (PromptClient client = new PromptClient(bootstrapServers, promptsTopic, answersTopic,
+                Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
             answer = client.ask(request).get(timeoutSeconds, TimeUnit.SECONDS);
         } catch (IllegalStateException e) {
             err.println("streamgpt: " + e.getMessage());

@@ -58,11 +58,13 @@ final class HttpApi implements AutoCloseable {
     private final String promptsTopic;
     private final String answersTopic;
     private final String samplesTopic;
+    private final Duration kafkaTimeout;
     private PromptClient prompts; // guarded by this
 
-    /** Starts serving on {@code host:port} (port 0 picks a free one). */
-    HttpApi(String host, int port, String bootstrapServers, String promptsTopic, String answersTopic, String samplesTopic)
-            throws IOException {
+    /** Starts serving on {@code host:port} (port 0 picks a free one); Kafka may take {@code kafkaTimeout} to answer. */
+    HttpApi(String host, int port, String bootstrapServers, String promptsTopic, String answersTopic, String samplesTopic,
+            Duration kafkaTimeout) throws IOException {
+        this.kafkaTimeout = kafkaTimeout;
         this.bootstrapServers = bootstrapServers;
         this.promptsTopic = promptsTopic;
         this.answersTopic = answersTopic;
@@ -156,7 +158,7 @@ final class HttpApi implements AutoCloseable {
 
     private synchronized PromptClient prompts() {
         if (prompts == null) {
-            prompts = new PromptClient(bootstrapServers, promptsTopic, answersTopic); // retried on the next request if Kafka is away
+            prompts = new PromptClient(bootstrapServers, promptsTopic, answersTopic, kafkaTimeout); // retried on the next request if Kafka is away
         }
         return prompts;
     }
@@ -186,9 +188,9 @@ final class HttpApi implements AutoCloseable {
         try (KafkaConsumer<String, String> consumer = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-serve")) {
             List<PartitionInfo> infos;
             try {
-                infos = consumer.partitionsFor(samplesTopic, Duration.ofSeconds(10));
+                infos = consumer.partitionsFor(samplesTopic, kafkaTimeout);
             } catch (org.apache.kafka.common.errors.TimeoutException e) {
-                throw new IllegalStateException("Kafka at " + bootstrapServers + " did not answer within 10 s");
+                throw new IllegalStateException("Kafka at " + bootstrapServers + " did not answer within " + kafkaTimeout.toSeconds() + " s");
             }
             if (infos == null || infos.isEmpty()) {
                 throw new IllegalStateException("no topic " + samplesTopic + " at " + bootstrapServers);
@@ -198,7 +200,7 @@ final class HttpApi implements AutoCloseable {
             Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
             partitions.forEach(p -> consumer.seek(p, Math.max(begin.get(p), end.get(p) - last)));
-            long deadline = System.currentTimeMillis() + 10_000;
+            long deadline = System.currentTimeMillis() + kafkaTimeout.toMillis();
             while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p)) && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
                     if (record.offset() < end.get(new TopicPartition(record.topic(), record.partition()))) {

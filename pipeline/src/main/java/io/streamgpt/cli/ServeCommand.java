@@ -1,6 +1,7 @@
 package io.streamgpt.cli;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -38,7 +39,8 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
-        try (HttpApi api = new HttpApi(host, port, bootstrapServers, promptsTopic, answersTopic, samplesTopic)) {
+        try (HttpApi api = new HttpApi(host, port, bootstrapServers, promptsTopic, answersTopic, samplesTopic,
+                Duration.ofSeconds(10))) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             PrintWriter out = spec.commandLine().getOut();
             out.printf("serving http://%s:%d (GET /samples, POST /generate, GET /healthz) for the job on %s; Ctrl-C stops%n",

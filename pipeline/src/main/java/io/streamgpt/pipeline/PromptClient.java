@@ -26,8 +26,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class PromptClient implements AutoCloseable {
 
-    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
-
     private final String promptsTopic;
     private final KafkaConsumer<String, String> answers;
     private final KafkaProducer<String, String> producer;
@@ -35,17 +33,20 @@ public final class PromptClient implements AutoCloseable {
     private final Thread reader;
     private volatile boolean closed;
 
-    /** @throws IllegalStateException if Kafka does not answer or the answers topic does not exist */
-    public PromptClient(String bootstrapServers, String promptsTopic, String answersTopic) {
+    /**
+     * @param connectTimeout how long Kafka may take to answer, here and when sending
+     * @throws IllegalStateException if Kafka does not answer or the answers topic does not exist
+     */
+    public PromptClient(String bootstrapServers, String promptsTopic, String answersTopic, Duration connectTimeout) {
         this.promptsTopic = promptsTopic;
         this.answers = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-answers");
         try {
             List<PartitionInfo> partitions;
             try {
-                partitions = answers.partitionsFor(answersTopic, CONNECT_TIMEOUT);
+                partitions = answers.partitionsFor(answersTopic, connectTimeout);
             } catch (org.apache.kafka.common.errors.TimeoutException e) {
                 throw new IllegalStateException("Kafka at " + bootstrapServers + " did not answer within "
-                        + CONNECT_TIMEOUT.toSeconds() + " s");
+                        + connectTimeout.toSeconds() + " s");
             }
             if (partitions == null || partitions.isEmpty()) {
                 throw new IllegalStateException("no topic " + answersTopic + " at " + bootstrapServers
@@ -65,9 +66,9 @@ public final class PromptClient implements AutoCloseable {
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
-        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(CONNECT_TIMEOUT.toMillis()));
-        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(CONNECT_TIMEOUT.toMillis()));
-        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(CONNECT_TIMEOUT.toMillis() + 5_000));
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(connectTimeout.toMillis()));
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(connectTimeout.toMillis()));
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(connectTimeout.toMillis() + 5_000));
         this.producer = new KafkaProducer<>(props);
         this.reader = new Thread(this::readAnswers, "streamgpt-answers-reader");
         reader.setDaemon(true);
