@@ -40,7 +40,8 @@ import org.apache.kafka.common.TopicPartition;
  *   <li>{@code POST /generate}: a prompt request (the prompts topic's JSON; {@code id} optional), checked
  *       with {@link PromptRequest}'s rules (400 with the reason), answered by the running job through
  *       the prompts and answers topics: 200 with the answer, 503 when the job refused it for now
- *       (queue full, no model yet), 422 for another refusal, 504 when no job answered in time.
+ *       (queue full, no model yet, expired), 422 for another refusal, 409 while a request with the
+ *       same id waits, 504 when no job answered in time.
  * </ul>
  *
  * Kafka is reached only when a request needs it, so the server starts, and rejects bad input,
@@ -126,6 +127,9 @@ final class HttpApi implements AutoCloseable {
             answer = prompts().ask(request).get(request.timeoutMs(), TimeUnit.MILLISECONDS);
         } catch (IllegalStateException e) {
             send(exchange, 503, error(e.getMessage()));
+            return;
+        } catch (IllegalArgumentException e) {
+            send(exchange, 409, error(e.getMessage()));
             return;
         } catch (ExecutionException e) {
             send(exchange, 503, error(e.getCause().getMessage()));

@@ -75,14 +75,20 @@ public final class PromptClient implements AutoCloseable {
         reader.start();
     }
 
-    /** Sends {@code request}; the future completes with its answer, or fails if it could not be sent. */
+    /**
+     * Sends {@code request}; the future completes with its answer, or fails if it could not be sent.
+     *
+     * @throws IllegalArgumentException if a request with the same id is still waiting
+     */
     public CompletableFuture<Reports.Answer> ask(PromptRequest request) {
         CompletableFuture<Reports.Answer> answer = new CompletableFuture<>();
         if (closed) {
             answer.completeExceptionally(new IllegalStateException("the prompt client is closed"));
             return answer;
         }
-        waiting.put(request.id(), answer);
+        if (waiting.putIfAbsent(request.id(), answer) != null) {
+            throw new IllegalArgumentException("a request with id " + request.id() + " is already waiting for its answer");
+        }
         answer.whenComplete((a, e) -> waiting.remove(request.id(), answer));
         producer.send(new ProducerRecord<>(promptsTopic, request.id(), request.toJson()), (metadata, e) -> {
             if (e != null) {

@@ -1,12 +1,14 @@
 package io.streamgpt.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamgpt.connectors.KafkaStreams;
 import io.streamgpt.connectors.TopicAdmin;
 import io.streamgpt.pipeline.EmbeddedKafka;
+import io.streamgpt.pipeline.PromptClient;
 import io.streamgpt.pipeline.PromptRequest;
 import io.streamgpt.pipeline.Reports;
 import java.io.PrintWriter;
@@ -135,6 +137,12 @@ class PromptFrontendsTest {
                 assertThat(silent.statusCode()).isEqualTo(504);
                 assertThat(json(silent).get("id").asText()).isEqualTo("silent");
 
+                try (PromptClient client = new PromptClient(bootstrap, "prompts", "answers", Duration.ofSeconds(10))) {
+                    client.ask(new PromptRequest("twice", "A", 1, 1.0, 0, 1, 1000));
+                    assertThatThrownBy(() -> client.ask(new PromptRequest("twice", "A", 1, 1.0, 0, 1, 1000)))
+                            .hasMessage("a request with id twice is already waiting for its answer");
+                }
+
                 HttpResponse<String> samples = call(api, "GET", "/samples?last=2", null);
                 assertThat(samples.statusCode()).isEqualTo(200);
                 assertThat(json(samples).findValuesAsText("text")).containsExactly("text at 300", "text at 400");
@@ -166,7 +174,7 @@ class PromptFrontendsTest {
 
     /**
      * Answers like the job: "[N tokens after PROMPT]" with the request's id; "queue full" for prompt
-     * "busy" or id "busy"; nothing for id "silent".
+     * "busy" or id "busy"; nothing for ids "silent" and "twice".
      */
     private static void standInJob(String bootstrap, AtomicBoolean stop) {
         try (KafkaConsumer<String, String> prompts = KafkaStreams.textConsumer(bootstrap, "stand-in");
@@ -175,7 +183,7 @@ class PromptFrontendsTest {
             while (!stop.get()) {
                 for (ConsumerRecord<String, String> record : prompts.poll(Duration.ofMillis(100))) {
                     PromptRequest request = PromptRequest.parse(record.value(), 65);
-                    if (request.id().equals("silent")) {
+                    if (request.id().equals("silent") || request.id().equals("twice")) {
                         continue;
                     }
                     Reports.Answer answer = request.id().equals("busy") || request.prompt().equals("busy")
