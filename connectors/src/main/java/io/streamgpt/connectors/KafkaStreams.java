@@ -15,6 +15,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +27,7 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
-/** The Kafka sources and sinks of the streamgpt job: text in, model chunks around, reports out. */
+/** The Kafka sources and sinks of the streamgpt job: text and prompts in, model chunks around, reports and answers out. */
 public final class KafkaStreams {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaStreams.class);
@@ -74,6 +75,23 @@ public final class KafkaStreams {
                 .build();
     }
 
+    /**
+     * Prompt requests, from the end of the topic: prompts are requests, not history. After a restore
+     * the source resumes from its checkpointed offsets, so requests sent meanwhile are answered (or
+     * expire, see PromptRequest's timeout).
+     */
+    public static KafkaSource<PromptRecord> promptSource(String bootstrapServers, String topic, String groupId) {
+        return KafkaSource.<PromptRecord>builder()
+                .setBootstrapServers(bootstrapServers)
+                .setGroupId(groupId)
+                .setTopics(topic)
+                .setStartingOffsets(OffsetsInitializer.latest())
+                .setDeserializer(new PromptDeserializer())
+                // someone is waiting for the answer: do not sit on a fetch for the default 500 ms
+                .setProperty("fetch.max.wait.ms", "20")
+                .build();
+    }
+
     /** Model chunks to the model topic, keyed by chunk index so chunks spread over partitions. */
     public static KafkaSink<ModelChunk> modelSink(String bootstrapServers, String topic) {
         return KafkaSink.<ModelChunk>builder()
@@ -92,7 +110,9 @@ public final class KafkaStreams {
         return KafkaSink.<TopicRecord>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setRecordSerializer((KafkaRecordSerializationSchema<TopicRecord>) (record, context, timestamp) ->
-                        new ProducerRecord<>(record.topic(), null, timestamp, null, record.value().getBytes(StandardCharsets.UTF_8)))
+                        new ProducerRecord<>(record.topic(), null, timestamp,
+                                record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
+                                record.value().getBytes(StandardCharsets.UTF_8)))
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
                 .setProperty("linger.ms", "0")
                 .build();
@@ -103,14 +123,28 @@ public final class KafkaStreams {
      * group, from the earliest offset, committing nothing.
      */
     public static KafkaConsumer<String, String> textConsumer(String bootstrapServers, String groupPrefix) {
+        Properties props = readerProperties(bootstrapServers, groupPrefix);
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        return new KafkaConsumer<>(props);
+    }
+
+    /** As {@link #textConsumer}, for binary records of up to 8 MB (model chunks). */
+    public static KafkaConsumer<byte[], byte[]> bytesConsumer(String bootstrapServers, String groupPrefix) {
+        Properties props = readerProperties(bootstrapServers, groupPrefix);
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 << 20));
+        return new KafkaConsumer<>(props);
+    }
+
+    private static Properties readerProperties(String bootstrapServers, String groupPrefix) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupPrefix + "-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        return new KafkaConsumer<>(props);
+        return props;
     }
 
     @SuppressWarnings("deprecation") // the connector still takes Kafka's OffsetResetStrategy
@@ -136,6 +170,19 @@ public final class KafkaStreams {
         @Override
         public TypeInformation<TextRecord> getProducedType() {
             return TypeInformation.of(TextRecord.class);
+        }
+    }
+
+    static final class PromptDeserializer implements KafkaRecordDeserializationSchema<PromptRecord> {
+        @Override
+        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<PromptRecord> out) {
+            out.collect(new PromptRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
+                    record.value() == null ? new byte[0] : record.value()));
+        }
+
+        @Override
+        public TypeInformation<PromptRecord> getProducedType() {
+            return TypeInformation.of(PromptRecord.class);
         }
     }
 

@@ -1,4 +1,13 @@
 package io.streamgpt.connectors;
 
-/** A UTF-8 value bound for a topic chosen per record (loss records and samples share one sink). */
-public record TopicRecord(String topic, String value) {}
+/**
+ * A UTF-8 value bound for a topic chosen per record, so that one sink serves several topics (loss
+ * records and samples; answers and dead letters). The key may be null.
+ */
+public record TopicRecord(String topic, String key, String value) {
+
+    /** A record without a key. */
+    public TopicRecord(String topic, String value) {
+        this(topic, null, value);
+    }
+}

@@ -84,6 +84,10 @@ final class JobOptions {
             description = "Topic of bad input records' coordinates and reasons. Default: ${DEFAULT-VALUE}.")
     String deadLetterTopic;
 
+    @Option(names = "--prompt-queue", defaultValue = "32",
+            description = "Prompt requests that may wait for the live model; more are answered \"queue full\". Default: ${DEFAULT-VALUE}.")
+    int promptQueue;
+
     @Option(names = "--pacing", defaultValue = "CONTINUOUS",
             description = "CONTINUOUS: train as fast as possible while data is buffered; PER_TOKENS: one step per --tokens-per-step new tokens. Default: ${DEFAULT-VALUE}.")
     JobConfig.Pacing pacing;
@@ -142,7 +146,7 @@ final class JobOptions {
         return new JobConfig(gpt, vocab, replicas, syncEvery, syncMode, outerOptimizer, outerLr, outerMomentum,
                 syncTimeoutMs, chunkSize, averagerParallelism, bootstrapServers, pattern ? List.of() : textTopics,
                 textTopicPattern, startingOffsets, groupId, modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic,
-                deadLetterTopic, pacing, tokensPerStep, maxSteps, bufferTokens, maxRecordBytes, stride != null ? stride : gpt.blockSize(), runWindows, evalInterval, evalIters,
+                deadLetterTopic, promptQueue, pacing, tokensPerStep, maxSteps, bufferTokens, maxRecordBytes, stride != null ? stride : gpt.blockSize(), runWindows, evalInterval, evalIters,
                 sampleInterval, sampleTokens, checkpointIntervalMs, stateBackend, checkpointDir, threadsPerReplica);
     }
 }

@@ -33,6 +33,7 @@ import java.util.Locale;
  * @param promptsTopic topic of prompt requests (JSON) answered from the live model
  * @param answersTopic topic of the answers to prompt requests (JSON, keyed by request id)
  * @param deadLetterTopic topic of bad input: the offending record's coordinates and the reason (JSON)
+ * @param promptQueue prompt requests that may wait for the live model; more are answered "queue full"
  * @param pacing {@code CONTINUOUS}: train as fast as possible while data is buffered; {@code
  *     PER_TOKENS}: one step per tokensPerStep new tokens
  * @param tokensPerStep newly arrived tokens per step in PER_TOKENS pacing
@@ -73,6 +74,7 @@ public record JobConfig(
         String promptsTopic,
         String answersTopic,
         String deadLetterTopic,
+        int promptQueue,
         Pacing pacing,
         int tokensPerStep,
         long maxSteps,
@@ -138,6 +140,9 @@ public record JobConfig(
                 errors.add("model, losses, samples, prompts, answers and dead-letter topics are required");
                 break;
             }
+        }
+        if (promptQueue < 1) {
+            errors.add("prompt_queue must be >= 1, got " + promptQueue);
         }
         if (pacing == Pacing.PER_TOKENS && tokensPerStep < 1) {
             errors.add("tokens_per_step must be >= 1 with per-tokens pacing, got " + tokensPerStep);

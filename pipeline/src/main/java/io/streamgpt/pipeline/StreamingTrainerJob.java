@@ -2,6 +2,7 @@ package io.streamgpt.pipeline;
 
 import io.streamgpt.connectors.KafkaStreams;
 import io.streamgpt.connectors.ModelChunk;
+import io.streamgpt.connectors.PromptRecord;
 import io.streamgpt.connectors.TextRecord;
 import io.streamgpt.connectors.TopicAdmin;
 import io.streamgpt.model.Vocabulary;
@@ -28,10 +29,11 @@ import java.util.Map;
  *   -> every K steps: parameter chunks -> keyBy(chunk) -> parameter averager
  *   -> averaged chunks -> Kafka model topic -> broadcast back to the replicas (the feedback edge)
  *                                           \-> evaluator/sampler -> losses + samples topics
+ *                                           \-> prompt responder (+ Kafka prompts topic) -> answers + dead-letter topics
  * </pre>
  *
  * Flink 2 has no DataStream iterations, so the loop from the averager back to the replicas goes
- * through the model topic; the same topic is what serving and export read.
+ * through the model topic; the same topic is what the prompt responder and export read.
  */
 public final class StreamingTrainerJob {
 
@@ -97,6 +99,18 @@ public final class StreamingTrainerJob {
                 .setParallelism(1).name("evaluator + sampler").uid("evaluator")
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
                 .setParallelism(1).name("losses + samples topics").uid("reports-sink");
+
+        // prompts topic + the newest global model -> prompt responder -> answers + dead-letter topics
+        DataStream<PromptRecord> prompts = env
+                .fromSource(KafkaStreams.promptSource(kafka, config.promptsTopic(), config.groupId() + "-prompts"),
+                        WatermarkStrategy.noWatermarks(), "prompts topic")
+                .setParallelism(1).uid("prompts-source");
+        prompts.connect(globalModel)
+                .keyBy(request -> 0, chunk -> 0) // one responder: keyed only for its timers
+                .process(new PromptResponder(config, vocabulary))
+                .setParallelism(1).name("prompt responder").uid("responder")
+                .sinkTo(KafkaStreams.topicRecordSink(kafka))
+                .setParallelism(1).name("answers + dead-letter topics").uid("answers-sink");
         return new Loop(contributions, globalModel);
     }
 

@@ -23,7 +23,7 @@ final class TestConfigs {
             String stateBackend) {
         return new JobConfig(TINY_MODEL, "shakespeare", replicas, syncEvery, mode, outer, 0.7, 0.9, syncTimeoutMs,
                 1000, 1, bootstrap, List.of(prefix + "-text"), null, "earliest", prefix, prefix + "-model",
-                prefix + "-losses", prefix + "-samples", prefix + "-prompts", prefix + "-answers", prefix + "-dead-letters",
+                prefix + "-losses", prefix + "-samples", prefix + "-prompts", prefix + "-answers", prefix + "-dead-letters", 32,
                 JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 200_000, 1 << 20, TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, stateBackend, checkpointDir, 1);
     }
 

@@ -23,7 +23,7 @@ class TrainingReplicaTest {
         return new JobConfig(c.model(), c.vocabulary(), c.replicas(), c.syncEvery(), c.syncMode(), c.outerOptimizer(),
                 c.outerLearningRate(), c.outerMomentum(), c.syncTimeoutMs(), c.chunkSize(), c.averagerParallelism(),
                 c.bootstrapServers(), c.textTopics(), c.textTopicPattern(), c.startingOffsets(), c.groupId(), c.modelTopic(),
-                c.lossesTopic(), c.samplesTopic(), c.promptsTopic(), c.answersTopic(), c.deadLetterTopic(), pacing,
+                c.lossesTopic(), c.samplesTopic(), c.promptsTopic(), c.answersTopic(), c.deadLetterTopic(), c.promptQueue(), pacing,
                 tokensPerStep, c.maxSteps(), c.bufferTokens(), c.maxRecordBytes(), c.stride(),
                 c.runWindows(), c.evalInterval(), c.evalIters(), c.sampleInterval(), c.sampleTokens(),
                 c.checkpointIntervalMs(), c.stateBackend(), c.checkpointDir(), c.threadsPerReplica());
