@@ -63,7 +63,7 @@ public final class StreamingTrainerJob {
                 .uid("text-source");
         SingleOutputStreamOperator<TokenWindow> trainWindows = text
                 .keyBy(TextRecord::source)
-                .process(new WindowAssembler(vocabulary, config.model().blockSize(), config.stride()))
+                .process(new WindowAssembler(vocabulary, config))
                 .name("tokenize + windows").uid("windows");
         DataStream<TokenWindow> heldOutWindows = trainWindows.getSideOutput(WindowAssembler.HELD_OUT);
 
@@ -90,13 +90,14 @@ public final class StreamingTrainerJob {
                 .sinkTo(KafkaStreams.modelSink(kafka, config.modelTopic()))
                 .name("model topic").uid("model-sink");
 
-        // evaluator/sampler -> losses + samples topics
+        // evaluator/sampler -> losses + samples topics; bad input -> dead-letter topic, through the same sink
         globalModel
                 .connect(heldOutWindows)
                 .process(new Evaluator(config, vocabulary))
                 .setParallelism(1).name("evaluator + sampler").uid("evaluator")
+                .union(trainWindows.getSideOutput(WindowAssembler.DEAD_LETTERS))
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
-                .setParallelism(1).name("losses + samples topics").uid("reports-sink");
+                .setParallelism(1).name("reports topics").uid("reports-sink");
         return new Loop(contributions, globalModel);
     }
 
