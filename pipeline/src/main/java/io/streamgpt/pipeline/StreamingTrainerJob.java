@@ -16,6 +16,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -120,16 +121,29 @@ public final class StreamingTrainerJob {
         }
     }
 
-    /** Creates the job's topics where missing: the model topic spreads chunks over partitions. */
-    public static void createTopics(JobConfig config) {
+    /**
+     * Creates the topics the job uses where missing and returns the names of those it created: its
+     * own topics with the settings they need (the model topic spreads chunks over at least
+     * averager_parallelism partitions and takes 4 MB messages), and the text topics it is told to
+     * read, with one partition, so that the job can start before their producers. Fails with an
+     * {@link IllegalArgumentException} if an existing model topic cannot carry the job's chunks
+     * (see {@link Preflight}).
+     */
+    public static List<String> createTopics(JobConfig config) {
         String maxMessage = String.valueOf(4 << 20);
-        TopicAdmin.ensureTopics(config.bootstrapServers(), List.of(
-                new TopicAdmin.TopicSpec(config.modelTopic(), 4, Map.of("max.message.bytes", maxMessage,
-                        "retention.ms", String.valueOf(6 * 3600_000L))),
+        List<TopicAdmin.TopicSpec> topics = new ArrayList<>(List.of(
+                new TopicAdmin.TopicSpec(config.modelTopic(), Math.max(4, config.averagerParallelism()),
+                        Map.of("max.message.bytes", maxMessage, "retention.ms", String.valueOf(6 * 3600_000L))),
                 new TopicAdmin.TopicSpec(config.lossesTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.samplesTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.promptsTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.answersTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.deadLetterTopic(), 1, Map.of())));
+        for (String text : config.textTopics()) {
+            topics.add(new TopicAdmin.TopicSpec(text, 1, Map.of()));
+        }
+        List<String> created = TopicAdmin.ensureTopics(config.bootstrapServers(), topics);
+        Preflight.checkModelTopic(config);
+        return created;
     }
 }
