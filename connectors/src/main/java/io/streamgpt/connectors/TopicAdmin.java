@@ -40,15 +40,21 @@ public final class TopicAdmin {
                     missing.add(new NewTopic(t.name(), t.partitions(), replication).configs(t.configs()));
                 }
             }
-            if (!missing.isEmpty()) {
-                admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
+            List<String> created = new ArrayList<>();
+            for (var result : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    result.getValue().get(30, TimeUnit.SECONDS);
+                    created.add(result.getKey());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) { // a concurrent creator won: fine
+                        throw new IllegalStateException("could not create topic " + result.getKey() + " at " + bootstrapServers
+                                + ": " + e.getCause().getMessage(), e);
+                    }
+                }
             }
-            return missing.stream().map(NewTopic::name).toList();
+            return created;
         } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) { // a concurrent creator won: fine
-                throw new IllegalStateException("could not create topics at " + bootstrapServers + ": " + e.getCause().getMessage(), e);
-            }
-            return List.of();
+            throw new IllegalStateException("could not list topics at " + bootstrapServers + ": " + e.getCause().getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);

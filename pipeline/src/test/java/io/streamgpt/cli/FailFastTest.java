@@ -107,9 +107,9 @@ class FailFastTest {
     }
 
     @Test
-    void aModelTopicWithTooFewPartitionsFailsBeforeAnythingIsCreated() {
+    void aModelTopicWithTooFewPartitionsFailsBeforeAnythingIsCreated() throws Exception {
         String prefix = prefix();
-        TopicAdmin.ensureTopics(kafka.bootstrapServers(), List.of(new TopicAdmin.TopicSpec(prefix + "-model", 1, Map.of())));
+        createTopic(prefix + "-model", 1, Map.of());
         Result r = run("local", "--bootstrap-servers", kafka.bootstrapServers(), "--model-topic", prefix + "-model",
                 "--text-topics", prefix + "-text", "--averager-parallelism", "2", "--dead-letter-topic", prefix + "-dead");
         assertFailsFast(r, "model topic " + prefix + "-model has 1 partition(s), fewer than averager_parallelism (2)");
@@ -117,10 +117,9 @@ class FailFastTest {
     }
 
     @Test
-    void aModelTopicWhoseMessagesAreTooSmallForAChunkFails() {
+    void aModelTopicWhoseMessagesAreTooSmallForAChunkFails() throws Exception {
         String prefix = prefix();
-        TopicAdmin.ensureTopics(kafka.bootstrapServers(), List.of(new TopicAdmin.TopicSpec(prefix + "-model", 4,
-                Map.of("max.message.bytes", "100000"))));
+        createTopic(prefix + "-model", 4, Map.of("max.message.bytes", "100000"));
         Result r = run("local", "--bootstrap-servers", kafka.bootstrapServers(), "--model-topic", prefix + "-model",
                 "--text-topics", prefix + "-text", "--chunk-size", "131072");
         assertFailsFast(r, "model topic " + prefix + "-model takes messages of at most 100000 bytes (max.message.bytes),"
@@ -147,6 +146,14 @@ class FailFastTest {
         Files.write(file, Arrays.copyOf(bytes, 10));
         assertFailsFast(run("generate", "--model", file.toString()), "is not a streamgpt model file");
         assertFailsFast(run("generate", "--model", dir.resolve("missing.bin").toString()), "no model file");
+    }
+
+    /** Creates a topic and waits until the broker lists it (creation returns before every view of it is updated). */
+    private static void createTopic(String name, int partitions, Map<String, String> configs) throws InterruptedException {
+        TopicAdmin.ensureTopics(kafka.bootstrapServers(), List.of(new TopicAdmin.TopicSpec(name, partitions, configs)));
+        while (!topics().contains(name)) {
+            Thread.sleep(20);
+        }
     }
 
     private static Set<String> topics() {

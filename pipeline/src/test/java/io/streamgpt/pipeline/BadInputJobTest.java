@@ -78,9 +78,10 @@ class BadInputJobTest {
         JobConfig config = TestConfigs.job(kafka.bootstrapServers(), prefix, 1, 5, JobConfig.SyncMode.SYNC,
                 OuterOptimizer.AVERAGE, 20, 8, 30_000, 0, "");
         String topic = config.textTopics().get(0);
-        StreamingTrainerJob.createTopics(config);
+        // the text topic first, with room for 10 MB: createTopics would make it with the broker's defaults
         TopicAdmin.ensureTopics(kafka.bootstrapServers(), List.of(new TopicAdmin.TopicSpec(topic, 1,
                 Map.of("max.message.bytes", String.valueOf(TEN_MB + (1 << 20))))));
+        assertThat(StreamingTrainerJob.createTopics(config)).doesNotContain(topic).contains(config.deadLetterTopic());
 
         String[] good = new String[5];
         for (int i = 0; i < good.length; i++) {

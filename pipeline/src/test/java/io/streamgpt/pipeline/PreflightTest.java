@@ -68,6 +68,11 @@ class PreflightTest {
         int limit = Preflight.modelMessageBytes(config);
         TopicAdmin.ensureTopics(kafka.bootstrapServers(), List.of(new TopicAdmin.TopicSpec(config.modelTopic(), 1,
                 Map.of("max.message.bytes", String.valueOf(limit)))));
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            while (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(config.modelTopic())) {
+                Thread.sleep(20); // creation returns before the broker lists the topic
+            }
+        }
         Preflight.check(config); // the topic takes exactly what the check asks for
         assertThatThrownBy(() -> Preflight.check(TestConfigs.topics(kafka.bootstrapServers(), prefix, 1, 20_001)))
                 .hasMessageContaining("takes messages of at most " + limit + " bytes");
