@@ -29,8 +29,13 @@ public final class ModelChunkFormat {
 
     private ModelChunkFormat() {}
 
+    /** Bytes of a serialized chunk of {@code values} parameters carrying {@code replicaLosses} losses. */
+    public static int serializedSize(int values, int replicaLosses) {
+        return FIXED + 4 * (replicaLosses + values);
+    }
+
     public static byte[] serialize(ModelChunk c) {
-        ByteBuffer out = ByteBuffer.allocate(FIXED + 4 * (c.replicaLosses().length + c.values().length))
+        ByteBuffer out = ByteBuffer.allocate(serializedSize(c.values().length, c.replicaLosses().length))
                 .order(ByteOrder.LITTLE_ENDIAN);
         out.put(VERSION).put((byte) c.kind().ordinal()).putInt(c.generation()).putLong(c.round())
                 .putInt(c.replica()).putInt(c.chunk()).putInt(c.chunkCount()).putLong(c.step())

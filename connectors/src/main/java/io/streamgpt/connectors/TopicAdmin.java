@@ -21,8 +21,11 @@ public final class TopicAdmin {
 
     private TopicAdmin() {}
 
-    /** Creates the topics that do not exist yet (replication factor 1 on a one-broker cluster). */
-    public static void ensureTopics(String bootstrapServers, List<TopicSpec> topics) {
+    /**
+     * Creates the topics that do not exist yet (replication factor 1 on a one-broker cluster) and
+     * returns the names of those it created.
+     */
+    public static List<String> ensureTopics(String bootstrapServers, List<TopicSpec> topics) {
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
@@ -33,17 +36,25 @@ public final class TopicAdmin {
             short replication = (short) Math.min(3, brokers);
             List<NewTopic> missing = new ArrayList<>();
             for (TopicSpec t : topics) {
-                if (!existing.contains(t.name())) {
+                if (!existing.contains(t.name()) && missing.stream().noneMatch(m -> m.name().equals(t.name()))) {
                     missing.add(new NewTopic(t.name(), t.partitions(), replication).configs(t.configs()));
                 }
             }
-            if (!missing.isEmpty()) {
-                admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
+            List<String> created = new ArrayList<>();
+            for (var result : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    result.getValue().get(30, TimeUnit.SECONDS);
+                    created.add(result.getKey());
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) { // a concurrent creator won: fine
+                        throw new IllegalStateException("could not create topic " + result.getKey() + " at " + bootstrapServers
+                                + ": " + e.getCause().getMessage(), e);
+                    }
+                }
             }
+            return created;
         } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) { // a concurrent creator won: fine
-                throw new IllegalStateException("could not create topics at " + bootstrapServers + ": " + e.getCause().getMessage(), e);
-            }
+            throw new IllegalStateException("could not list topics at " + bootstrapServers + ": " + e.getCause().getMessage(), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);

@@ -13,7 +13,9 @@ class ModelChunkFormatTest {
         float[] values = {1.5f, -0f, Float.MIN_VALUE, Float.NaN, 3e38f};
         ModelChunk chunk = new ModelChunk(ModelChunk.Kind.GLOBAL, 3, 17, 2, 4, 9, 1700, 123_456, 1.25f, 0xCAFEL,
                 new float[] {1.2f, Float.NaN}, values);
-        ModelChunk back = ModelChunkFormat.deserialize(ModelChunkFormat.serialize(chunk));
+        byte[] bytes = ModelChunkFormat.serialize(chunk);
+        assertThat(bytes).hasSize(ModelChunkFormat.serializedSize(values.length, 2));
+        ModelChunk back = ModelChunkFormat.deserialize(bytes);
         assertThat(back).isEqualTo(chunk);
         assertThat(Float.floatToRawIntBits(back.values()[1])).isEqualTo(Float.floatToRawIntBits(-0f));
     }

@@ -12,10 +12,12 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32;
 import java.util.zip.CheckedOutputStream;
 
@@ -82,6 +84,9 @@ public final class ModelFile {
                 out.write(floats.array());
                 out.flush();
                 new DataOutputStream(raw).writeLong(crc.getValue());
+            }
+            try (FileChannel written = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+                written.force(true); // on disk before the rename makes it the model: a crash leaves the old file or the new one
             }
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {

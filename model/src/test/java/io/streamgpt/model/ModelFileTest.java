@@ -53,6 +53,9 @@ class ModelFileTest {
         bytes[bytes.length / 2] ^= 1;
         Files.write(file, bytes);
         assertThatThrownBy(() -> ModelFile.load(file)).hasMessageContaining("checksum mismatch");
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length - 100)); // cut short
+        assertThatThrownBy(() -> ModelFile.load(file)).hasMessageContaining("checksum mismatch");
         Files.writeString(file, "not a model");
         assertThatThrownBy(() -> ModelFile.load(file)).hasMessageContaining("not a streamgpt model file");
     }

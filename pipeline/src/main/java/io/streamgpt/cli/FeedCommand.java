@@ -1,10 +1,14 @@
 package io.streamgpt.cli;
 
 import io.streamgpt.connectors.TextFeeder;
+import io.streamgpt.connectors.TopicAdmin;
+
 
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -45,6 +49,10 @@ final class FeedCommand implements Callable<Integer> {
             throw new IllegalArgumentException("no file " + file);
         }
         long size = stdin ? -1 : Files.size(file);
+        // a new text topic gets one partition: one token stream, windows in order
+        for (String created : TopicAdmin.ensureTopics(bootstrapServers, List.of(new TopicAdmin.TopicSpec(topic, 1, Map.of())))) {
+            spec.commandLine().getOut().println("created topic " + created);
+        }
         try (InputStream in = stdin ? System.in : Files.newInputStream(file);
                 TextFeeder feeder = new TextFeeder(bootstrapServers, topic, recordBytes);
                 ProgressBar bar = new ProgressBarBuilder().setTaskName("feed " + topic).setInitialMax(size)

@@ -82,7 +82,7 @@ final class GenerateCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--tokens must be >= 0, got " + tokens);
         }
         Sampler sampler = new Sampler(temperature, topK, seed);
-        ModelFile.Contents contents = ModelFile.load(modelFile);
+        ModelFile.Contents contents = load(modelFile);
         Vocabulary vocabulary = contents.vocabulary();
         int[] promptIds = vocabulary.encode(prompt);
         if (vocabulary.unknownCharacters() > 0) {
@@ -140,6 +140,18 @@ final class GenerateCommand implements Callable<Integer> {
         out.println(prompt + answer.text());
         err.printf("streamgpt: answered by the live model of round %d (step %d)%n", answer.modelRound(), answer.step());
         return 0;
+    }
+
+    /** A missing, damaged or foreign model file is bad input: one line, exit code 2. */
+    private static ModelFile.Contents load(Path file) {
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("no model file " + file);
+        }
+        try {
+            return ModelFile.load(file);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot load the model: " + e.getMessage(), e);
+        }
     }
 
     /** Prints tokens as they come; byte vocabularies wait for whole UTF-8 characters. */

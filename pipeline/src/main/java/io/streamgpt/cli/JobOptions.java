@@ -3,8 +3,10 @@ package io.streamgpt.cli;
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.JobConfig;
 import io.streamgpt.pipeline.OuterOptimizer;
+import io.streamgpt.pipeline.Preflight;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.util.List;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -51,6 +53,10 @@ final class JobOptions {
 
     @Option(names = "--bootstrap-servers", defaultValue = "127.0.0.1:9092", description = "Kafka bootstrap servers. Default: ${DEFAULT-VALUE}.")
     String bootstrapServers;
+
+    @Option(names = "--preflight-timeout-ms", defaultValue = "5000",
+            description = "How long the checks before the job starts wait for Kafka to answer. Default: ${DEFAULT-VALUE}.")
+    long preflightTimeoutMs;
 
     @Option(names = "--text-topics", split = ",", defaultValue = "text", description = "Text topics, comma-separated. Default: ${DEFAULT-VALUE}.")
     List<String> textTopics;
@@ -135,6 +141,14 @@ final class JobOptions {
 
     @Option(names = "--threads-per-replica", defaultValue = "1", description = "libtorch threads of each replica. Default: ${DEFAULT-VALUE}.")
     int threadsPerReplica;
+
+    /** The checks before the job starts: Kafka answers, an existing model topic suits the job (see {@link Preflight}). */
+    void preflight(JobConfig config) {
+        if (preflightTimeoutMs < 1) {
+            throw new IllegalArgumentException("--preflight-timeout-ms must be >= 1, got " + preflightTimeoutMs);
+        }
+        Preflight.check(config, Duration.ofMillis(preflightTimeoutMs));
+    }
 
     Vocabulary vocabulary() throws IOException {
         return Vocabulary.named(vocab);

@@ -70,6 +70,7 @@ final class LocalCommand implements Callable<Integer> {
                 out.println("Kafka broker (in-process) on " + kafka.bootstrapServers());
             }
             JobConfig config = job.toConfig(vocabulary);
+            job.preflight(config); // Kafka answers and suits the job, before anything is created or fed
             out.print(config.describe());
             out.flush();
             Path corpus = noFeed ? null : data != null ? data : Paths.shakespeare();

@@ -1,7 +1,6 @@
 package io.streamgpt.cli;
 
 import io.streamgpt.connectors.TextFeeder;
-import io.streamgpt.connectors.TopicAdmin;
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.JobConfig;
 import io.streamgpt.pipeline.LoopbackCluster;
@@ -11,7 +10,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -24,12 +22,7 @@ final class LocalStack {
     /** Creates the job's topics (text topics with one partition) and feeds {@code corpus} (if any) to the first text topic. */
     static long prepareTopics(JobConfig config, Path corpus) throws IOException {
         StreamingTrainerJob.createTopics(config);
-        if (config.textTopics().isEmpty()) {
-            return 0;
-        }
-        TopicAdmin.ensureTopics(config.bootstrapServers(),
-                config.textTopics().stream().map(t -> new TopicAdmin.TopicSpec(t, 1, Map.of())).toList());
-        if (corpus == null) {
+        if (config.textTopics().isEmpty() || corpus == null) {
             return 0;
         }
         try (TextFeeder feeder = new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 4096);

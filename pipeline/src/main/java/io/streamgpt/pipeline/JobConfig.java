@@ -135,11 +135,15 @@ public record JobConfig(
         if (!startingOffsets.matches("earliest|committed|latest|timestamp:\\d+")) {
             errors.add("starting_offsets must be earliest, committed, latest or timestamp:EPOCH_MS, got " + startingOffsets);
         }
-        for (String topic : new String[] {modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic, deadLetterTopic}) {
-            if (topic == null || topic.isBlank()) {
-                errors.add("model, losses, samples, prompts, answers and dead-letter topics are required");
-                break;
-            }
+        if (textTopics.stream().anyMatch(t -> t == null || t.isBlank())) {
+            errors.add("text topic names must not be blank, got " + textTopics);
+        }
+        List<String> jobTopics = java.util.Arrays.asList(modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic,
+                deadLetterTopic);
+        if (jobTopics.stream().anyMatch(t -> t == null || t.isBlank())) {
+            errors.add("model, losses, samples, prompts, answers and dead-letter topics are required");
+        } else if (textTopics.stream().anyMatch(jobTopics::contains)) {
+            errors.add("text topics must not be the job's own topics (model, losses, samples, prompts, answers, dead letters)");
         }
         if (promptQueue < 1) {
             errors.add("prompt_queue must be >= 1, got " + promptQueue);

@@ -17,6 +17,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -65,7 +66,7 @@ public final class StreamingTrainerJob {
                 .uid("text-source");
         SingleOutputStreamOperator<TokenWindow> trainWindows = text
                 .keyBy(TextRecord::source)
-                .process(new WindowAssembler(vocabulary, config.model().blockSize(), config.stride()))
+                .process(new WindowAssembler(vocabulary, config))
                 .name("tokenize + windows").uid("windows");
         DataStream<TokenWindow> heldOutWindows = trainWindows.getSideOutput(WindowAssembler.HELD_OUT);
 
@@ -92,13 +93,14 @@ public final class StreamingTrainerJob {
                 .sinkTo(KafkaStreams.modelSink(kafka, config.modelTopic()))
                 .name("model topic").uid("model-sink");
 
-        // evaluator/sampler -> losses + samples topics
+        // evaluator/sampler -> losses + samples topics; bad input -> dead-letter topic, through the same sink
         globalModel
                 .connect(heldOutWindows)
                 .process(new Evaluator(config, vocabulary))
                 .setParallelism(1).name("evaluator + sampler").uid("evaluator")
+                .union(trainWindows.getSideOutput(WindowAssembler.DEAD_LETTERS))
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
-                .setParallelism(1).name("losses + samples topics").uid("reports-sink");
+                .setParallelism(1).name("reports topics").uid("reports-sink");
 
         // prompts topic + the newest global model -> prompt responder -> answers + dead-letter topics
         DataStream<PromptRecord> prompts = env
@@ -133,16 +135,29 @@ public final class StreamingTrainerJob {
         }
     }
 
-    /** Creates the job's topics where missing: the model topic spreads chunks over partitions. */
-    public static void createTopics(JobConfig config) {
+    /**
+     * Creates the topics the job uses where missing and returns the names of those it created: its
+     * own topics with the settings they need (the model topic spreads chunks over at least
+     * averager_parallelism partitions and takes 4 MB messages), and the text topics it is told to
+     * read, with one partition, so that the job can start before their producers. Fails with an
+     * {@link IllegalArgumentException} if an existing model topic cannot carry the job's chunks
+     * (see {@link Preflight}).
+     */
+    public static List<String> createTopics(JobConfig config) {
         String maxMessage = String.valueOf(4 << 20);
-        TopicAdmin.ensureTopics(config.bootstrapServers(), List.of(
-                new TopicAdmin.TopicSpec(config.modelTopic(), 4, Map.of("max.message.bytes", maxMessage,
-                        "retention.ms", String.valueOf(6 * 3600_000L))),
+        List<TopicAdmin.TopicSpec> topics = new ArrayList<>(List.of(
+                new TopicAdmin.TopicSpec(config.modelTopic(), Math.max(4, config.averagerParallelism()),
+                        Map.of("max.message.bytes", maxMessage, "retention.ms", String.valueOf(6 * 3600_000L))),
                 new TopicAdmin.TopicSpec(config.lossesTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.samplesTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.promptsTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.answersTopic(), 1, Map.of()),
                 new TopicAdmin.TopicSpec(config.deadLetterTopic(), 1, Map.of())));
+        for (String text : config.textTopics()) {
+            topics.add(new TopicAdmin.TopicSpec(text, 1, Map.of()));
+        }
+        List<String> created = TopicAdmin.ensureTopics(config.bootstrapServers(), topics);
+        Preflight.checkModelTopic(config);
+        return created;
     }
 }

@@ -1,7 +1,7 @@
 package io.streamgpt.pipeline;
 
 import io.streamgpt.connectors.TextRecord;
-import io.streamgpt.connectors.Utf8Text;
+import io.streamgpt.connectors.TopicRecord;
 import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -18,12 +18,20 @@ import org.apache.flink.util.OutputTag;
  * tokens. The tail that does not fill a window yet is keyed state, so windows span record
  * boundaries and survive restarts with no token lost or repeated. Every tenth window is held out
  * for validation on a side output.
+ *
+ * <p>Bad records ({@link RecordTokenizer} says which) never stop the job: what can be trained on is,
+ * the rest is counted, and each bad record gets one dead-letter record (its topic, partition,
+ * offset and the reason) on a second side output bound for the dead-letter topic.
  */
 final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, TokenWindow> {
 
     static final OutputTag<TokenWindow> HELD_OUT = new OutputTag<>("held-out", TypeInformation.of(TokenWindow.class));
 
-    private final Vocabulary vocabulary;
+    /** Dead-letter records ({@link Reports.DeadLetter} as JSON), already addressed to the dead-letter topic. */
+    static final OutputTag<TopicRecord> DEAD_LETTERS = new OutputTag<>("dead-letters", TypeInformation.of(TopicRecord.class));
+
+    private final RecordTokenizer tokenizer;
+    private final String deadLetterTopic;
     private final int width;
     private final int stride;
 
@@ -34,11 +42,20 @@ final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, Tok
     private transient Counter heldOut;
     private transient Counter unknownCharacters;
     private transient Counter malformedBytes;
+    private transient Counter controlCharacters;
+    private transient Counter emptyRecords;
+    private transient Counter oversizedRecords;
+    private transient Counter deadLetters;
 
-    WindowAssembler(Vocabulary vocabulary, int blockSize, int stride) {
-        this.vocabulary = vocabulary;
+    WindowAssembler(Vocabulary vocabulary, int blockSize, int stride, int maxRecordBytes, String deadLetterTopic) {
+        this.tokenizer = new RecordTokenizer(vocabulary, maxRecordBytes);
+        this.deadLetterTopic = deadLetterTopic;
         this.width = blockSize + 1;
         this.stride = stride;
+    }
+
+    WindowAssembler(Vocabulary vocabulary, JobConfig config) {
+        this(vocabulary, config.model().blockSize(), config.stride(), config.maxRecordBytes(), config.deadLetterTopic());
     }
 
     @Override
@@ -52,24 +69,28 @@ final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, Tok
         heldOut = metrics.counter("windows_held_out");
         unknownCharacters = metrics.counter("unknown_characters");
         malformedBytes = metrics.counter("malformed_bytes");
+        controlCharacters = metrics.counter("control_characters");
+        emptyRecords = metrics.counter("empty_records");
+        oversizedRecords = metrics.counter("oversized_records");
+        deadLetters = metrics.counter("dead_letters");
     }
 
     @Override
     public void processElement(TextRecord record, Context ctx, Collector<TokenWindow> out) throws Exception {
         records.inc();
-        int[] ids;
-        if (vocabulary.kind() == Vocabulary.Kind.BYTES) {
-            ids = bytesOf(record.value());
-        } else {
-            Utf8Text.Decoded text = Utf8Text.decode(record.value());
-            malformedBytes.inc(text.malformedBytes());
-            long before = vocabulary.unknownCharacters();
-            ids = vocabulary.encode(text.text());
-            unknownCharacters.inc(vocabulary.unknownCharacters() - before);
+        RecordTokenizer.Tokens text = tokenizer.tokenize(record.value());
+        count(text);
+        String problem = tokenizer.problem(text);
+        if (problem != null) {
+            deadLetters.inc();
+            ctx.output(DEAD_LETTERS, new TopicRecord(deadLetterTopic, Reports.toJson(new Reports.DeadLetter(
+                    record.topic(), record.partition(), record.offset(), problem, text.bytes(), System.currentTimeMillis()))));
         }
-        tokens.inc(ids.length);
+        if (text.tokens().length == 0) {
+            return; // nothing to add: the state stays as it is
+        }
         TokenWindower windower = new TokenWindower(record.source(), width, stride, windowerState.value());
-        windower.add(ids, window -> {
+        windower.add(text.tokens(), window -> {
             windows.inc();
             if (window.heldOut()) {
                 heldOut.inc();
@@ -81,12 +102,16 @@ final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, Tok
         windowerState.update(windower.state());
     }
 
-    /** A bytes vocabulary takes the raw bytes: every byte is a token, nothing is malformed. */
-    private static int[] bytesOf(byte[] value) {
-        int[] ids = new int[value.length];
-        for (int i = 0; i < value.length; i++) {
-            ids[i] = value[i] & 0xff;
+    private void count(RecordTokenizer.Tokens text) {
+        tokens.inc(text.tokens().length);
+        malformedBytes.inc(text.malformedBytes());
+        controlCharacters.inc(text.controlCharacters());
+        unknownCharacters.inc(text.unknownCharacters());
+        if (text.empty()) {
+            emptyRecords.inc();
         }
-        return ids;
+        if (text.oversized()) {
+            oversizedRecords.inc();
+        }
     }
 }

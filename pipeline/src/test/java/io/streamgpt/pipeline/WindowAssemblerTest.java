@@ -61,7 +61,7 @@ class WindowAssemblerTest {
         env.setParallelism(2);
         SingleOutputStreamOperator<TokenWindow> train = env.fromData(records)
                 .keyBy(TextRecord::source)
-                .process(new WindowAssembler(vocabulary, blockSize, stride));
+                .process(new WindowAssembler(vocabulary, blockSize, stride, 1 << 20, "dead-letters"));
         DataStream<TokenWindow> heldOut = train.getSideOutput(WindowAssembler.HELD_OUT);
         List<String> out = new ArrayList<>();
         train.map(w -> "T " + w.source() + " " + w.index() + " " + w.position() + " " + encode(w.tokens()))

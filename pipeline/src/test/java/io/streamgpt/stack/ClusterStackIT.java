@@ -127,6 +127,46 @@ class ClusterStackIT {
         assertThat(cancelled[0]).as(cancelled[2]).isEqualTo("0");
     }
 
+    @Test
+    void jobSurvivesAKilledTaskManagerOnAReplacement() throws Exception {
+        String flink = settings.flinkUrl();
+        String kafka = settings.bootstrapServers();
+        Path corpus = Files.writeString(runDir.resolve("corpus.txt"),
+                Files.readString(Path.of("../data/tinyshakespeare.txt")).substring(0, 200_000));
+        String[] fed = cli("feed", "--topic", "it-text", "--bootstrap-servers", kafka, corpus.toString());
+        assertThat(fed[0]).as(fed[2]).isEqualTo("0");
+        String[] submitted = cli("submit", "--flink", flink, "--bootstrap-servers", kafka, "--replicas", "2",
+                "--text-topics", "it-text", "--sync-every", "5", "--eval-interval", "10", "--eval-iters", "2",
+                "--sample-tokens", "0", "--checkpoint-interval-ms", "2000");
+        assertThat(submitted[0]).as(submitted[2]).isEqualTo("0");
+        String jobId = match(submitted[1], "job ([0-9a-f]{32}) submitted");
+        FlinkRest rest = new FlinkRest(flink);
+        awaitState(rest, jobId, "RUNNING");
+        LossReader.readUntil(kafka, "streamgpt-losses", r -> r.step() >= 60, Duration.ofMinutes(3));
+        Thread.sleep(3000); // a checkpoint past step 60
+
+        ClusterStack stack = new ClusterStack(settings);
+        ProcessHandle taskManager = stack.taskManager(0).handle().orElseThrow();
+        taskManager.destroyForcibly(); // kill -9
+        taskManager.onExit().get();
+        long stepAtKill = LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(2)).stream()
+                .mapToLong(Reports.LossRecord::step).max().orElseThrow();
+        stack.startTaskManager(1);
+        stack.awaitTaskManagers(1);
+
+        // the job restarts from its last checkpoint on the replacement and trains on
+        List<Reports.LossRecord> after = LossReader.readUntil(kafka, "streamgpt-losses",
+                r -> r.generation() >= 1 && r.step() >= stepAtKill + 20, Duration.ofMinutes(4));
+        Reports.LossRecord firstAfter = after.stream().filter(r -> r.generation() >= 1).findFirst().orElseThrow();
+        assertThat(firstAfter.step()).as("resumed at the checkpointed step, not from scratch").isGreaterThanOrEqualTo(50);
+        Reports.LossRecord lastBefore = after.stream().filter(r -> r.generation() == 0 && r.valLoss() != null)
+                .reduce((a, b) -> b).orElseThrow();
+        Reports.LossRecord lastAfter = after.get(after.size() - 1);
+        assertThat(lastAfter.valLoss()).as("val loss after recovery").isLessThan(lastBefore.valLoss() + 0.05f);
+        assertThat(rest.jobState(jobId)).isEqualTo("RUNNING");
+        rest.cancel(jobId);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private double prometheusSeries(String metric) throws Exception {
