@@ -48,6 +48,7 @@ final class SubmitCommand implements Callable<Integer> {
         Vocabulary vocabulary = job.vocabulary();
         JobConfig config = job.toConfig(vocabulary); // every option checked before anything is touched
         Path jobJar = jar != null ? jar : defaultJar();
+        job.preflight(config); // Kafka answers, an existing model topic suits the job: one line, exit 2 otherwise
         LocalStack.prepareTopics(config, null);
         FlinkRest rest = new FlinkRest(flink);
         String jarId = rest.uploadJar(jobJar);
