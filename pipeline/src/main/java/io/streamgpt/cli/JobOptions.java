@@ -132,6 +132,10 @@ final class JobOptions {
     @Option(names = "--threads-per-replica", defaultValue = "1", description = "libtorch threads of each replica. Default: ${DEFAULT-VALUE}.")
     int threadsPerReplica;
 
+    @Option(names = "--fail-at-step", defaultValue = "0",
+            description = "Chaos test hook: replica 0 throws once at this step, so Flink restarts the job from its last checkpoint; 0 never. Default: ${DEFAULT-VALUE}.")
+    long failAtStep;
+
     Vocabulary vocabulary() throws IOException {
         return Vocabulary.named(vocab);
     }
@@ -143,6 +147,7 @@ final class JobOptions {
                 syncTimeoutMs, chunkSize, averagerParallelism, bootstrapServers, pattern ? List.of() : textTopics,
                 textTopicPattern, startingOffsets, groupId, modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic,
                 deadLetterTopic, pacing, tokensPerStep, maxSteps, bufferTokens, maxRecordBytes, stride != null ? stride : gpt.blockSize(), runWindows, evalInterval, evalIters,
-                sampleInterval, sampleTokens, checkpointIntervalMs, stateBackend, checkpointDir, threadsPerReplica);
+                sampleInterval, sampleTokens, checkpointIntervalMs, stateBackend, checkpointDir, threadsPerReplica,
+                failAtStep);
     }
 }

@@ -24,7 +24,7 @@ final class TestConfigs {
         return new JobConfig(TINY_MODEL, "shakespeare", replicas, syncEvery, mode, outer, 0.7, 0.9, syncTimeoutMs,
                 1000, 1, bootstrap, List.of(prefix + "-text"), null, "earliest", prefix, prefix + "-model",
                 prefix + "-losses", prefix + "-samples", prefix + "-prompts", prefix + "-answers", prefix + "-dead-letters",
-                JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 200_000, 1 << 20, TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, stateBackend, checkpointDir, 1);
+                JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 200_000, 1 << 20, TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, stateBackend, checkpointDir, 1, 0);
     }
 
     static JobConfig averagerOnly(int replicas, OuterOptimizer outer, long syncTimeoutMs) {
