@@ -50,7 +50,8 @@ public final class StreamingTrainerJob {
     }
 
     /** The streams inside the loop, for tests that watch them. */
-    record Loop(DataStream<ModelChunk> contributions, DataStream<ModelChunk> globalModel) {}
+    record Loop(DataStream<TokenWindow> trainWindows, DataStream<TokenWindow> heldOutWindows,
+            DataStream<ModelChunk> contributions, DataStream<ModelChunk> globalModel) {}
 
     static Loop wire(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
         String kafka = config.bootstrapServers();
@@ -99,7 +100,7 @@ public final class StreamingTrainerJob {
                 .setParallelism(1).name("evaluator + sampler").uid("evaluator")
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
                 .setParallelism(1).name("losses + samples topics").uid("reports-sink");
-        return new Loop(contributions, globalModel);
+        return new Loop(trainWindows, heldOutWindows, contributions, globalModel);
     }
 
     /** Consecutive failed checkpoints (a broker outage stalls the sinks' flush) before the job restarts. */
