@@ -120,8 +120,11 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         }
         globalState = context.getOperatorStateStore().getUnionListState(
                 new ListStateDescriptor<>("global-model", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
-        for (byte[] bytes : globalState.get()) {
-            restoredGlobal = ReplicaSnapshot.Global.fromBytes(bytes);
+        for (byte[] bytes : globalState.get()) { // one entry, replica 0's
+            ReplicaSnapshot.Global global = ReplicaSnapshot.Global.fromBytes(bytes);
+            if (restoredGlobal == null || global.round() > restoredGlobal.round()) {
+                restoredGlobal = global;
+            }
         }
     }
 
@@ -271,6 +274,7 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         tokensPerSecond = tokensPerSecond == 0 ? tokens / seconds : 0.9 * tokensPerSecond + 0.1 * tokens / seconds;
         tokensConsumed += tokens;
         globalStep++;
+        // the chaos hook: once, in the first attempt of a job never restored
         if (globalStep == config.failAtStep() && replica == 0 && generation == 0
                 && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0) {
             throw new IllegalStateException("injected failure at step " + globalStep + " (--fail-at-step)");
