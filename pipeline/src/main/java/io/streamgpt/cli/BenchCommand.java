@@ -32,7 +32,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** Benchmarks that print one JSON object: where the speed targets of the project are checked. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks printing one JSON object on stdout.",
-        subcommands = {BenchCommand.ModelBench.class, PipelineBench.class})
+        subcommands = {BenchCommand.ModelBench.class, PipelineBench.class, SoakBench.class})
 final class BenchCommand implements Runnable {
 
     @Spec

@@ -142,6 +142,10 @@ final class JobOptions {
     @Option(names = "--threads-per-replica", defaultValue = "1", description = "libtorch threads of each replica. Default: ${DEFAULT-VALUE}.")
     int threadsPerReplica;
 
+    @Option(names = "--fail-at-step", defaultValue = "0",
+            description = "Chaos test hook: replica 0 throws once at this step, so Flink restarts the job from its last checkpoint; 0 never. Default: ${DEFAULT-VALUE}.")
+    long failAtStep;
+
     /** The checks before the job starts: Kafka answers, an existing model topic suits the job (see {@link Preflight}). */
     void preflight(JobConfig config) {
         if (preflightTimeoutMs < 1) {
@@ -161,6 +165,7 @@ final class JobOptions {
                 syncTimeoutMs, chunkSize, averagerParallelism, bootstrapServers, pattern ? List.of() : textTopics,
                 textTopicPattern, startingOffsets, groupId, modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic,
                 deadLetterTopic, promptQueue, pacing, tokensPerStep, maxSteps, bufferTokens, maxRecordBytes, stride != null ? stride : gpt.blockSize(), runWindows, evalInterval, evalIters,
-                sampleInterval, sampleTokens, checkpointIntervalMs, stateBackend, checkpointDir, threadsPerReplica);
+                sampleInterval, sampleTokens, checkpointIntervalMs, stateBackend, checkpointDir, threadsPerReplica,
+                failAtStep);
     }
 }

@@ -33,7 +33,13 @@ final class LocalStack {
 
     /** Starts the job on a MiniCluster: REST and the Prometheus reporter on 127.0.0.1. */
     static JobClient startJob(JobConfig config, Vocabulary vocabulary, String prometheusPorts) throws Exception {
+        return startJob(config, vocabulary, prometheusPorts, 0);
+    }
+
+    /** The same with the REST API on {@code restPort} (0: any free port). */
+    static JobClient startJob(JobConfig config, Vocabulary vocabulary, String prometheusPorts, int restPort) throws Exception {
         Configuration conf = LoopbackCluster.configuration();
+        conf.setString("rest.port", String.valueOf(restPort));
         conf.addAll(StreamingTrainerJob.configuration(config));
         conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas()));
         if (prometheusPorts != null) {

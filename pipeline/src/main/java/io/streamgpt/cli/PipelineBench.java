@@ -224,6 +224,6 @@ final class PipelineBench implements Callable<Integer> {
                 0.7, 0.9, 60_000, 131_072, 1, kafka.bootstrapServers(), List.of(prefix + "-text"), null, "earliest", prefix,
                 prefix + "-model", prefix + "-losses", prefix + "-samples", prefix + "-prompts", prefix + "-answers",
                 prefix + "-dead-letters", 32, JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 2_000_000, 1 << 20, model.blockSize(), 64, Math.max(1, evalInterval), Math.max(1, evalIters), 1_000_000, sampleTokens,
-                checkpointMs, "hashmap", "", threads);
+                checkpointMs, "hashmap", "", threads, 0);
     }
 }

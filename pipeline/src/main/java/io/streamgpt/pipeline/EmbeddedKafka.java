@@ -24,17 +24,19 @@ import java.util.stream.Stream;
 
 /**
  * A real single-node Kafka broker (KRaft, broker and controller in one) inside this JVM, listening
- * on 127.0.0.1 only: what {@code streamgpt local} and the tests run against.
+ * on 127.0.0.1 only: what {@code streamgpt local} and the tests run against. It can be stopped and
+ * started again on the same ports and log directory, as a broker outage.
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
-    private final KafkaRaftServer server;
+    private final KafkaConfig config;
     private final Path dataDir;
     private final boolean ownsDataDir;
     private final String bootstrapServers;
+    private KafkaRaftServer server; // null while stopped
 
-    private EmbeddedKafka(KafkaRaftServer server, Path dataDir, boolean ownsDataDir, String bootstrapServers) {
-        this.server = server;
+    private EmbeddedKafka(KafkaConfig config, Path dataDir, boolean ownsDataDir, String bootstrapServers) {
+        this.config = config;
         this.dataDir = dataDir;
         this.ownsDataDir = ownsDataDir;
         this.bootstrapServers = bootstrapServers;
@@ -51,16 +53,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         int controllerPort = freePort();
         Properties p = brokerProperties(brokerPort, controllerPort, dir);
         format(dir);
-        KafkaRaftServer server = new KafkaRaftServer(new KafkaConfig(p, false), Time.SYSTEM);
-        server.startup();
-        String bootstrap = "127.0.0.1:" + brokerPort;
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-            admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            server.shutdown();
-            throw new IOException("embedded Kafka did not come up on " + bootstrap, e);
-        }
-        return new EmbeddedKafka(server, dir, temporary, bootstrap);
+        EmbeddedKafka kafka = new EmbeddedKafka(new KafkaConfig(p, false), dir, temporary, "127.0.0.1:" + brokerPort);
+        kafka.restart();
+        return kafka;
     }
 
     /** A single-node KRaft broker + controller on 127.0.0.1 with its log in {@code dir}: also the stack's broker. */
@@ -108,10 +103,34 @@ public final class EmbeddedKafka implements AutoCloseable {
         return bootstrapServers;
     }
 
+    /** Shuts the broker down, keeping its ports and log for {@link #restart}; clients see an outage. */
+    public synchronized void stop() {
+        if (server != null) {
+            server.shutdown();
+            server.awaitShutdown();
+            server = null;
+        }
+    }
+
+    /** Starts the broker (again) on the same ports and log directory; returns once it answers. */
+    public synchronized void restart() throws IOException {
+        if (server != null) {
+            return;
+        }
+        KafkaRaftServer started = new KafkaRaftServer(config, Time.SYSTEM);
+        started.startup();
+        server = started;
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+            admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            stop();
+            throw new IOException("embedded Kafka did not come up on " + bootstrapServers, e);
+        }
+    }
+
     @Override
     public void close() {
-        server.shutdown();
-        server.awaitShutdown();
+        stop();
         if (ownsDataDir) {
             try (Stream<Path> files = Files.walk(dataDir)) {
                 files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());

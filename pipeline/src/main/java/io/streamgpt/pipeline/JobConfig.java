@@ -50,6 +50,8 @@ import java.util.Locale;
  * @param stateBackend hashmap or rocksdb
  * @param checkpointDir checkpoint storage URI; empty keeps checkpoints in the JobManager
  * @param threadsPerReplica libtorch intra-op threads of each replica
+ * @param failAtStep a test and chaos hook: replica 0 throws once on reaching this step (in the
+ *     first attempt of a job not restored from state), so that recovery can be exercised; 0 never
  */
 public record JobConfig(
         GptConfig model,
@@ -89,7 +91,8 @@ public record JobConfig(
         long checkpointIntervalMs,
         String stateBackend,
         String checkpointDir,
-        int threadsPerReplica) implements Serializable {
+        int threadsPerReplica,
+        long failAtStep) implements Serializable {
 
     public enum SyncMode {
         SYNC,
@@ -174,6 +177,9 @@ public record JobConfig(
         }
         if (threadsPerReplica < 1) {
             errors.add("threads_per_replica must be >= 1, got " + threadsPerReplica);
+        }
+        if (failAtStep < 0) {
+            errors.add("fail_at_step must be >= 0 (0 never fails), got " + failAtStep);
         }
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException("invalid job config: " + String.join("; ", errors));

@@ -7,6 +7,7 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 
@@ -30,6 +31,57 @@ record ReplicaSnapshot(
         List<ReplayBuffer.Run> buffer) {
 
     private static final int VERSION = 1;
+
+    /**
+     * One replica's state from the snapshots of several, when a job restores with fewer replicas:
+     * the model, optimizer, counters and random source of the one that adopted the newest round
+     * (the first such), the replay-buffer runs of all of them, and the tokens all of them trained
+     * on, so that the job's token count never goes back.
+     */
+    static ReplicaSnapshot merge(List<ReplicaSnapshot> snapshots) {
+        ReplicaSnapshot primary = snapshots.get(0);
+        for (ReplicaSnapshot s : snapshots) {
+            if (s.adoptedRound() > primary.adoptedRound()) {
+                primary = s;
+            }
+        }
+        if (snapshots.size() == 1) {
+            return primary;
+        }
+        List<ReplayBuffer.Run> runs = new ArrayList<>();
+        long tokens = 0;
+        for (ReplicaSnapshot s : snapshots) {
+            runs.addAll(s.buffer());
+            tokens += s.tokensConsumed();
+        }
+        return new ReplicaSnapshot(primary.replica(), primary.globalStep(), primary.adoptedRound(), primary.awaitingRound(),
+                tokens, primary.lastLoss(), primary.parameters(), primary.optimizerSteps(), primary.firstMoment(),
+                primary.secondMoment(), primary.batches(), runs);
+    }
+
+    /** A global model version: what a replica added by a rescale starts from. */
+    record Global(long round, float[] parameters) {
+
+        byte[] toBytes() throws IOException {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(4 * parameters.length + 16);
+            try (DataOutputStream out = new DataOutputStream(bytes)) {
+                out.writeInt(VERSION);
+                out.writeLong(round);
+                writeFloats(out, parameters);
+            }
+            return bytes.toByteArray();
+        }
+
+        static Global fromBytes(byte[] data) throws IOException {
+            try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
+                int version = in.readInt();
+                if (version != VERSION) {
+                    throw new IOException("global model snapshot version " + version + ", expected " + VERSION);
+                }
+                return new Global(in.readLong(), readFloats(in));
+            }
+        }
+    }
 
     byte[] toBytes() throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(16 * parameters.length + 4 * 1024);

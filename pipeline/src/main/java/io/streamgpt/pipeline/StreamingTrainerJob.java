@@ -11,6 +11,7 @@ import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -18,6 +19,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -51,7 +53,8 @@ public final class StreamingTrainerJob {
     }
 
     /** The streams inside the loop, for tests that watch them. */
-    record Loop(DataStream<ModelChunk> contributions, DataStream<ModelChunk> globalModel) {}
+    record Loop(DataStream<TokenWindow> trainWindows, DataStream<TokenWindow> heldOutWindows,
+            DataStream<ModelChunk> contributions, DataStream<ModelChunk> globalModel) {}
 
     static Loop wire(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
         String kafka = config.bootstrapServers();
@@ -113,10 +116,17 @@ public final class StreamingTrainerJob {
                 .setParallelism(1).name("prompt responder").uid("responder")
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
                 .setParallelism(1).name("answers + dead-letter topics").uid("answers-sink");
-        return new Loop(contributions, globalModel);
+        return new Loop(trainWindows, heldOutWindows, contributions, globalModel);
     }
 
-    /** Checkpointing and state backend settings of the job. */
+    /** Consecutive failed checkpoints (a broker outage stalls the sinks' flush) before the job restarts. */
+    static final int TOLERABLE_FAILED_CHECKPOINTS = 10;
+
+    /**
+     * Checkpointing, state backend and restart settings of the job. A failure restarts the job from
+     * its last checkpoint, for ever: after 1 s, doubling up to 10 s between attempts while they keep
+     * failing (a broker down for minutes), back to 1 s after 10 minutes without failure.
+     */
     public static Configuration configuration(JobConfig config) {
         Configuration conf = new Configuration();
         conf.set(StateBackendOptions.STATE_BACKEND, config.stateBackend());
@@ -124,6 +134,12 @@ public final class StreamingTrainerJob {
             conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
         }
         conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, TOLERABLE_FAILED_CHECKPOINTS);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, Duration.ofSeconds(1));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, Duration.ofSeconds(10));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD, Duration.ofMinutes(10));
         return conf;
     }
 

@@ -24,6 +24,7 @@ import org.apache.flink.util.Collector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.Random;
@@ -40,6 +41,13 @@ import java.util.zip.CRC32;
  * model chunks) is never blocked for longer than one step. All replicas start from the same
  * parameters (the config seed), and each samples its batches with seed + replica, as the
  * reference's DDP ranks do.
+ *
+ * <p>Restores and rescaling: each replica's state is one {@link ReplicaSnapshot} in operator list
+ * state, which Flink splits over the new subtasks. A subtask that receives several (fewer
+ * replicas than before) merges them: nothing buffered or counted is dropped. A subtask that
+ * receives none (more replicas than before) joins at the newest global model, which replica 0
+ * also keeps in union state, at that round's step, so that all replicas contribute to the same
+ * rounds.
  */
 final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, TokenWindow, ModelChunk, ModelChunk>
         implements CheckpointedFunction {
@@ -76,9 +84,15 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
     private transient double tokensPerSecond;
     private transient long lastSyncLatencyMs;
 
+    // replica 0 only: the newest global model and its round, what a replica added by a rescale starts from
+    private transient long globalRound;
+    private transient float[] globalParameters;
+
     private transient ListState<byte[]> snapshotState;
     private transient ListState<Integer> generationState;
-    private transient ReplicaSnapshot restored;
+    private transient ListState<byte[]> globalState;
+    private transient List<ReplicaSnapshot> restored;
+    private transient ReplicaSnapshot.Global restoredGlobal;
     private transient Counter syncRounds;
     private transient Counter staleChunks;
 
@@ -100,8 +114,17 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         generation = context.isRestored() ? max + 1 : 0;
         snapshotState = context.getOperatorStateStore().getListState(
                 new ListStateDescriptor<>("replica", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        restored = new ArrayList<>();
         for (byte[] bytes : snapshotState.get()) {
-            restored = ReplicaSnapshot.fromBytes(bytes);
+            restored.add(ReplicaSnapshot.fromBytes(bytes));
+        }
+        globalState = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("global-model", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        for (byte[] bytes : globalState.get()) { // one entry, replica 0's
+            ReplicaSnapshot.Global global = ReplicaSnapshot.Global.fromBytes(bytes);
+            if (restoredGlobal == null || global.round() > restoredGlobal.round()) {
+                restoredGlobal = global;
+            }
         }
     }
 
@@ -119,10 +142,22 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         lastLoss = Float.NaN;
         sentParameters = new TreeMap<>();
         sentAtNanos = new TreeMap<>();
-        if (restored != null) {
-            restore(restored);
-            restored = null;
+        if (replica == 0 && restoredGlobal != null) {
+            globalRound = restoredGlobal.round();
+            globalParameters = restoredGlobal.parameters();
+        } else if (replica == 0 && restored.isEmpty()) {
+            globalParameters = model.parameterValues(); // round 0: the common initial model
         }
+        if (restored.size() > 1) {
+            LOG.info("replica {} takes over the state of {} replicas (fewer replicas than before)", replica, restored.size());
+        }
+        if (!restored.isEmpty()) {
+            restore(ReplicaSnapshot.merge(restored));
+        } else if (restoredGlobal != null) {
+            join(restoredGlobal);
+        }
+        restored = null;
+        restoredGlobal = null;
         globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), generation, adoptedRound, false);
         baseChecksum = checksum(model.parameterValues());
         registerMetrics(getRuntimeContext().getMetricGroup().addGroup("replica", String.valueOf(replica)));
@@ -145,6 +180,17 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         resendAfterRestore = awaitingRound >= 0;
     }
 
+    /**
+     * A replica added by a rescale starts from the newest global model at its round's step, with
+     * fresh AdamW moments and an empty buffer: the windows routed to it from now on fill it.
+     */
+    private void join(ReplicaSnapshot.Global global) {
+        model.setParameterValues(global.parameters());
+        adoptedRound = global.round();
+        globalStep = global.round() * config.syncEvery();
+        LOG.info("replica {} joins at round {} (step {}) from the global model", replica, adoptedRound, globalStep);
+    }
+
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
         generationState.update(List.of(generation));
@@ -153,6 +199,8 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
                 lastLoss, model.parameterValues(), trainer.optimizer().steps(), moments[0], moments[1], batches,
                 buffer.runs());
         snapshotState.update(List.of(snapshot.toBytes()));
+        globalState.update(globalParameters == null ? List.of()
+                : List.of(new ReplicaSnapshot.Global(globalRound, globalParameters).toBytes()));
     }
 
     private void registerMetrics(MetricGroup metrics) {
@@ -226,6 +274,11 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         tokensPerSecond = tokensPerSecond == 0 ? tokens / seconds : 0.9 * tokensPerSecond + 0.1 * tokens / seconds;
         tokensConsumed += tokens;
         globalStep++;
+        // the chaos hook: once, in the first attempt of a job never restored
+        if (globalStep == config.failAtStep() && replica == 0 && generation == 0
+                && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0) {
+            throw new IllegalStateException("injected failure at step " + globalStep + " (--fail-at-step)");
+        }
         if (config.pacing() == JobConfig.Pacing.PER_TOKENS) {
             tokensUntrained -= config.tokensPerStep();
         }
@@ -295,6 +348,10 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         model.setParameterValues(next);
         baseChecksum = checksum(next);
         adoptedRound = round;
+        if (replica == 0) {
+            globalRound = round;
+            globalParameters = global;
+        }
         globalStep = Math.max(globalStep, round * config.syncEvery());
         if (awaitingRound >= 0 && round >= awaitingRound) {
             awaitingRound = -1;

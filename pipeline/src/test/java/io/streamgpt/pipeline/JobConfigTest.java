@@ -22,7 +22,7 @@ class JobConfigTest {
                 0, 64, 1000, 0, "");
         assertThatThrownBy(() -> new JobConfig(valid.model(), "shakespeare", 0, 0, JobConfig.SyncMode.SYNC,
                 OuterOptimizer.AVERAGE, 0.7, 0.9, 1000, 2_000_000, 1, "", List.of(), null, "yesterday", "g", "m", "l", "s", "p", "a",
-                "d", 0, JobConfig.Pacing.CONTINUOUS, 1, -1, 10, 0, 0, 1, 1, 1, 1, 1, 0, "leveldb", "", 1))
+                "d", 0, JobConfig.Pacing.CONTINUOUS, 1, -1, 10, 0, 0, 1, 1, 1, 1, 1, 0, "leveldb", "", 1, -1))
                 .hasMessageContaining("replicas must be >= 1")
                 .hasMessageContaining("sync_every must be >= 1")
                 .hasMessageContaining("chunk_size")
@@ -34,6 +34,7 @@ class JobConfigTest {
                 .hasMessageContaining("max_record_bytes")
                 .hasMessageContaining("prompt_queue")
                 .hasMessageContaining("stride")
-                .hasMessageContaining("state_backend");
+                .hasMessageContaining("state_backend")
+                .hasMessageContaining("fail_at_step");
     }
 }

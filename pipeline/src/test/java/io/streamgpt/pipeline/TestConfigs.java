@@ -24,7 +24,7 @@ final class TestConfigs {
         return new JobConfig(TINY_MODEL, "shakespeare", replicas, syncEvery, mode, outer, 0.7, 0.9, syncTimeoutMs,
                 1000, 1, bootstrap, List.of(prefix + "-text"), null, "earliest", prefix, prefix + "-model",
                 prefix + "-losses", prefix + "-samples", prefix + "-prompts", prefix + "-answers", prefix + "-dead-letters", 32,
-                JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 200_000, 1 << 20, TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, stateBackend, checkpointDir, 1);
+                JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 200_000, 1 << 20, TINY_MODEL.blockSize(), runWindows, 20, 4, 50, 20, checkpointMs, stateBackend, checkpointDir, 1, 0);
     }
 
     /** A config of the cpu preset's shape with the given averager parallelism and chunk size, for topic checks. */
@@ -33,7 +33,7 @@ final class TestConfigs {
         return new JobConfig(cpu, "shakespeare", 2, 10, JobConfig.SyncMode.SYNC, OuterOptimizer.AVERAGE, 0.7, 0.9, 10_000,
                 chunkSize, averagerParallelism, bootstrap, List.of(prefix + "-text"), null, "earliest", prefix, prefix + "-model",
                 prefix + "-losses", prefix + "-samples", prefix + "-prompts", prefix + "-answers", prefix + "-dead-letters", 32,
-                JobConfig.Pacing.CONTINUOUS, 768, 0, 200_000, 1 << 20, cpu.blockSize(), 64, 100, 20, 500, 200, 0, "hashmap", "", 1);
+                JobConfig.Pacing.CONTINUOUS, 768, 0, 200_000, 1 << 20, cpu.blockSize(), 64, 100, 20, 500, 200, 0, "hashmap", "", 1, 0);
     }
 
     static JobConfig averagerOnly(int replicas, OuterOptimizer outer, long syncTimeoutMs) {

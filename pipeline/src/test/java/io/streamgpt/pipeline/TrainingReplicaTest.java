@@ -9,6 +9,7 @@ import java.util.Random;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.Test;
@@ -26,7 +27,7 @@ class TrainingReplicaTest {
                 c.lossesTopic(), c.samplesTopic(), c.promptsTopic(), c.answersTopic(), c.deadLetterTopic(), c.promptQueue(), pacing,
                 tokensPerStep, c.maxSteps(), c.bufferTokens(), c.maxRecordBytes(), c.stride(),
                 c.runWindows(), c.evalInterval(), c.evalIters(), c.sampleInterval(), c.sampleTokens(),
-                c.checkpointIntervalMs(), c.stateBackend(), c.checkpointDir(), c.threadsPerReplica());
+                c.checkpointIntervalMs(), c.stateBackend(), c.checkpointDir(), c.threadsPerReplica(), c.failAtStep());
     }
 
     private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> harness(JobConfig config)
@@ -143,6 +144,106 @@ class TrainingReplicaTest {
             assertThat(contributions(h, 3)).isNotEmpty().allMatch(c -> c.step() == 6);
         } finally {
             h.close();
+        }
+    }
+
+    /** Subtask {@code subtask} of {@code parallelism} replicas, keyed as the job's router keys them. */
+    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> subtask(JobConfig config,
+            int subtask, int parallelism) throws Exception {
+        int key = ReplicaRouter.keysForSubtasks(parallelism, 128)[subtask];
+        return new KeyedBroadcastOperatorTestHarness<>(
+                new CoBroadcastWithKeyedOperator<>(new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
+                w -> key, Types.INT, 128, parallelism, subtask);
+    }
+
+    private static float[] values(List<ModelChunk> chunks) {
+        float[] all = new float[PARAMETERS];
+        for (ModelChunk c : chunks) {
+            System.arraycopy(c.values(), 0, all, c.chunk() * 1000, c.values().length);
+        }
+        return all;
+    }
+
+    /** Replicas of {@code parallelism} subtasks, each at step 4 waiting for round 2, having adopted {@code global} as round 1. */
+    private static OperatorSubtaskState[] waitingForRound2(JobConfig config, int parallelism, float[] global) throws Exception {
+        OperatorSubtaskState[] snapshots = new OperatorSubtaskState[parallelism];
+        for (int i = 0; i < parallelism; i++) {
+            try (var h = subtask(config, i, parallelism)) {
+                h.open();
+                feed(h, 20);
+                h.setProcessingTime(1);
+                sendGlobal(h, 0, 1, global);
+                h.setProcessingTime(10);
+                assertThat(contributions(h, 2)).isNotEmpty().allMatch(c -> c.step() == 4);
+                snapshots[i] = h.snapshot(1, 10);
+            }
+        }
+        return snapshots;
+    }
+
+    @Test
+    void aRestoredReplicaTrainsOnExactlyAsIfItHadNeverStopped() throws Exception {
+        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        OperatorSubtaskState snapshot;
+        float[] uninterrupted;
+        try (var h = subtask(config, 0, 1)) {
+            h.open();
+            feed(h, 20);
+            h.setProcessingTime(1);
+            sendGlobal(h, 0, 1, values(contributions(h, 1)));
+            h.setProcessingTime(10); // steps 3 and 4: AdamW moments built over four steps
+            snapshot = h.snapshot(1, 10);
+            sendGlobal(h, 0, 2, values(contributions(h, 2)));
+            h.setProcessingTime(20);
+            uninterrupted = values(contributions(h, 3));
+        }
+        try (var h = subtask(config, 0, 1)) {
+            h.initializeState(snapshot);
+            h.open();
+            h.setProcessingTime(20);
+            List<ModelChunk> resent = contributions(h, 2);
+            sendGlobal(h, 1, 2, values(resent));
+            h.setProcessingTime(30);
+            List<ModelChunk> round3 = contributions(h, 3);
+            assertThat(round3).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 6);
+            // same parameters, AdamW moments, batches and step count: bitwise the same update
+            assertThat(values(round3)).containsExactly(uninterrupted);
+        }
+    }
+
+    @Test
+    void aReplicaAddedByARescaleStartsFromTheGlobalModelAtItsRound() throws Exception {
+        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        float[] global = constant(0.1f);
+        OperatorSubtaskState both = AbstractStreamOperatorTestHarness.repackageState(waitingForRound2(config, 2, global));
+        try (var h = subtask(config, 2, 3)) {
+            h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(both, 128, 2, 3, 2));
+            h.open();
+            feed(h, 20);
+            h.setProcessingTime(20);
+            // it joins at round 1's step (2) and contributes to round 2 like the others, trained from round 1's model
+            List<ModelChunk> first = h.extractOutputValues();
+            assertThat(first).isNotEmpty().allMatch(c -> c.round() == 2 && c.step() == 4 && c.generation() == 1);
+            assertThat(first.get(0).baseChecksum()).isEqualTo(TrainingReplica.checksum(global));
+            assertThat(first.get(0).tokens()).isEqualTo(2 * 8 * 16);
+        }
+    }
+
+    @Test
+    void aSubtaskTakingOverTwoReplicasKeepsWhatBothTrainedOn() throws Exception {
+        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        OperatorSubtaskState all = AbstractStreamOperatorTestHarness.repackageState(waitingForRound2(config, 3, constant(0.1f)));
+        try (var h = subtask(config, 0, 2)) {
+            h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(all, 128, 3, 2, 0));
+            h.open();
+            feed(h, 1); // a window wakes it (the timers of its former keys may be elsewhere)
+            h.setProcessingTime(20);
+            List<ModelChunk> resent = contributions(h, 2);
+            assertThat(resent).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 4);
+            assertThat(resent.get(0).tokens()).as("both replicas' 4 steps").isEqualTo(2 * 4 * 8 * 16);
+            sendGlobal(h, 1, 2, constant(0.2f));
+            h.setProcessingTime(30);
+            assertThat(contributions(h, 3)).isNotEmpty().allMatch(c -> c.step() == 6 && c.tokens() == (2 * 4 + 2) * 8 * 16);
         }
     }
 }
