@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         description = "Train a character-level GPT, online on text streams or on a bounded corpus.",
         subcommands = {LocalCommand.class, StackCommand.class, SubmitCommand.class, JobsCommand.List_.class, JobsCommand.Stop.class,
             JobsCommand.Cancel.class, FeedCommand.class, SamplesCommand.class, GenerateCommand.class, ExportCommand.class,
-            ServeCommand.class, TrainCommand.class, BenchCommand.class})
+            ServeCommand.class, TrainCommand.class, BenchCommand.class, ConfigReference.class})
 public final class StreamGpt implements Runnable {
 
     /** Exit code of invalid options and configs, before any work starts. */

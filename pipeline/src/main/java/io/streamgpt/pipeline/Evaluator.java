@@ -14,6 +14,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
@@ -51,6 +52,8 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
     private transient long lastEvalBucket;
     private transient long lastSampleBucket;
     private transient ListState<byte[]> heldOutState;
+    private transient ListState<Integer> generationState;
+    private transient int generation;
     private transient List<ReplayBuffer.Run> restoredHeldOut;
     private transient volatile float valLoss = Float.NaN;
     private transient volatile long modelVersion;
@@ -60,9 +63,20 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
         this.vocabulary = vocabulary;
     }
 
-    /** The held-out windows are state: after a restore the text source does not replay them. */
+    /**
+     * The held-out windows are state: after a restore the text source does not replay them. The
+     * generation is state too, counted as the replicas count theirs: after a restore the model topic
+     * replays the old generation's rounds written after the checkpoint, which must not be reported twice.
+     */
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
+        generationState = context.getOperatorStateStore().getUnionListState(
+                new ListStateDescriptor<>("evaluator-generation", Types.INT));
+        int newest = -1;
+        for (Integer g : generationState.get()) {
+            newest = Math.max(newest, g);
+        }
+        generation = context.isRestored() ? newest + 1 : 0;
         heldOutState = context.getOperatorStateStore().getListState(
                 new ListStateDescriptor<>("held-out", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         restoredHeldOut = new ArrayList<>();
@@ -75,6 +89,7 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        generationState.update(List.of(generation));
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             ReplayBuffer.writeRuns(out, heldOut.runs());
@@ -90,7 +105,7 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
         heldOut.restore(restoredHeldOut);
         heldOutWindows = restoredHeldOut.size();
         random = new Random(config.model().seed() + 1);
-        globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), 0, 0, true);
+        globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), generation, 0, true);
         lastEvalBucket = -1;
         lastSampleBucket = 0;
         var metrics = getRuntimeContext().getMetricGroup();

@@ -130,7 +130,7 @@ public final class ClusterStack {
             int index = i;
             startIfStopped(taskManager(i), -1, () -> startTaskManager(index), out);
         }
-        waitForTaskManagers(settings.taskManagers());
+        waitForTaskManagers(settings.taskManagers(), true);
         if (settings.prometheus()) {
             startIfStopped(prometheus(), settings.prometheusPort(), this::startPrometheus, out);
             waitForHttp(settings.prometheusUrl() + "/-/ready");
@@ -323,12 +323,12 @@ public final class ClusterStack {
         return conf;
     }
 
-    private void waitForTaskManagers(int count) throws IOException, InterruptedException {
+    private void waitForTaskManagers(int count, boolean startedByUp) throws IOException, InterruptedException {
         FlinkRest rest = new FlinkRest(settings.flinkUrl());
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (true) {
             ensureAlive(jobManager());
-            for (int i = 0; i < count; i++) {
+            for (int i = 0; startedByUp && i < count; i++) {
                 ensureAlive(taskManager(i));
             }
             try {
@@ -348,7 +348,7 @@ public final class ClusterStack {
 
     /** Waits until {@code count} TaskManagers are registered (after a test started or killed one). */
     public void awaitTaskManagers(int count) throws IOException, InterruptedException {
-        waitForTaskManagers(count);
+        waitForTaskManagers(count, false);
     }
 
     // ---------------------------------------------------------------- Prometheus
