@@ -5,12 +5,14 @@ import io.streamgpt.pipeline.Reports;
 
 import java.io.PrintWriter;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -39,20 +41,30 @@ final class SamplesCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (KafkaConsumer<String, String> consumer = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-samples")) {
-            consumer.subscribe(List.of(topic));
-            Deque<Reports.SampleRecord> newest = new ArrayDeque<>();
-            int emptyPolls = 0;
-            while (emptyPolls < 3) { // read what the topic holds
-                var records = consumer.poll(Duration.ofSeconds(1));
-                emptyPolls = records.isEmpty() ? emptyPolls + 1 : 0;
-                for (ConsumerRecord<String, String> r : records) {
-                    newest.addLast(Reports.fromJson(r.value(), Reports.SampleRecord.class));
-                    if (newest.size() > last) {
-                        newest.removeFirst();
+            // the newest --last records of each partition as the topic is now: a job that keeps writing
+            // samples must not keep this read going
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            if (partitions.isEmpty()) {
+                throw new IllegalArgumentException("no topic " + topic + " on " + bootstrapServers);
+            }
+            consumer.assign(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(10));
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions, Duration.ofSeconds(10));
+            partitions.forEach(p -> consumer.seek(p, Math.max(begin.get(p), end.get(p) - last)));
+            List<ConsumerRecord<String, String>> read = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p)) && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+                    if (r.offset() < end.get(new TopicPartition(r.topic(), r.partition()))) {
+                        read.add(r);
                     }
                 }
             }
-            newest.forEach(s -> print(out, s));
+            read.sort(Comparator.comparingLong(ConsumerRecord::timestamp));
+            for (ConsumerRecord<String, String> r : read.subList(Math.max(0, read.size() - last), read.size())) {
+                print(out, Reports.fromJson(r.value(), Reports.SampleRecord.class));
+            }
             while (follow && !Thread.currentThread().isInterrupted()) {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofSeconds(1))) {
                     print(out, Reports.fromJson(r.value(), Reports.SampleRecord.class));

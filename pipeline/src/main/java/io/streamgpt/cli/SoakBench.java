@@ -89,6 +89,9 @@ final class SoakBench implements Callable<Integer> {
         if (minutes < 1 || sampleSeconds < 1 || feedKilobytesPerSecond < 1 || warmupMinutes < 0) {
             throw new IllegalArgumentException("--minutes, --sample-seconds and --feed-kb-per-s must be >= 1, --warmup-minutes >= 0");
         }
+        if (spec.commandLine().getParseResult().hasMatchedOption("--bootstrap-servers")) {
+            throw new IllegalArgumentException("bench soak runs its own in-process Kafka broker: --bootstrap-servers is not used");
+        }
         PrintWriter log = spec.commandLine().getErr();
         Vocabulary vocabulary = job.vocabulary();
         job.toConfig(vocabulary); // validate every option before starting anything

@@ -49,8 +49,9 @@ final class SubmitCommand implements Callable<Integer> {
         JobConfig config = job.toConfig(vocabulary); // every option checked before anything is touched
         Path jobJar = jar != null ? jar : defaultJar();
         job.preflight(config); // Kafka answers, an existing model topic suits the job: one line, exit 2 otherwise
-        LocalStack.prepareTopics(config, null);
         FlinkRest rest = new FlinkRest(flink);
+        requireCheckpointStorage(config, rest);
+        LocalStack.prepareTopics(config, null);
         String jarId = rest.uploadJar(jobJar);
         String jobId;
         try {
@@ -63,6 +64,21 @@ final class SubmitCommand implements Callable<Integer> {
         out.println("web UI: " + rest.jobPage(jobId));
         out.flush();
         return 0;
+    }
+
+    /**
+     * Checkpoints need a directory, the job's or the cluster's: without one they go to the JobManager,
+     * which takes at most 5 MB per state, less than one replica's, and every checkpoint would fail.
+     */
+    private static void requireCheckpointStorage(JobConfig config, FlinkRest rest) throws java.io.IOException {
+        if (config.checkpointIntervalMs() == 0 || !config.checkpointDir().isBlank()) {
+            return;
+        }
+        var cluster = rest.clusterConfig();
+        if (!cluster.containsKey("execution.checkpointing.dir") && !cluster.containsKey("state.checkpoints.dir")) {
+            throw new IllegalArgumentException("the cluster at " + rest.url() + " has no checkpoint directory "
+                    + "(execution.checkpointing.dir): pass --checkpoint-dir URI, or --checkpoint-interval-ms 0");
+        }
     }
 
     /** The job options exactly as this command parsed them, defaults included, for {@link JobMain}. */

@@ -5,9 +5,11 @@ import io.streamgpt.connectors.KafkaStreams;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 
 /** Reads the losses topic from its start until a record matches, for tests and benchmarks. */
 public final class LossReader {
@@ -35,16 +37,24 @@ public final class LossReader {
                 + losses.size() + (losses.isEmpty() ? "" : ", the last: " + Reports.toJson(losses.get(losses.size() - 1))));
     }
 
-    /** Every loss record on {@code topic}: reads until no new record came for {@code quiet}. */
-    public static List<Reports.LossRecord> readAll(String bootstrapServers, String topic, Duration quiet) {
+    /** Every loss record on {@code topic} at the time of the call (a running job's later records are not waited for). */
+    public static List<Reports.LossRecord> readAll(String bootstrapServers, String topic, Duration timeout) {
         List<Reports.LossRecord> losses = new ArrayList<>();
         try (KafkaConsumer<String, String> consumer = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-reader")) {
-            consumer.subscribe(List.of(topic));
-            long lastRecord = System.currentTimeMillis();
-            while (System.currentTimeMillis() - lastRecord < quiet.toMillis()) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
+                    .map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+            long deadline = System.currentTimeMillis() + timeout.toMillis();
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw new IllegalStateException("could not read " + topic + " to its end within " + timeout.toSeconds() + " s");
+                }
                 for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(200))) {
-                    losses.add(Reports.fromJson(record.value(), Reports.LossRecord.class));
-                    lastRecord = System.currentTimeMillis();
+                    if (record.offset() < end.get(new TopicPartition(record.topic(), record.partition()))) {
+                        losses.add(Reports.fromJson(record.value(), Reports.LossRecord.class));
+                    }
                 }
             }
         }

@@ -115,6 +115,15 @@ public final class FlinkRest {
                 .method("PATCH", HttpRequest.BodyPublishers.noBody()));
     }
 
+    /** The cluster's configuration ({@code GET /jobmanager/config}): key to value. */
+    public java.util.Map<String, String> clusterConfig() throws IOException {
+        java.util.Map<String, String> config = new java.util.HashMap<>();
+        for (JsonNode entry : send(HttpRequest.newBuilder(base.resolve("jobmanager/config")).GET())) {
+            config.put(entry.path("key").asText(), entry.path("value").asText());
+        }
+        return config;
+    }
+
     /** TaskManagers registered with the JobManager. */
     public int taskManagers() throws IOException {
         return send(HttpRequest.newBuilder(base.resolve("taskmanagers")).GET()).path("taskmanagers").size();

@@ -119,7 +119,7 @@ class ClusterStackIT {
         assertThat(stopped[0]).as(stopped[2]).isEqualTo("0");
         String savepoint = match(stopped[1], "savepoint (\\S+)");
         awaitState(rest, jobId, "FINISHED");
-        List<Reports.LossRecord> all = LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(3));
+        List<Reports.LossRecord> all = LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30));
         long stepAtStop = all.stream().mapToLong(Reports.LossRecord::step).max().orElseThrow();
         int generationAtStop = all.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
 
@@ -159,7 +159,7 @@ class ClusterStackIT {
         ProcessHandle taskManager = stack.taskManager(0).handle().orElseThrow();
         taskManager.destroyForcibly(); // kill -9
         taskManager.onExit().get();
-        long stepAtKill = LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(2)).stream()
+        long stepAtKill = LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30)).stream()
                 .mapToLong(Reports.LossRecord::step).max().orElseThrow();
         stack.startTaskManager(1);
         stack.awaitTaskManagers(1);
