@@ -79,8 +79,11 @@ final class SoakBench implements Callable<Integer> {
     @Option(names = "--data", description = "Corpus fed in a loop (default: the bundled tiny Shakespeare).")
     Path data;
 
-    /** One sample of the run. */
-    record Sample(double seconds, double rssMegabytes, double heapUsedMegabytes, long restarts, long checkpointsCompleted,
+    /**
+     * One sample of the run. RSS minus the committed heap is what is not Java heap: libtorch's
+     * tensors, thread stacks, metaspace, direct buffers; it tells a native leak from a heap the JVM grew.
+     */
+    record Sample(double seconds, double rssMegabytes, double heapUsedMegabytes, double heapCommittedMegabytes, long restarts, long checkpointsCompleted,
             long checkpointsFailed, long checkpointBytes, long checkpointMillis, long step, long tokens, Float trainLoss,
             Float valLoss) {}
 
@@ -157,7 +160,7 @@ final class SoakBench implements Callable<Integer> {
             JsonNode latest = stats.path("latest").path("completed");
             Reports.LossRecord loss = losses.latest.get();
             Sample s = new Sample(round((System.nanoTime() - start) / 1e9), round(rssKilobytes() / 1024.0),
-                    round(heapUsedBytes() / 1048576.0), restartCount, stats.path("counts").path("completed").asLong(),
+                    round(heapUsedBytes() / 1048576.0), round(heapCommittedBytes() / 1048576.0), restartCount, stats.path("counts").path("completed").asLong(),
                     stats.path("counts").path("failed").asLong(), latest.path("state_size").asLong(),
                     latest.path("end_to_end_duration").asLong(), loss == null ? 0 : loss.step(),
                     loss == null ? 0 : loss.tokens(), loss == null ? null : loss.trainLoss(),
@@ -182,6 +185,13 @@ final class SoakBench implements Callable<Integer> {
         summary.put("rss_mb_end", last.rssMegabytes());
         summary.put("rss_mb_max", samples.stream().mapToDouble(Sample::rssMegabytes).max().orElseThrow());
         summary.put("rss_change_pct", round(100 * (last.rssMegabytes() - warm.rssMegabytes()) / warm.rssMegabytes()));
+        double nativeWarm = warm.rssMegabytes() - warm.heapCommittedMegabytes();
+        double nativeEnd = last.rssMegabytes() - last.heapCommittedMegabytes();
+        summary.put("rss_minus_heap_mb_after_warmup", round(nativeWarm));
+        summary.put("rss_minus_heap_mb_end", round(nativeEnd));
+        summary.put("rss_minus_heap_change_pct", round(100 * (nativeEnd - nativeWarm) / nativeWarm));
+        summary.put("heap_committed_mb_after_warmup", warm.heapCommittedMegabytes());
+        summary.put("heap_committed_mb_end", last.heapCommittedMegabytes());
         summary.put("heap_used_mb_after_warmup", warm.heapUsedMegabytes());
         summary.put("heap_used_mb_end", last.heapUsedMegabytes());
         summary.put("heap_used_mb_max_after_warmup",
@@ -228,6 +238,10 @@ final class SoakBench implements Callable<Integer> {
     static long rssKilobytes(List<String> statusLines) {
         return statusLines.stream().filter(l -> l.startsWith("VmRSS:"))
                 .mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst().orElse(0);
+    }
+
+    private static long heapCommittedBytes() {
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted();
     }
 
     private static long heapUsedBytes() {

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 class SoakBenchTest {
 
     private static SoakBench.Sample sample(double seconds, double rss, long checkpointBytes, long step, Float valLoss) {
-        return new SoakBench.Sample(seconds, rss, 100, 0, step / 100, 0, checkpointBytes, 900 + step, step, step * 10,
+        return new SoakBench.Sample(seconds, rss, 100, 200, 0, step / 100, 0, checkpointBytes, 900 + step, step, step * 10,
                 valLoss == null ? null : valLoss + 0.1f, valLoss);
     }
 
@@ -25,6 +25,8 @@ class SoakBenchTest {
         assertThat(summary.get("rss_mb_after_warmup").asDouble()).isEqualTo(1000);
         assertThat(summary.get("rss_mb_end").asDouble()).isEqualTo(1050);
         assertThat(summary.get("rss_change_pct").asDouble()).isEqualTo(5.0);
+        assertThat(summary.get("rss_minus_heap_mb_after_warmup").asDouble()).isEqualTo(800);
+        assertThat(summary.get("rss_minus_heap_change_pct").asDouble()).isEqualTo(6.3); // 800 -> 850
         assertThat(summary.get("checkpoint_bytes_max").asLong()).isEqualTo(31_000);
         assertThat(summary.get("checkpoint_ms_max").asLong()).isEqualTo(1200);
         assertThat(summary.get("steps").asLong()).isEqualTo(300);
