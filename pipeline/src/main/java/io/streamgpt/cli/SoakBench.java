@@ -5,6 +5,7 @@ import io.streamgpt.connectors.TextFeeder;
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.EmbeddedKafka;
 import io.streamgpt.pipeline.JobConfig;
+import io.streamgpt.pipeline.StreamingTrainerJob;
 import io.streamgpt.pipeline.Reports;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,8 +17,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -110,8 +109,8 @@ final class SoakBench implements Callable<Integer> {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
             job.bootstrapServers = kafka.bootstrapServers();
             JobConfig config = job.toConfig(vocabulary);
-            LocalStack.prepareTopics(config, null);
-            int restPort = freePort();
+            StreamingTrainerJob.createTopics(config);
+            int restPort = EmbeddedKafka.freePort();
             try (LoopFeed feed = new LoopFeed(config, corpus, feedKilobytesPerSecond * 1024);
                     LossFollower losses = new LossFollower(config)) {
                 JobClient client = LocalStack.startJob(config, vocabulary, null, restPort);
@@ -250,12 +249,6 @@ final class SoakBench implements Callable<Integer> {
 
     private static double round(double value) {
         return Math.round(value * 10) / 10.0;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     private static void deleteTree(Path root) throws IOException {

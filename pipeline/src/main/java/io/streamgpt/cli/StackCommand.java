@@ -4,7 +4,6 @@ import io.streamgpt.stack.ClusterStack;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -14,8 +13,7 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code streamgpt stack up|down|status}: Kafka, a Flink session cluster and Prometheus as local processes. */
 @Command(name = "stack", mixinStandardHelpOptions = true,
         description = "Run the stack streamgpt is submitted to: a Kafka broker, a Flink session cluster and Prometheus, "
-                + "as processes on 127.0.0.1 with pid files and logs under a run directory.",
-        subcommands = {StackCommand.Up.class, StackCommand.Down.class, StackCommand.Status.class})
+                + "as processes on 127.0.0.1 with pid files and logs under a run directory.")
 final class StackCommand implements Runnable {
 
     @Spec
@@ -83,56 +81,29 @@ final class StackCommand implements Runnable {
     }
 
     @Command(name = "up", mixinStandardHelpOptions = true, description = "Start what is not running yet; wait until it answers.")
-    static final class Up implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        StackOptions options;
-
-        @Override
-        public Integer call() throws Exception {
-            new ClusterStack(options.settings()).up(spec.commandLine().getOut());
-            return 0;
-        }
+    int up(@Mixin StackOptions options) throws Exception {
+        new ClusterStack(options.settings()).up(spec.commandLine().getOut());
+        return 0;
     }
 
     @Command(name = "down", mixinStandardHelpOptions = true, description = "Stop what `up` started (by pid file).")
-    static final class Down implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        StackOptions options;
-
-        @Override
-        public Integer call() throws Exception {
-            options.started().down(spec.commandLine().getOut());
-            return 0;
-        }
+    int down(@Mixin StackOptions options) throws Exception {
+        options.started().down(spec.commandLine().getOut());
+        return 0;
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true, description = "Show what runs, where, and its log.")
-    static final class Status implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @Mixin
-        StackOptions options;
-
-        @Override
-        public Integer call() throws Exception {
-            PrintWriter out = spec.commandLine().getOut();
-            ClusterStack stack = options.started();
-            out.printf("run directory %s%n", stack.settings().runDir());
-            int running = 0;
-            for (ClusterStack.ServiceStatus service : stack.status()) {
-                out.printf("  %-14s %-16s %-40s %s%n", service.name(),
-                        service.pid().map(pid -> "running " + pid).orElse("stopped"), service.address(), service.log());
-                running += service.pid().isPresent() ? 1 : 0;
-            }
-            out.flush();
-            return running == 0 ? 3 : 0; // like `systemctl status`: non-zero when nothing runs
+    int status(@Mixin StackOptions options) throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        ClusterStack stack = options.started();
+        out.printf("run directory %s%n", stack.settings().runDir());
+        int running = 0;
+        for (ClusterStack.ServiceStatus service : stack.status()) {
+            out.printf("  %-14s %-16s %-40s %s%n", service.name(),
+                    service.pid().map(pid -> "running " + pid).orElse("stopped"), service.address(), service.log());
+            running += service.pid().isPresent() ? 1 : 0;
         }
+        out.flush();
+        return running == 0 ? 3 : 0; // like `systemctl status`: non-zero when nothing runs
     }
 }

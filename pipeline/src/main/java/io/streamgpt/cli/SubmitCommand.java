@@ -2,6 +2,7 @@ package io.streamgpt.cli;
 
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.JobConfig;
+import io.streamgpt.pipeline.StreamingTrainerJob;
 import io.streamgpt.stack.FlinkRest;
 
 import java.io.PrintWriter;
@@ -51,7 +52,7 @@ final class SubmitCommand implements Callable<Integer> {
         job.preflight(config); // Kafka answers, an existing model topic suits the job: one line, exit 2 otherwise
         FlinkRest rest = new FlinkRest(flink);
         requireCheckpointStorage(config, rest);
-        LocalStack.prepareTopics(config, null);
+        StreamingTrainerJob.createTopics(config);
         String jarId = rest.uploadJar(jobJar);
         String jobId;
         try {

@@ -35,9 +35,6 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Train on a bounded text corpus, like the reference gpt.py.")
 final class TrainCommand implements Callable<Integer> {
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper CONFIG_JSON = new com.fasterxml.jackson.databind.ObjectMapper()
-            .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE);
-
     @Spec
     CommandSpec spec;
 
@@ -90,7 +87,7 @@ final class TrainCommand implements Callable<Integer> {
         TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
         out.printf(Locale.ROOT, "corpus %s: %d train / %d val tokens, vocabulary %s (%d unknown characters skipped)%n",
                 corpusFile, corpus.size(Split.TRAIN), corpus.size(Split.VAL), vocabulary, vocabulary.unknownCharacters());
-        out.printf(Locale.ROOT, "config %s%n", CONFIG_JSON.writeValueAsString(config));
+        out.printf(Locale.ROOT, "config %s%n", io.streamgpt.pipeline.Reports.toJson(config));
         try (Gpt gpt = Gpt.create(config, TorchRuntime.deviceFor(0, java.util.OptionalInt.empty(), TorchRuntime.visibleGpus()));
                 Trainer trainer = new Trainer(gpt)) {
             out.printf(Locale.ROOT, "%.2fM parameters, %d threads%n", gpt.parameterCount() / 1e6, TorchRuntime.threads());

@@ -140,7 +140,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    static int freePort() throws IOException {
+    /** A port that is free on 127.0.0.1 now (for servers of this machine's tests and tools). */
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }

@@ -53,6 +53,8 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
     private transient long lastSampleBucket;
     private transient ListState<byte[]> heldOutState;
     private transient ListState<Integer> generationState;
+    private transient ListState<Long> heldOutWindowsState;
+    private transient long restoredHeldOutWindows;
     private transient int generation;
     private transient List<ReplayBuffer.Run> restoredHeldOut;
     private transient volatile float valLoss = Float.NaN;
@@ -79,6 +81,11 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
         generation = context.isRestored() ? newest + 1 : 0;
         heldOutState = context.getOperatorStateStore().getListState(
                 new ListStateDescriptor<>("held-out", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        heldOutWindowsState = context.getOperatorStateStore().getListState(
+                new ListStateDescriptor<>("held-out-windows", Types.LONG));
+        for (Long count : heldOutWindowsState.get()) {
+            restoredHeldOutWindows += count;
+        }
         restoredHeldOut = new ArrayList<>();
         for (byte[] bytes : heldOutState.get()) {
             try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
@@ -95,6 +102,7 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
             ReplayBuffer.writeRuns(out, heldOut.runs());
         }
         heldOutState.update(List.of(bytes.toByteArray()));
+        heldOutWindowsState.update(List.of(heldOutWindows));
     }
 
     @Override
@@ -103,7 +111,7 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
         model = Gpt.create(config.model(), TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
         heldOut = new ReplayBuffer(VAL_BUFFER_TOKENS);
         heldOut.restore(restoredHeldOut);
-        heldOutWindows = restoredHeldOut.size();
+        heldOutWindows = restoredHeldOutWindows; // windows received, not the runs they were merged into
         random = new Random(config.model().seed() + 1);
         globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), generation, 0, true);
         lastEvalBucket = -1;
@@ -124,15 +132,21 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
     public void processElement1(ModelChunk chunk, Context ctx, Collector<TopicRecord> out) {
         GlobalRounds.Round complete = globalRounds.offer(chunk);
         if (complete != null) {
-            model.setParameterValues(complete.parameters());
             modelVersion = complete.round();
-            report(complete.head(), out);
+            report(complete, out);
         }
     }
 
-    private void report(ModelChunk head, Collector<TopicRecord> out) {
+    /** Loads the round into the model only when it is evaluated or sampled: most rounds are neither. */
+    private void report(GlobalRounds.Round round, Collector<TopicRecord> out) {
+        ModelChunk head = round.head();
         long step = head.step();
-        if (step / config.evalInterval() > lastEvalBucket) {
+        boolean evaluate = step / config.evalInterval() > lastEvalBucket;
+        boolean sample = config.sampleTokens() > 0 && step / config.sampleInterval() > lastSampleBucket;
+        if (evaluate || sample) {
+            model.setParameterValues(round.parameters());
+        }
+        if (evaluate) {
             lastEvalBucket = step / config.evalInterval();
             valLoss = validationLoss();
             Float[] perReplica = new Float[head.replicaLosses().length];
@@ -143,7 +157,7 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
                     head.generation(), head.tokens(), Reports.orNull(head.loss()), perReplica, Reports.orNull(valLoss),
                     heldOutWindows, System.currentTimeMillis()))));
         }
-        if (config.sampleTokens() > 0 && step / config.sampleInterval() > lastSampleBucket) {
+        if (sample) {
             lastSampleBucket = step / config.sampleInterval();
             int[] tokens = new Generator(model).generate(new int[0], config.sampleTokens(), Sampler.multinomial(step), true);
             out.collect(new TopicRecord(config.samplesTopic(), Reports.toJson(new Reports.SampleRecord(step, head.round(),

@@ -195,7 +195,7 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
         previousGlobal.update(next);
         momentum.update(m);
         closed.update(new Closed(sum.generation, sum.round));
-        for (Map.Entry<Long, RoundSum> entry : new ArrayList<>(toList(rounds.entries()))) {
+        for (Map.Entry<Long, RoundSum> entry : toList(rounds.entries())) {
             if (entry.getKey() <= sum.round) {
                 rounds.remove(entry.getKey());
             }

@@ -93,6 +93,7 @@ public final class ClusterStack {
             "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED");
 
     private final Settings settings;
+    private Path flinkConf;
     private final String javaCommand = ProcessHandle.current().info().command().orElse("java");
 
     public ClusterStack(Settings settings) {
@@ -144,7 +145,7 @@ public final class ClusterStack {
     /** Stops, in reverse order, every service this run directory's pid files name; returns how many ran. */
     public int down(PrintWriter out) throws IOException {
         int stopped = 0;
-        List<ManagedProcess> services = new ArrayList<>(services());
+        List<ManagedProcess> services = services();
         Collections.reverse(services);
         for (ManagedProcess service : services) {
             if (service.stop(Duration.ofSeconds(30))) {
@@ -208,8 +209,9 @@ public final class ClusterStack {
     }
 
     private void startIfStopped(ManagedProcess service, int port, Starter starter, PrintWriter out) throws IOException {
-        if (service.running()) {
-            out.println(service.name() + " already running (pid " + service.handle().orElseThrow().pid() + ")");
+        Optional<ProcessHandle> running = service.handle();
+        if (running.isPresent()) {
+            out.println(service.name() + " already running (pid " + running.get().pid() + ")");
             return;
         }
         if (port > 0 && portInUse(port)) {
@@ -233,9 +235,7 @@ public final class ClusterStack {
         try (var writer = Files.newBufferedWriter(config)) {
             properties.store(writer, "streamgpt stack: a single-node KRaft broker on 127.0.0.1");
         }
-        if (!Files.exists(data.resolve("meta.properties"))) { // first start only
-            EmbeddedKafka.format(data);
-        }
+        EmbeddedKafka.format(data); // first start only: a formatted directory is left as it is
         kafka().start(List.of(javaCommand, "-Xms256m", "-Xmx512m", "-cp", launcherClasspath(), "kafka.Kafka", config.toString()),
                 Map.of());
     }
@@ -246,16 +246,18 @@ public final class ClusterStack {
         admin.put("request.timeout.ms", "5000");
         admin.put("default.api.timeout.ms", "5000");
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
-        while (true) {
-            ensureAlive(kafka());
-            try (var client = org.apache.kafka.clients.admin.Admin.create(admin)) {
-                client.describeCluster().nodes().get();
-                return;
-            } catch (Exception notYet) {
-                if (System.nanoTime() > deadline) {
-                    throw new IOException("Kafka did not come up on " + settings.bootstrapServers() + ": see " + kafka().log());
+        try (var client = org.apache.kafka.clients.admin.Admin.create(admin)) {
+            while (true) {
+                ensureAlive(kafka());
+                try {
+                    client.describeCluster().nodes().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                    return;
+                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException notYet) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IOException("Kafka did not come up on " + settings.bootstrapServers() + ": see " + kafka().log());
+                    }
+                    Thread.sleep(500);
                 }
-                Thread.sleep(500);
             }
         }
     }
@@ -266,7 +268,7 @@ public final class ClusterStack {
         List<String> command = new ArrayList<>(List.of(javaCommand, "-Xms512m", "-Xmx512m"));
         command.addAll(flinkJvmOptions());
         command.addAll(List.of("org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-                "--configDir", writeFlinkConfig().toString()));
+                "--configDir", flinkConf().toString()));
         jobManager().start(command, Map.of());
     }
 
@@ -278,7 +280,7 @@ public final class ClusterStack {
                 "-XX:MaxDirectMemorySize=" + directMb + "m", "-XX:MaxMetaspaceSize=256m", "-Dai.djl.offline=true"));
         command.addAll(flinkJvmOptions());
         command.addAll(List.of("org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-                "--configDir", writeFlinkConfig().toString()));
+                "--configDir", flinkConf().toString()));
         Path djl = settings.home().resolve(".djl");
         // Idle OpenMP threads must sleep, not spin: spinning threads steal the cores of the other replicas.
         taskManager(index).start(command, Map.of("DJL_CACHE_DIR", djl.toString(), "ENGINE_CACHE_DIR", djl.toString(),
@@ -292,6 +294,14 @@ public final class ClusterStack {
         options.add("-cp");
         options.add(clusterClasspath());
         return options;
+    }
+
+    /** The Flink config directory of this stack, written once per ClusterStack. */
+    private Path flinkConf() throws IOException {
+        if (flinkConf == null) {
+            flinkConf = writeFlinkConfig();
+        }
+        return flinkConf;
     }
 
     /** deploy/flink/config.yaml, then this stack's addresses, ports, sizes and directories. */

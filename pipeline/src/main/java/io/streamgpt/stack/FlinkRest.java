@@ -124,6 +124,12 @@ public final class FlinkRest {
         return config;
     }
 
+    /** Checkpoints of the job completed so far ({@code GET /jobs/:id/checkpoints}). */
+    public long completedCheckpoints(String jobId) throws IOException {
+        return send(HttpRequest.newBuilder(base.resolve("jobs/" + jobId + "/checkpoints")).GET())
+                .path("counts").path("completed").asLong();
+    }
+
     /** TaskManagers registered with the JobManager. */
     public int taskManagers() throws IOException {
         return send(HttpRequest.newBuilder(base.resolve("taskmanagers")).GET()).path("taskmanagers").size();

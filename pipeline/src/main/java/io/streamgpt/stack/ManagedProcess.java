@@ -81,7 +81,8 @@ final class ManagedProcess {
         Files.writeString(pidFile(), process.pid() + "\n");
         // Until the child has exec'd, its command line is the spawn helper's: wait for ours.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (process.isAlive() && !running() && System.nanoTime() < deadline) {
+        while (process.isAlive() && !commandLine(process.toHandle()).contains(runDir.toString())
+                && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {

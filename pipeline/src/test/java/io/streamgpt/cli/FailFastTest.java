@@ -10,8 +10,6 @@ import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.EmbeddedKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,10 +94,7 @@ class FailFastTest {
 
     @Test
     void anUnreachableKafkaFailsWithinTheTimeout() throws Exception {
-        int closed;
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            closed = socket.getLocalPort();
-        }
+        int closed = EmbeddedKafka.freePort();
         Result r = run("local", "--bootstrap-servers", "127.0.0.1:" + closed, "--preflight-timeout-ms", "1000");
         assertFailsFast(r, "cannot reach Kafka at 127.0.0.1:" + closed + " within 1 s");
         assertFailsFast(run("local", "--bootstrap-servers", "no-such-host.invalid:9092", "--preflight-timeout-ms", "1000"),

@@ -62,6 +62,7 @@ class FaultToleranceTest {
         private final AtomicBoolean running = new AtomicBoolean(true);
         private final AtomicInteger fed;
         private final Thread thread;
+        private volatile Exception failure;
 
         SteadyFeed(JobConfig config, int from, int slice) {
             fed = new AtomicInteger(from);
@@ -73,6 +74,7 @@ class FaultToleranceTest {
                         fed.addAndGet(slice);
                         Thread.sleep(100);
                     } catch (Exception e) {
+                        failure = e; // close() makes it the test's
                         return;
                     }
                 }
@@ -89,6 +91,9 @@ class FaultToleranceTest {
         public void close() throws InterruptedException {
             running.set(false);
             thread.join();
+            if (failure != null) {
+                throw new AssertionError("the steady feed failed after " + fed.get() + " characters", failure);
+            }
         }
     }
 
@@ -121,8 +126,8 @@ class FaultToleranceTest {
             contributionResults.set(loop.contributions().filter(c -> c.chunk() == 0).map(TestJobs.Contribution::of)
                     .collectAsync());
         });
-        List<Long> windows = TestJobs.drain(windowResults.get());
-        List<TestJobs.Contribution> contributions = TestJobs.drain(contributionResults.get());
+        TestJobs.Drained<Long> windows = TestJobs.drain(windowResults.get());
+        TestJobs.Drained<TestJobs.Contribution> contributions = TestJobs.drain(contributionResults.get());
         int fed;
         List<Reports.LossRecord> losses;
         try {
@@ -192,7 +197,7 @@ class FaultToleranceTest {
         AtomicReference<CloseableIterator<Long>> windowResults = new AtomicReference<>();
         JobClient job = TestJobs.start(config, vocabulary, null, loop -> windowResults.set(
                 loop.trainWindows().union(loop.heldOutWindows()).map(TokenWindow::position).collectAsync()));
-        List<Long> windows = TestJobs.drain(windowResults.get());
+        TestJobs.Drained<Long> windows = TestJobs.drain(windowResults.get());
         try {
             List<Reports.LossRecord> before = TestJobs.readLosses(config, r -> r.step() >= 60);
             Reports.LossRecord lastBefore = before.get(before.size() - 1);

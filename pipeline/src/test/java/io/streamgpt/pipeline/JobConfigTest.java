@@ -13,6 +13,9 @@ class JobConfigTest {
         JobConfig config = TestConfigs.job("127.0.0.1:9092", "t", 2, 10, JobConfig.SyncMode.SYNC, OuterOptimizer.AVERAGE,
                 0, 64, 1000, 0, "");
         assertThat(config.describe()).contains("replicas", "syncEvery", "bootstrapServers", "127.0.0.1:9092");
+        for (var component : JobConfig.class.getRecordComponents()) {
+            assertThat(config.describe()).contains(component.getName());
+        }
         assertThat(config.chunkCount(2001)).isEqualTo(3);
     }
 

@@ -103,7 +103,7 @@ class RescaleTest {
         AtomicReference<CloseableIterator<TestJobs.Contribution>> results = new AtomicReference<>();
         JobClient restored = TestJobs.start(second, vocabulary, savepoint, loop -> results.set(
                 loop.contributions().filter(c -> c.chunk() == 0).map(TestJobs.Contribution::of).collectAsync()));
-        List<TestJobs.Contribution> contributions = TestJobs.drain(results.get());
+        TestJobs.Drained<TestJobs.Contribution> contributions = TestJobs.drain(results.get());
         try {
             // before any new text arrives, the buffers hold what they held, spread over the new replicas
             assertThat(bufferedTokens(restored.getJobID(), after, second.bufferTokens())).isEqualTo(buffered);

@@ -75,36 +75,49 @@ final class TestJobs {
         return LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(), until, Duration.ofSeconds(120));
     }
 
-    /** Drains a collect iterator on a daemon thread into a list the test can poll. */
-    static <T> List<T> drain(CloseableIterator<T> results) {
-        List<T> list = Collections.synchronizedList(new ArrayList<>());
+    /** What a collect iterator delivered so far, and why it stopped if it failed. */
+    static final class Drained<T> {
+        final List<T> items = Collections.synchronizedList(new ArrayList<>());
+        volatile RuntimeException failure;
+    }
+
+    /** Drains a collect iterator on a daemon thread; a failure is kept, and {@link #await} reports it. */
+    static <T> Drained<T> drain(CloseableIterator<T> results) {
+        Drained<T> drained = new Drained<>();
         Thread drainer = new Thread(() -> {
             try {
                 while (results.hasNext()) {
-                    list.add(results.next());
+                    drained.items.add(results.next());
                 }
             } catch (RuntimeException e) {
-                // the job was cancelled: nothing more to collect
+                drained.failure = e; // also how a cancelled job ends, after the test has what it waited for
             }
         }, "collect-drainer");
         drainer.setDaemon(true);
         drainer.start();
-        return list;
+        return drained;
     }
 
-    /** Waits until {@code condition} holds on {@code list} or two minutes pass; returns a copy either way. */
-    static <T> List<T> await(List<T> list, Predicate<List<T>> condition) throws InterruptedException {
+    /**
+     * Waits until {@code condition} holds on what was drained or two minutes pass; returns a copy
+     * either way, unless collecting failed first: then that failure is the test's.
+     */
+    static <T> List<T> await(Drained<T> drained, Predicate<List<T>> condition) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 120_000;
         while (System.currentTimeMillis() < deadline) {
-            synchronized (list) {
-                if (condition.test(list)) {
-                    return new ArrayList<>(list);
+            synchronized (drained.items) {
+                if (condition.test(drained.items)) {
+                    return new ArrayList<>(drained.items);
                 }
+            }
+            if (drained.failure != null) {
+                throw new AssertionError("collecting the job's output failed after " + drained.items.size() + " items",
+                        drained.failure);
             }
             Thread.sleep(100);
         }
-        synchronized (list) {
-            return new ArrayList<>(list);
+        synchronized (drained.items) {
+            return new ArrayList<>(drained.items);
         }
     }
 

@@ -3,6 +3,7 @@ package io.streamgpt.stack;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamgpt.cli.StreamGpt;
+import io.streamgpt.pipeline.EmbeddedKafka;
 import io.streamgpt.pipeline.LossReader;
 import io.streamgpt.pipeline.Reports;
 
@@ -11,8 +12,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -51,9 +50,9 @@ class ClusterStackIT {
     @BeforeEach
     void stackUp() throws Exception {
         int reporterBase = freeRange(4);
-        stackOptions = List.of("--run-dir", runDir.toString(), "--kafka-port", String.valueOf(freePort()),
-                "--kafka-controller-port", String.valueOf(freePort()), "--flink-port", String.valueOf(freePort()),
-                "--flink-rpc-port", String.valueOf(freePort()), "--prometheus-port", String.valueOf(freePort()),
+        stackOptions = List.of("--run-dir", runDir.toString(), "--kafka-port", String.valueOf(EmbeddedKafka.freePort()),
+                "--kafka-controller-port", String.valueOf(EmbeddedKafka.freePort()), "--flink-port", String.valueOf(EmbeddedKafka.freePort()),
+                "--flink-rpc-port", String.valueOf(EmbeddedKafka.freePort()), "--prometheus-port", String.valueOf(EmbeddedKafka.freePort()),
                 "--reporter-ports", reporterBase + "-" + (reporterBase + 3), "--taskmanager-heap-mb", "512",
                 "--taskmanager-native-mb", "512");
         String[] up = cli(concat(List.of("stack", "up"), stackOptions));
@@ -153,7 +152,12 @@ class ClusterStackIT {
         FlinkRest rest = new FlinkRest(flink);
         awaitState(rest, jobId, "RUNNING");
         LossReader.readUntil(kafka, "streamgpt-losses", r -> r.step() >= 60, Duration.ofMinutes(3));
-        Thread.sleep(3000); // a checkpoint past step 60
+        long checkpoints = rest.completedCheckpoints(jobId);
+        long checkpointDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (rest.completedCheckpoints(jobId) <= checkpoints) { // a checkpoint past step 60
+            assertThat(System.nanoTime()).as("a checkpoint within 60 s").isLessThan(checkpointDeadline);
+            Thread.sleep(200);
+        }
 
         ClusterStack stack = new ClusterStack(settings);
         ProcessHandle taskManager = stack.taskManager(0).handle().orElseThrow();
@@ -230,12 +234,6 @@ class ClusterStackIT {
         List<String> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
     }
 
     /** The first of {@code n} consecutive free ports. */
