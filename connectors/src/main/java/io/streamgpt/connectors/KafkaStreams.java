@@ -2,13 +2,13 @@ package io.streamgpt.connectors;
 
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.metrics.Counter;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,7 +27,10 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.regex.Pattern;
 
-/** The Kafka sources and sinks of the streamgpt job: text and prompts in, model chunks around, reports and answers out. */
+/**
+ * The Kafka sources and sinks of the streamgpt job: text and prompts in, model chunks around,
+ * reports and answers out.
+ */
 public final class KafkaStreams {
 
     private static final Logger LOG = LoggerFactory.getLogger(KafkaStreams.class);
@@ -38,15 +41,20 @@ public final class KafkaStreams {
      * Text records of a topic list or pattern. {@code startingOffsets}: earliest, committed (from
      * the earliest where the group has none), latest, or timestamp:EPOCH_MS.
      */
-    public static KafkaSource<TextRecord> textSource(String bootstrapServers, List<String> topics, String topicPattern,
-            String startingOffsets, String groupId) {
-        var builder = KafkaSource.<TextRecord>builder()
-                .setBootstrapServers(bootstrapServers)
-                .setGroupId(groupId)
-                .setStartingOffsets(offsets(startingOffsets))
-                .setDeserializer(new TextDeserializer())
-                .setProperty("partition.discovery.interval.ms", "10000")
-                .setProperty("max.partition.fetch.bytes", String.valueOf(16 << 20));
+    public static KafkaSource<TextRecord> textSource(
+            String bootstrapServers,
+            List<String> topics,
+            String topicPattern,
+            String startingOffsets,
+            String groupId) {
+        var builder =
+                KafkaSource.<TextRecord>builder()
+                        .setBootstrapServers(bootstrapServers)
+                        .setGroupId(groupId)
+                        .setStartingOffsets(offsets(startingOffsets))
+                        .setDeserializer(new TextDeserializer())
+                        .setProperty("partition.discovery.interval.ms", "10000")
+                        .setProperty("max.partition.fetch.bytes", String.valueOf(16 << 20));
         if (topicPattern != null && !topicPattern.isBlank()) {
             builder.setTopicPattern(Pattern.compile(topicPattern));
         } else {
@@ -56,12 +64,16 @@ public final class KafkaStreams {
     }
 
     /** Model chunks from the model topic, from its end: chunks of earlier runs are not replayed. */
-    public static KafkaSource<ModelChunk> modelSource(String bootstrapServers, String topic, String groupId) {
+    public static KafkaSource<ModelChunk> modelSource(
+            String bootstrapServers, String topic, String groupId) {
         return modelSource(bootstrapServers, topic, groupId, OffsetsInitializer.latest());
     }
 
     /** Model chunks from the model topic, from the given offsets. */
-    public static KafkaSource<ModelChunk> modelSource(String bootstrapServers, String topic, String groupId,
+    public static KafkaSource<ModelChunk> modelSource(
+            String bootstrapServers,
+            String topic,
+            String groupId,
             OffsetsInitializer startingOffsets) {
         return KafkaSource.<ModelChunk>builder()
                 .setBootstrapServers(bootstrapServers)
@@ -69,18 +81,20 @@ public final class KafkaStreams {
                 .setTopics(topic)
                 .setStartingOffsets(startingOffsets)
                 .setDeserializer(new ModelChunkDeserializer())
-                // a sync round waits on this fetch: answer at once rather than after the default 500 ms
+                // a sync round waits on this fetch: answer at once rather than after the default
+                // 500 ms
                 .setProperty("fetch.max.wait.ms", "5")
                 .setProperty("max.partition.fetch.bytes", String.valueOf(8 << 20))
                 .build();
     }
 
     /**
-     * Prompt requests, from the end of the topic: prompts are requests, not history. After a restore
-     * the source resumes from its checkpointed offsets, so requests sent meanwhile are answered (or
-     * expire, see PromptRequest's timeout).
+     * Prompt requests, from the end of the topic: prompts are requests, not history. After a
+     * restore the source resumes from its checkpointed offsets, so requests sent meanwhile are
+     * answered (or expire, see PromptRequest's timeout).
      */
-    public static KafkaSource<PromptRecord> promptSource(String bootstrapServers, String topic, String groupId) {
+    public static KafkaSource<PromptRecord> promptSource(
+            String bootstrapServers, String topic, String groupId) {
         return KafkaSource.<PromptRecord>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setGroupId(groupId)
@@ -96,9 +110,17 @@ public final class KafkaStreams {
     public static KafkaSink<ModelChunk> modelSink(String bootstrapServers, String topic) {
         return KafkaSink.<ModelChunk>builder()
                 .setBootstrapServers(bootstrapServers)
-                .setRecordSerializer((KafkaRecordSerializationSchema<ModelChunk>) (chunk, context, timestamp) ->
-                        new ProducerRecord<>(topic, null, timestamp,
-                                ByteBuffer.allocate(4).putInt(chunk.chunk()).array(), ModelChunkFormat.serialize(chunk)))
+                .setRecordSerializer(
+                        (KafkaRecordSerializationSchema<ModelChunk>)
+                                (chunk, context, timestamp) ->
+                                        new ProducerRecord<>(
+                                                topic,
+                                                null,
+                                                timestamp,
+                                                ByteBuffer.allocate(4)
+                                                        .putInt(chunk.chunk())
+                                                        .array(),
+                                                ModelChunkFormat.serialize(chunk)))
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
                 .setProperty("linger.ms", "0")
                 .setProperty("max.request.size", String.valueOf(4 << 20))
@@ -109,10 +131,18 @@ public final class KafkaStreams {
     public static KafkaSink<TopicRecord> topicRecordSink(String bootstrapServers) {
         return KafkaSink.<TopicRecord>builder()
                 .setBootstrapServers(bootstrapServers)
-                .setRecordSerializer((KafkaRecordSerializationSchema<TopicRecord>) (record, context, timestamp) ->
-                        new ProducerRecord<>(record.topic(), null, timestamp,
-                                record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
-                                record.value().getBytes(StandardCharsets.UTF_8)))
+                .setRecordSerializer(
+                        (KafkaRecordSerializationSchema<TopicRecord>)
+                                (record, context, timestamp) ->
+                                        new ProducerRecord<>(
+                                                record.topic(),
+                                                null,
+                                                timestamp,
+                                                record.key() == null
+                                                        ? null
+                                                        : record.key()
+                                                                .getBytes(StandardCharsets.UTF_8),
+                                                record.value().getBytes(StandardCharsets.UTF_8)))
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
                 .setProperty("linger.ms", "0")
                 .build();
@@ -122,18 +152,25 @@ public final class KafkaStreams {
      * A consumer of UTF-8 records for readers outside the job (live view, samples, tests): a fresh
      * group, from the earliest offset, committing nothing.
      */
-    public static KafkaConsumer<String, String> textConsumer(String bootstrapServers, String groupPrefix) {
+    public static KafkaConsumer<String, String> textConsumer(
+            String bootstrapServers, String groupPrefix) {
         Properties props = readerProperties(bootstrapServers, groupPrefix);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        props.put(
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         return new KafkaConsumer<>(props);
     }
 
     /** As {@link #textConsumer}, for binary records of up to 8 MB (model chunks). */
-    public static KafkaConsumer<byte[], byte[]> bytesConsumer(String bootstrapServers, String groupPrefix) {
+    public static KafkaConsumer<byte[], byte[]> bytesConsumer(
+            String bootstrapServers, String groupPrefix) {
         Properties props = readerProperties(bootstrapServers, groupPrefix);
-        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class.getName());
+        props.put(
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 << 20));
         return new KafkaConsumer<>(props);
     }
@@ -150,21 +187,30 @@ public final class KafkaStreams {
     @SuppressWarnings("deprecation") // the connector still takes Kafka's OffsetResetStrategy
     static OffsetsInitializer offsets(String spec) {
         if (spec.startsWith("timestamp:")) {
-            return OffsetsInitializer.timestamp(Long.parseLong(spec.substring("timestamp:".length())));
+            return OffsetsInitializer.timestamp(
+                    Long.parseLong(spec.substring("timestamp:".length())));
         }
         return switch (spec) {
             case "earliest" -> OffsetsInitializer.earliest();
             case "latest" -> OffsetsInitializer.latest();
             case "committed" -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
-            default -> throw new IllegalArgumentException("starting offsets must be earliest, committed, latest or timestamp:EPOCH_MS, got " + spec);
+            default ->
+                    throw new IllegalArgumentException(
+                            "starting offsets must be earliest, committed, latest or"
+                                    + " timestamp:EPOCH_MS, got "
+                                    + spec);
         };
     }
 
     static final class TextDeserializer implements KafkaRecordDeserializationSchema<TextRecord> {
         @Override
         public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<TextRecord> out) {
-            out.collect(new TextRecord(record.topic(), record.partition(), record.offset(),
-                    record.value() == null ? new byte[0] : record.value()));
+            out.collect(
+                    new TextRecord(
+                            record.topic(),
+                            record.partition(),
+                            record.offset(),
+                            record.value() == null ? new byte[0] : record.value()));
         }
 
         @Override
@@ -173,11 +219,18 @@ public final class KafkaStreams {
         }
     }
 
-    static final class PromptDeserializer implements KafkaRecordDeserializationSchema<PromptRecord> {
+    static final class PromptDeserializer
+            implements KafkaRecordDeserializationSchema<PromptRecord> {
         @Override
-        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<PromptRecord> out) {
-            out.collect(new PromptRecord(record.topic(), record.partition(), record.offset(), record.timestamp(),
-                    record.value() == null ? new byte[0] : record.value()));
+        public void deserialize(
+                ConsumerRecord<byte[], byte[]> record, Collector<PromptRecord> out) {
+            out.collect(
+                    new PromptRecord(
+                            record.topic(),
+                            record.partition(),
+                            record.offset(),
+                            record.timestamp(),
+                            record.value() == null ? new byte[0] : record.value()));
         }
 
         @Override
@@ -186,7 +239,8 @@ public final class KafkaStreams {
         }
     }
 
-    static final class ModelChunkDeserializer implements KafkaRecordDeserializationSchema<ModelChunk> {
+    static final class ModelChunkDeserializer
+            implements KafkaRecordDeserializationSchema<ModelChunk> {
         private transient Counter malformed;
 
         @Override
@@ -203,8 +257,12 @@ public final class KafkaStreams {
                 if (malformed != null) {
                     malformed.inc();
                 }
-                LOG.warn("skipping malformed model chunk at {}-{}@{}: {}", record.topic(), record.partition(),
-                        record.offset(), e.getMessage());
+                LOG.warn(
+                        "skipping malformed model chunk at {}-{}@{}: {}",
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        e.getMessage());
             }
         }
 

@@ -29,17 +29,29 @@ public final class ModelChunkFormat {
 
     private ModelChunkFormat() {}
 
-    /** Bytes of a serialized chunk of {@code values} parameters carrying {@code replicaLosses} losses. */
+    /**
+     * Bytes of a serialized chunk of {@code values} parameters carrying {@code replicaLosses}
+     * losses.
+     */
     public static int serializedSize(int values, int replicaLosses) {
         return FIXED + 4 * (replicaLosses + values);
     }
 
     public static byte[] serialize(ModelChunk c) {
-        ByteBuffer out = ByteBuffer.allocate(serializedSize(c.values().length, c.replicaLosses().length))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        out.put(VERSION).put((byte) c.kind().ordinal()).putInt(c.generation()).putLong(c.round())
-                .putInt(c.replica()).putInt(c.chunk()).putInt(c.chunkCount()).putLong(c.step())
-                .putLong(c.tokens()).putFloat(c.loss()).putLong(c.baseChecksum());
+        ByteBuffer out =
+                ByteBuffer.allocate(serializedSize(c.values().length, c.replicaLosses().length))
+                        .order(ByteOrder.LITTLE_ENDIAN);
+        out.put(VERSION)
+                .put((byte) c.kind().ordinal())
+                .putInt(c.generation())
+                .putLong(c.round())
+                .putInt(c.replica())
+                .putInt(c.chunk())
+                .putInt(c.chunkCount())
+                .putLong(c.step())
+                .putLong(c.tokens())
+                .putFloat(c.loss())
+                .putLong(c.baseChecksum());
         out.putInt(c.replicaLosses().length);
         out.asFloatBuffer().put(c.replicaLosses());
         out.position(out.position() + 4 * c.replicaLosses().length);
@@ -48,15 +60,19 @@ public final class ModelChunkFormat {
         return out.array();
     }
 
-    /** Parses a chunk; throws {@link IllegalArgumentException} with the reason for a malformed one. */
+    /**
+     * Parses a chunk; throws {@link IllegalArgumentException} with the reason for a malformed one.
+     */
     public static ModelChunk deserialize(byte[] bytes) {
         if (bytes == null || bytes.length < FIXED) {
-            throw new IllegalArgumentException("model chunk too short: " + (bytes == null ? 0 : bytes.length) + " bytes");
+            throw new IllegalArgumentException(
+                    "model chunk too short: " + (bytes == null ? 0 : bytes.length) + " bytes");
         }
         ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         byte version = in.get();
         if (version != VERSION) {
-            throw new IllegalArgumentException("model chunk format version " + version + ", expected " + VERSION);
+            throw new IllegalArgumentException(
+                    "model chunk format version " + version + ", expected " + VERSION);
         }
         int kind = in.get();
         if (kind < 0 || kind >= ModelChunk.Kind.values().length) {
@@ -74,16 +90,34 @@ public final class ModelChunkFormat {
         float[] losses = floats(in, bytes.length);
         float[] values = floats(in, bytes.length);
         if (in.hasRemaining()) {
-            throw new IllegalArgumentException("model chunk has " + in.remaining() + " trailing bytes");
+            throw new IllegalArgumentException(
+                    "model chunk has " + in.remaining() + " trailing bytes");
         }
-        return new ModelChunk(ModelChunk.Kind.values()[kind], generation, round, replica, chunk, chunkCount,
-                step, tokens, loss, base, losses, values);
+        return new ModelChunk(
+                ModelChunk.Kind.values()[kind],
+                generation,
+                round,
+                replica,
+                chunk,
+                chunkCount,
+                step,
+                tokens,
+                loss,
+                base,
+                losses,
+                values);
     }
 
     private static float[] floats(ByteBuffer in, int total) {
         int n = in.getInt();
         if (n < 0 || 4L * n > in.remaining()) {
-            throw new IllegalArgumentException("model chunk claims " + n + " floats, " + in.remaining() + " bytes left of " + total);
+            throw new IllegalArgumentException(
+                    "model chunk claims "
+                            + n
+                            + " floats, "
+                            + in.remaining()
+                            + " bytes left of "
+                            + total);
         }
         float[] values = new float[n];
         in.asFloatBuffer().get(values);

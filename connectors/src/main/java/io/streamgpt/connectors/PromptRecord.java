@@ -5,4 +5,5 @@ package io.streamgpt.connectors;
  * its coordinates) and when it was written (a request expires, e.g. when it is replayed long after
  * a restore).
  */
-public record PromptRecord(String topic, int partition, long offset, long timestampMs, byte[] value) {}
+public record PromptRecord(
+        String topic, int partition, long offset, long timestampMs, byte[] value) {}

@@ -27,7 +27,8 @@ public final class TextFeeder implements AutoCloseable {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        props.put(
+                ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
@@ -36,7 +37,10 @@ public final class TextFeeder implements AutoCloseable {
         this.recordBytes = recordBytes;
     }
 
-    /** Sends all of {@code in}; {@code progress} gets the bytes sent so far. Returns the records sent. */
+    /**
+     * Sends all of {@code in}; {@code progress} gets the bytes sent so far. Returns the records
+     * sent.
+     */
     public long feed(InputStream in, LongConsumer progress) throws IOException {
         byte[] buffer = new byte[2 * recordBytes];
         int filled = 0;
@@ -56,7 +60,10 @@ public final class TextFeeder implements AutoCloseable {
             if (filled == 0) {
                 break;
             }
-            int cut = eof && filled <= recordBytes ? filled : cutPoint(buffer, Math.min(filled, recordBytes));
+            int cut =
+                    eof && filled <= recordBytes
+                            ? filled
+                            : cutPoint(buffer, Math.min(filled, recordBytes));
             last = producer.send(new ProducerRecord<>(topic, Arrays.copyOf(buffer, cut)));
             records++;
             sent += cut;
@@ -69,7 +76,9 @@ public final class TextFeeder implements AutoCloseable {
             try {
                 last.get(); // a failed send surfaces here
             } catch (ExecutionException e) {
-                throw new IOException("could not send to topic " + topic + ": " + e.getCause().getMessage(), e.getCause());
+                throw new IOException(
+                        "could not send to topic " + topic + ": " + e.getCause().getMessage(),
+                        e.getCause());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted", e);
@@ -78,7 +87,10 @@ public final class TextFeeder implements AutoCloseable {
         return records;
     }
 
-    /** After the last newline in the second half before {@code limit}, else before a UTF-8 lead byte. */
+    /**
+     * After the last newline in the second half before {@code limit}, else before a UTF-8 lead
+     * byte.
+     */
     static int cutPoint(byte[] buffer, int limit) {
         for (int i = limit - 1; i > limit / 2; i--) {
             if (buffer[i] == '\n') {
@@ -86,7 +98,8 @@ public final class TextFeeder implements AutoCloseable {
             }
         }
         int i = limit;
-        while (i > 1 && (buffer[i] & 0xC0) == 0x80) { // a continuation byte: do not split the character
+        while (i > 1
+                && (buffer[i] & 0xC0) == 0x80) { // a continuation byte: do not split the character
             i--;
         }
         return i;

@@ -1,8 +1,8 @@
 package io.streamgpt.connectors;
 
 /**
- * One record of a text topic, with its coordinates so that bad input can be reported where it
- * is. The value is UTF-8 text of any length (decoded downstream, where malformed bytes are counted).
+ * One record of a text topic, with its coordinates so that bad input can be reported where it is.
+ * The value is UTF-8 text of any length (decoded downstream, where malformed bytes are counted).
  */
 public record TextRecord(String topic, int partition, long offset, byte[] value) {
 

@@ -36,8 +36,11 @@ public final class TopicAdmin {
             short replication = (short) Math.min(3, brokers);
             List<NewTopic> missing = new ArrayList<>();
             for (TopicSpec t : topics) {
-                if (!existing.contains(t.name()) && missing.stream().noneMatch(m -> m.name().equals(t.name()))) {
-                    missing.add(new NewTopic(t.name(), t.partitions(), replication).configs(t.configs()));
+                if (!existing.contains(t.name())
+                        && missing.stream().noneMatch(m -> m.name().equals(t.name()))) {
+                    missing.add(
+                            new NewTopic(t.name(), t.partitions(), replication)
+                                    .configs(t.configs()));
                 }
             }
             List<String> created = new ArrayList<>();
@@ -46,20 +49,33 @@ public final class TopicAdmin {
                     result.getValue().get(30, TimeUnit.SECONDS);
                     created.add(result.getKey());
                 } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) { // a concurrent creator won: fine
-                        throw new IllegalStateException("could not create topic " + result.getKey() + " at " + bootstrapServers
-                                + ": " + e.getCause().getMessage(), e);
+                    if (!(e.getCause()
+                            instanceof TopicExistsException)) { // a concurrent creator won: fine
+                        throw new IllegalStateException(
+                                "could not create topic "
+                                        + result.getKey()
+                                        + " at "
+                                        + bootstrapServers
+                                        + ": "
+                                        + e.getCause().getMessage(),
+                                e);
                     }
                 }
             }
             return created;
         } catch (ExecutionException e) {
-            throw new IllegalStateException("could not list topics at " + bootstrapServers + ": " + e.getCause().getMessage(), e);
+            throw new IllegalStateException(
+                    "could not list topics at "
+                            + bootstrapServers
+                            + ": "
+                            + e.getCause().getMessage(),
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (java.util.concurrent.TimeoutException e) {
-            throw new IllegalStateException("Kafka at " + bootstrapServers + " did not answer within 15 s", e);
+            throw new IllegalStateException(
+                    "Kafka at " + bootstrapServers + " did not answer within 15 s", e);
         }
     }
 }

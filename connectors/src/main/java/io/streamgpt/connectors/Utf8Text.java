@@ -19,9 +19,11 @@ public final class Utf8Text {
         if (bytes == null || bytes.length == 0) {
             return new Decoded("", 0);
         }
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        CharsetDecoder decoder =
+                StandardCharsets.UTF_8
+                        .newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(bytes);
         CharBuffer out = CharBuffer.allocate(bytes.length);
         int malformed = 0;
@@ -31,7 +33,8 @@ public final class Utf8Text {
                 malformed += result.length();
                 in.position(in.position() + result.length());
             } else {
-                break; // underflow: all input consumed (out can hold as many chars as there are bytes)
+                break; // underflow: all input consumed (out can hold as many chars as there are
+                // bytes)
             }
         }
         decoder.flush(out);

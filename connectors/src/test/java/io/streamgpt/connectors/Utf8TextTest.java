@@ -1,16 +1,18 @@
 package io.streamgpt.connectors;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class Utf8TextTest {
 
     @Test
     void validTextDecodesUnchanged() {
         String text = "To be, or not 😀 é€";
-        assertThat(Utf8Text.decode(text.getBytes(StandardCharsets.UTF_8))).isEqualTo(new Utf8Text.Decoded(text, 0));
+        assertThat(Utf8Text.decode(text.getBytes(StandardCharsets.UTF_8)))
+                .isEqualTo(new Utf8Text.Decoded(text, 0));
         assertThat(Utf8Text.decode(new byte[0])).isEqualTo(new Utf8Text.Decoded("", 0));
     }
 

@@ -17,8 +17,8 @@ import ai.djl.pytorch.jni.JniUtils;
  *   p  = p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * </pre>
  *
- * Parameters, gradient and moments are each one flat vector, updated slice by slice. Gradients
- * are zeroed after every step (torch accumulates them otherwise).
+ * Parameters, gradient and moments are each one flat vector, updated slice by slice. Gradients are
+ * zeroed after every step (torch accumulates them otherwise).
  */
 public final class AdamW implements AutoCloseable {
 
@@ -69,8 +69,8 @@ public final class AdamW implements AutoCloseable {
      * Applies one update with the gradient accumulated by the last backward pass, then zeroes it.
      * Runs in the caller's {@link NDScope}.
      *
-     * @return the gradient's global L2 norm before clipping, or NaN when clipping is off (it costs a
-     *     reduction)
+     * @return the gradient's global L2 norm before clipping, or NaN when clipping is off (it costs
+     *     a reduction)
      */
     float update(double learningRate) {
         try (GradMode off = GradMode.disabled()) {
@@ -127,10 +127,18 @@ public final class AdamW implements AutoCloseable {
     /** Restores the state that {@link #state()} and {@link #steps()} returned. */
     public void restore(long steps, float[] first, float[] second) {
         if (first.length != parameters.size() || second.length != parameters.size()) {
-            throw new IllegalArgumentException("optimizer state of " + first.length + "/" + second.length
-                    + " values for " + parameters.size() + " parameters");
+            throw new IllegalArgumentException(
+                    "optimizer state of "
+                            + first.length
+                            + "/"
+                            + second.length
+                            + " values for "
+                            + parameters.size()
+                            + " parameters");
         }
-        try (GradMode off = GradMode.disabled(); NDArray m = manager.create(first); NDArray v = manager.create(second)) {
+        try (GradMode off = GradMode.disabled();
+                NDArray m = manager.create(first);
+                NDArray v = manager.create(second)) {
             firstMoment.set(new ai.djl.ndarray.index.NDIndex(":"), m);
             secondMoment.set(new ai.djl.ndarray.index.NDIndex(":"), v);
         }

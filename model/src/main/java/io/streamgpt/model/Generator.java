@@ -30,8 +30,11 @@ public final class Generator {
         return generate(prompt, count, sampler, kvCache, token -> {});
     }
 
-    /** As {@link #generate(int[], int, Sampler, boolean)}, handing each token to {@code onToken}. */
-    public int[] generate(int[] prompt, int count, Sampler sampler, boolean kvCache, IntConsumer onToken) {
+    /**
+     * As {@link #generate(int[], int, Sampler, boolean)}, handing each token to {@code onToken}.
+     */
+    public int[] generate(
+            int[] prompt, int count, Sampler sampler, boolean kvCache, IntConsumer onToken) {
         int[] out = new int[count];
         try (Session session = open(prompt, kvCache)) {
             for (int i = 0; i < count; i++) {
@@ -62,7 +65,8 @@ public final class Generator {
             context = Arrays.copyOf(prompt, Math.max(16, prompt.length * 2));
             size = prompt.length;
             cache = kvCache ? new KvCache(model.config().nLayer()) : null;
-            try (NDScope scope = new NDScope(); GradMode off = GradMode.disabled()) {
+            try (NDScope scope = new NDScope();
+                    GradMode off = GradMode.disabled()) {
                 weights = model.weights(); // views of the parameters, cut once per generation
                 weights.unregisterFromScope();
             }
@@ -84,10 +88,13 @@ public final class Generator {
         /** Logits over the vocabulary for the token after the current context. */
         public float[] nextLogits() {
             windowEnd = size;
-            try (NDScope scope = new NDScope(); GradMode off = GradMode.disabled()) {
+            try (NDScope scope = new NDScope();
+                    GradMode off = GradMode.disabled()) {
                 if (cache == null) {
                     windowStart = Math.max(0, size - blockSize);
-                    return lastLogits(model.forward(weights, tokens(windowStart, size), 0, null, false, true));
+                    return lastLogits(
+                            model.forward(
+                                    weights, tokens(windowStart, size), 0, null, false, true));
                 }
                 if (size - windowStart > blockSize) { // the window is full: restart it
                     boolean first = cache.length() == 0;
@@ -95,7 +102,9 @@ public final class Generator {
                     windowStart = size - (first ? blockSize : Math.max(1, blockSize / 2));
                 }
                 int fed = windowStart + cache.length();
-                return lastLogits(model.forward(weights, tokens(fed, size), cache.length(), cache, false, true));
+                return lastLogits(
+                        model.forward(
+                                weights, tokens(fed, size), cache.length(), cache, false, true));
             }
         }
 

@@ -15,8 +15,8 @@ import java.util.List;
 
 /**
  * A decoder-only transformer, the reference's character-level GPT: token and learned position
- * embeddings, {@code n_layer} pre-LayerNorm blocks of causal multi-head self-attention and a 4x ReLU
- * MLP, a final LayerNorm and a linear head to the vocabulary (no weight tying).
+ * embeddings, {@code n_layer} pre-LayerNorm blocks of causal multi-head self-attention and a 4x
+ * ReLU MLP, a final LayerNorm and a linear head to the vocabulary (no weight tying).
  *
  * <p>All parameters live in one flat vector that requires gradients (see {@link ParameterLayout});
  * every forward pass cuts it into named, shaped views with a single split, so autograd delivers the
@@ -35,14 +35,20 @@ public final class Gpt implements AutoCloseable {
     private final NDArray parameters;
     private final NDArray causalMask;
     private final long[] splitPoints;
-    private final NDArray attentionScale; // a tensor: multiplying by a Java number creates one per call
+    private final NDArray
+            attentionScale; // a tensor: multiplying by a Java number creates one per call
 
     private Gpt(GptConfig config, Device device, float[] values) {
         this.config = config;
         this.layout = ParameterLayout.of(config);
         if (values.length != layout.size()) {
             throw new IllegalArgumentException(
-                    "expected " + layout.size() + " parameters for " + config + ", got " + values.length);
+                    "expected "
+                            + layout.size()
+                            + " parameters for "
+                            + config
+                            + ", got "
+                            + values.length);
         }
         this.manager = NDManager.newBaseManager(device, "PyTorch");
         this.parameters = manager.create(values);
@@ -88,13 +94,16 @@ public final class Gpt implements AutoCloseable {
         return parameters.toFloatArray();
     }
 
-    /** Overwrites the flat parameter vector in place; gradients and optimizer state stay attached. */
+    /**
+     * Overwrites the flat parameter vector in place; gradients and optimizer state stay attached.
+     */
     public void setParameterValues(float[] values) {
         if (values.length != layout.size()) {
             throw new IllegalArgumentException(
                     "expected " + layout.size() + " parameters, got " + values.length);
         }
-        try (GradMode off = GradMode.disabled(); NDArray source = manager.create(values)) {
+        try (GradMode off = GradMode.disabled();
+                NDArray source = manager.create(values)) {
             parameters.set(new NDIndex(":"), source);
         }
     }
@@ -115,9 +124,14 @@ public final class Gpt implements AutoCloseable {
 
     /** Loss of {@code batch} in evaluation mode (no dropout, no graph), in its own scope. */
     public float evaluate(TokenCorpus.Batch batch) {
-        try (NDScope scope = new NDScope(); GradMode off = GradMode.disabled()) {
+        try (NDScope scope = new NDScope();
+                GradMode off = GradMode.disabled()) {
             Shape shape = new Shape(batch.batchSize(), batch.blockSize());
-            return loss(manager.create(batch.inputs(), shape), manager.create(batch.targets(), shape), false).getFloat();
+            return loss(
+                            manager.create(batch.inputs(), shape),
+                            manager.create(batch.targets(), shape),
+                            false)
+                    .getFloat();
         }
     }
 
@@ -127,18 +141,37 @@ public final class Gpt implements AutoCloseable {
      * {@code lastOnly} the head runs on the last position alone (B, 1, vocab): all that sampling
      * needs.
      */
-    NDArray forward(Weights w, NDArray tokens, int start, KvCache cache, boolean training, boolean lastOnly) {
+    NDArray forward(
+            Weights w,
+            NDArray tokens,
+            int start,
+            KvCache cache,
+            boolean training,
+            boolean lastOnly) {
         long t = tokens.getShape().get(1);
         if (start + t > config.blockSize()) {
             throw new IllegalArgumentException(
-                    "sequence of " + (start + t) + " positions exceeds block_size " + config.blockSize());
+                    "sequence of "
+                            + (start + t)
+                            + " positions exceeds block_size "
+                            + config.blockSize());
         }
-        NDArray tokenEmbeddings = ex(tokens).embedding(tokens, w.wte, SparseFormat.DENSE).singletonOrThrow();
-        NDArray positions = t == 1 ? w.wpe.get(start) : w.wpe.get(new NDIndex().addSliceDim(start, start + t));
+        NDArray tokenEmbeddings =
+                ex(tokens).embedding(tokens, w.wte, SparseFormat.DENSE).singletonOrThrow();
+        NDArray positions =
+                t == 1 ? w.wpe.get(start) : w.wpe.get(new NDIndex().addSliceDim(start, start + t));
         NDArray x = tokenEmbeddings.add(positions);
         for (int layer = 0; layer < config.nLayer(); layer++) {
             Block b = w.blocks.get(layer);
-            x = x.add(attention(layerNorm(x, b.ln1Weight, b.ln1Bias), b, layer, start, cache, training));
+            x =
+                    x.add(
+                            attention(
+                                    layerNorm(x, b.ln1Weight, b.ln1Bias),
+                                    b,
+                                    layer,
+                                    start,
+                                    cache,
+                                    training));
             x = x.add(mlp(layerNorm(x, b.ln2Weight, b.ln2Bias), b, training));
         }
         if (cache != null) {
@@ -151,13 +184,15 @@ public final class Gpt implements AutoCloseable {
     }
 
     /** Causal multi-head self-attention, all heads in one matmul. */
-    private NDArray attention(NDArray x, Block b, int layer, int start, KvCache cache, boolean training) {
+    private NDArray attention(
+            NDArray x, Block b, int layer, int start, KvCache cache, boolean training) {
         long batch = x.getShape().get(0);
         long t = x.getShape().get(1);
-        NDList qkv = linear(x, b.attnWeight, null) // (B, t, 3C) -> q, k, v as (B, H, t, head_size)
-                .reshape(batch, t, 3L * config.nHead(), config.headSize())
-                .transpose(0, 2, 1, 3)
-                .split(3, 1);
+        NDList qkv =
+                linear(x, b.attnWeight, null) // (B, t, 3C) -> q, k, v as (B, H, t, head_size)
+                        .reshape(batch, t, 3L * config.nHead(), config.headSize())
+                        .transpose(0, 2, 1, 3)
+                        .split(3, 1);
         NDArray q = qkv.get(0);
         NDArray k = qkv.get(1);
         NDArray v = qkv.get(2);
@@ -165,10 +200,12 @@ public final class Gpt implements AutoCloseable {
             k = cache.appendKeys(layer, k);
             v = cache.appendValues(layer, v);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).muli(attentionScale); // (B, H, t, start+t)
+        NDArray scores =
+                q.matMul(k.transpose(0, 1, 3, 2)).muli(attentionScale); // (B, H, t, start+t)
         if (t > 1) { // a single new token may attend to every earlier position: nothing to mask
             long end = start + t;
-            // Indices built directly: parsing an NDIndex string costs more than a cached step's matmuls.
+            // Indices built directly: parsing an NDIndex string costs more than a cached step's
+            // matmuls.
             scores.addi(causalMask.get(new NDIndex().addSliceDim(start, end).addSliceDim(0, end)));
         }
         NDArray y = dropout(scores.softmax(-1), training).matMul(v); // (B, H, t, head_size)
@@ -187,7 +224,8 @@ public final class Gpt implements AutoCloseable {
     }
 
     private NDArray layerNorm(NDArray x, NDArray gamma, NDArray beta) {
-        return ex(x).layerNorm(x, new Shape(config.nEmbd()), gamma, beta, LAYER_NORM_EPS).singletonOrThrow();
+        return ex(x).layerNorm(x, new Shape(config.nEmbd()), gamma, beta, LAYER_NORM_EPS)
+                .singletonOrThrow();
     }
 
     private NDArray dropout(NDArray x, boolean training) {
@@ -217,9 +255,17 @@ public final class Gpt implements AutoCloseable {
 
     /** The tensors of one transformer block, in layout order. */
     record Block(
-            NDArray ln1Weight, NDArray ln1Bias, NDArray attnWeight, NDArray projWeight, NDArray projBias,
-            NDArray ln2Weight, NDArray ln2Bias, NDArray fcWeight, NDArray fcBias,
-            NDArray mlpProjWeight, NDArray mlpProjBias) {}
+            NDArray ln1Weight,
+            NDArray ln1Bias,
+            NDArray attnWeight,
+            NDArray projWeight,
+            NDArray projBias,
+            NDArray ln2Weight,
+            NDArray ln2Bias,
+            NDArray fcWeight,
+            NDArray fcBias,
+            NDArray mlpProjWeight,
+            NDArray mlpProjBias) {}
 
     /** All tensors of the model, in layout order. */
     static final class Weights implements AutoCloseable {
@@ -239,8 +285,10 @@ public final class Gpt implements AutoCloseable {
             Block[] b = new Block[layers];
             int i = 2;
             for (int l = 0; l < layers; l++, i += 11) {
-                b[l] = new Block(v[i], v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6],
-                        v[i + 7], v[i + 8], v[i + 9], v[i + 10]);
+                b[l] =
+                        new Block(
+                                v[i], v[i + 1], v[i + 2], v[i + 3], v[i + 4], v[i + 5], v[i + 6],
+                                v[i + 7], v[i + 8], v[i + 9], v[i + 10]);
             }
             blocks = List.of(b);
             lnFWeight = v[i];

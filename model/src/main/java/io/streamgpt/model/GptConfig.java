@@ -5,12 +5,12 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Shape of the model and the knobs of its training, validated once here so that every later
- * failure is about data, not configuration.
+ * Shape of the model and the knobs of its training, validated once here so that every later failure
+ * is about data, not configuration.
  *
- * <p>The defaults of the training knobs are those of the reference: {@code torch.optim.AdamW}
- * with betas (0.9, 0.999), eps 1e-8 and weight decay 0.01, no gradient clipping and a constant
- * learning rate. Warm-up and cosine decay are available but off.
+ * <p>The defaults of the training knobs are those of the reference: {@code torch.optim.AdamW} with
+ * betas (0.9, 0.999), eps 1e-8 and weight decay 0.01, no gradient clipping and a constant learning
+ * rate. Warm-up and cosine decay are available but off.
  *
  * @param vocabSize tokens in the vocabulary
  * @param blockSize context length: the longest sequence the model attends over
@@ -46,7 +46,8 @@ public record GptConfig(
         int warmupSteps,
         int decaySteps,
         double minLearningRate,
-        long seed) implements java.io.Serializable {
+        long seed)
+        implements java.io.Serializable {
 
     /** Adam's epsilon, as in torch.optim.AdamW. */
     public static final double ADAM_EPSILON = 1e-8;
@@ -83,29 +84,37 @@ public record GptConfig(
             errors.add("warmup_steps and decay_steps must be >= 0");
         }
         if (decaySteps > 0 && decaySteps <= warmupSteps) {
-            errors.add("decay_steps (" + decaySteps + ") must exceed warmup_steps (" + warmupSteps + ")");
+            errors.add(
+                    "decay_steps ("
+                            + decaySteps
+                            + ") must exceed warmup_steps ("
+                            + warmupSteps
+                            + ")");
         }
         if (!(minLearningRate >= 0 && minLearningRate <= learningRate)) {
             errors.add("min_learning_rate must be in [0, learning_rate], got " + minLearningRate);
         }
         if (!errors.isEmpty()) {
-            throw new IllegalArgumentException("invalid model config: " + String.join("; ", errors));
+            throw new IllegalArgumentException(
+                    "invalid model config: " + String.join("; ", errors));
         }
     }
 
     /**
-     * A named preset. {@code reference}: Karpathy's gpt.py on tiny Shakespeare (6 layers, 6
-     * heads, 384 wide, block 256, batch 64, dropout 0.2, lr 3e-4). {@code cpu}: nanoGPT's CPU recipe
-     * (4 layers, 4 heads, 128 wide, block 64, batch 12, no dropout, lr 1e-3).
+     * A named preset. {@code reference}: Karpathy's gpt.py on tiny Shakespeare (6 layers, 6 heads,
+     * 384 wide, block 256, batch 64, dropout 0.2, lr 3e-4). {@code cpu}: nanoGPT's CPU recipe (4
+     * layers, 4 heads, 128 wide, block 64, batch 12, no dropout, lr 1e-3).
      */
     public static GptConfig preset(String name, int vocabSize) {
         switch (name.toLowerCase(Locale.ROOT)) {
             case "reference":
-                return new GptConfig(vocabSize, 256, 6, 6, 384, 0.2, 64, 3e-4,
-                        0.01, 0.9, 0.999, 0, 0, 0, 0, 1337);
+                return new GptConfig(
+                        vocabSize, 256, 6, 6, 384, 0.2, 64, 3e-4, 0.01, 0.9, 0.999, 0, 0, 0, 0,
+                        1337);
             case "cpu":
-                return new GptConfig(vocabSize, 64, 4, 4, 128, 0.0, 12, 1e-3,
-                        0.01, 0.9, 0.999, 0, 0, 0, 0, 1337);
+                return new GptConfig(
+                        vocabSize, 64, 4, 4, 128, 0.0, 12, 1e-3, 0.01, 0.9, 0.999, 0, 0, 0, 0,
+                        1337);
             default:
                 throw new IllegalArgumentException(
                         "unknown preset '" + name + "'; known presets: " + PRESETS);
@@ -116,7 +125,9 @@ public record GptConfig(
         return nEmbd / nHead;
     }
 
-    /** Learning rate at optimizer step {@code step} (0-based): warm-up, then cosine, else constant. */
+    /**
+     * Learning rate at optimizer step {@code step} (0-based): warm-up, then cosine, else constant.
+     */
     public double learningRateAt(long step) {
         if (warmupSteps > 0 && step < warmupSteps) {
             return learningRate * (step + 1) / warmupSteps;
@@ -128,29 +139,75 @@ public record GptConfig(
             return minLearningRate;
         }
         double progress = (double) (step - warmupSteps) / (decaySteps - warmupSteps);
-        return minLearningRate + 0.5 * (1 + Math.cos(Math.PI * progress)) * (learningRate - minLearningRate);
+        return minLearningRate
+                + 0.5 * (1 + Math.cos(Math.PI * progress)) * (learningRate - minLearningRate);
     }
 
     public GptConfig withVocabSize(int v) {
-        return new GptConfig(v, blockSize, nLayer, nHead, nEmbd, dropout, batchSize, learningRate,
-                weightDecay, beta1, beta2, gradClip, warmupSteps, decaySteps, minLearningRate, seed);
+        return new GptConfig(
+                v,
+                blockSize,
+                nLayer,
+                nHead,
+                nEmbd,
+                dropout,
+                batchSize,
+                learningRate,
+                weightDecay,
+                beta1,
+                beta2,
+                gradClip,
+                warmupSteps,
+                decaySteps,
+                minLearningRate,
+                seed);
     }
 
     public GptConfig withArchitecture(int block, int layers, int heads, int embd, double drop) {
-        return new GptConfig(vocabSize, block, layers, heads, embd, drop, batchSize, learningRate,
-                weightDecay, beta1, beta2, gradClip, warmupSteps, decaySteps, minLearningRate, seed);
+        return new GptConfig(
+                vocabSize,
+                block,
+                layers,
+                heads,
+                embd,
+                drop,
+                batchSize,
+                learningRate,
+                weightDecay,
+                beta1,
+                beta2,
+                gradClip,
+                warmupSteps,
+                decaySteps,
+                minLearningRate,
+                seed);
     }
 
-    public GptConfig withTraining(int batch, double lr, double wd, double clip, int warmup, int decay,
-            double minLr) {
-        return new GptConfig(vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, batch, lr, wd, beta1,
-                beta2, clip, warmup, decay, minLr, seed);
+    public GptConfig withTraining(
+            int batch, double lr, double wd, double clip, int warmup, int decay, double minLr) {
+        return new GptConfig(
+                vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, batch, lr, wd, beta1, beta2,
+                clip, warmup, decay, minLr, seed);
     }
 
     public GptConfig withSeed(long s) {
-        return new GptConfig(vocabSize, blockSize, nLayer, nHead, nEmbd, dropout, batchSize,
-                learningRate, weightDecay, beta1, beta2, gradClip, warmupSteps, decaySteps,
-                minLearningRate, s);
+        return new GptConfig(
+                vocabSize,
+                blockSize,
+                nLayer,
+                nHead,
+                nEmbd,
+                dropout,
+                batchSize,
+                learningRate,
+                weightDecay,
+                beta1,
+                beta2,
+                gradClip,
+                warmupSteps,
+                decaySteps,
+                minLearningRate,
+                s);
     }
 
     private static void positive(List<String> errors, String name, int value) {

@@ -43,28 +43,37 @@ public final class ModelFile {
 
     private static final byte[] MAGIC = "SGPT".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper JSON =
+            new ObjectMapper()
+                    .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                    .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     /** What a model file holds. */
-    public record Contents(GptConfig config, Vocabulary vocabulary, float[] parameters, long step) {}
+    public record Contents(
+            GptConfig config, Vocabulary vocabulary, float[] parameters, long step) {}
 
     private ModelFile() {}
 
-    public static void save(Path file, Gpt model, Vocabulary vocabulary, long step) throws IOException {
+    public static void save(Path file, Gpt model, Vocabulary vocabulary, long step)
+            throws IOException {
         save(file, new Contents(model.config(), vocabulary, model.parameterValues(), step));
     }
 
     public static void save(Path file, Contents contents) throws IOException {
         ParameterLayout layout = ParameterLayout.of(contents.config());
         if (contents.parameters().length != layout.size()) {
-            throw new IllegalArgumentException("parameter vector has " + contents.parameters().length
-                    + " values, the config needs " + layout.size());
+            throw new IllegalArgumentException(
+                    "parameter vector has "
+                            + contents.parameters().length
+                            + " values, the config needs "
+                            + layout.size());
         }
         if (contents.vocabulary().size() != contents.config().vocabSize()) {
-            throw new IllegalArgumentException("vocabulary has " + contents.vocabulary().size()
-                    + " tokens, the config says " + contents.config().vocabSize());
+            throw new IllegalArgumentException(
+                    "vocabulary has "
+                            + contents.vocabulary().size()
+                            + " tokens, the config says "
+                            + contents.config().vocabSize());
         }
         Path target = file.toAbsolutePath();
         Files.createDirectories(target.getParent());
@@ -72,23 +81,33 @@ public final class ModelFile {
         try {
             CRC32 crc = new CRC32();
             try (OutputStream raw = Files.newOutputStream(temp);
-                    DataOutputStream out = new DataOutputStream(
-                            new CheckedOutputStream(new BufferedOutputStream(raw, 1 << 20), crc))) {
+                    DataOutputStream out =
+                            new DataOutputStream(
+                                    new CheckedOutputStream(
+                                            new BufferedOutputStream(raw, 1 << 20), crc))) {
                 byte[] header = JSON.writeValueAsBytes(header(contents, layout));
                 out.write(MAGIC);
                 out.writeInt(VERSION);
                 out.writeInt(header.length);
                 out.write(header);
-                ByteBuffer floats = ByteBuffer.allocate(4 * contents.parameters().length).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer floats =
+                        ByteBuffer.allocate(4 * contents.parameters().length)
+                                .order(ByteOrder.LITTLE_ENDIAN);
                 floats.asFloatBuffer().put(contents.parameters());
                 out.write(floats.array());
                 out.flush();
                 new DataOutputStream(raw).writeLong(crc.getValue());
             }
             try (FileChannel written = FileChannel.open(temp, StandardOpenOption.WRITE)) {
-                written.force(true); // on disk before the rename makes it the model: a crash leaves the old file or the new one
+                written.force(
+                        true); // on disk before the rename makes it the model: a crash leaves the
+                // old file or the new one
             }
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            Files.move(
+                    temp,
+                    target,
+                    StandardCopyOption.ATOMIC_MOVE,
+                    StandardCopyOption.REPLACE_EXISTING);
         } finally {
             Files.deleteIfExists(temp);
         }
@@ -96,7 +115,8 @@ public final class ModelFile {
 
     public static Contents load(Path file) throws IOException {
         byte[] bytes = Files.readAllBytes(file);
-        if (bytes.length < 20 || !java.util.Arrays.equals(java.util.Arrays.copyOf(bytes, 4), MAGIC)) {
+        if (bytes.length < 20
+                || !java.util.Arrays.equals(java.util.Arrays.copyOf(bytes, 4), MAGIC)) {
             throw new IOException(file + " is not a streamgpt model file (no SGPT magic)");
         }
         ByteBuffer in = ByteBuffer.wrap(bytes);
@@ -108,22 +128,33 @@ public final class ModelFile {
         in.position(4);
         int version = in.getInt();
         if (version != VERSION) {
-            throw new IOException(file + " has format version " + version + ", this build reads " + VERSION);
+            throw new IOException(
+                    file + " has format version " + version + ", this build reads " + VERSION);
         }
         int headerLength = in.getInt();
-        JsonNode header = JSON.readTree(new String(bytes, 12, headerLength, StandardCharsets.UTF_8));
+        JsonNode header =
+                JSON.readTree(new String(bytes, 12, headerLength, StandardCharsets.UTF_8));
         GptConfig config = JSON.treeToValue(header.get("config"), GptConfig.class);
         JsonNode vocab = header.get("vocabulary");
-        Vocabulary vocabulary = "bytes".equals(vocab.get("kind").asText())
-                ? Vocabulary.bytes()
-                : Vocabulary.ofCharacters(vocab.get("characters").asText());
+        Vocabulary vocabulary =
+                "bytes".equals(vocab.get("kind").asText())
+                        ? Vocabulary.bytes()
+                        : Vocabulary.ofCharacters(vocab.get("characters").asText());
         int count = Math.toIntExact(ParameterLayout.of(config).size());
         int parameterBytes = bytes.length - 8 - 12 - headerLength;
         if (parameterBytes != 4L * count || header.get("parameter_count").asLong() != count) {
-            throw new IOException(file + " holds " + parameterBytes / 4 + " parameters, its config needs " + count);
+            throw new IOException(
+                    file
+                            + " holds "
+                            + parameterBytes / 4
+                            + " parameters, its config needs "
+                            + count);
         }
         float[] parameters = new float[count];
-        ByteBuffer.wrap(bytes, 12 + headerLength, 4 * count).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(parameters);
+        ByteBuffer.wrap(bytes, 12 + headerLength, 4 * count)
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(parameters);
         return new Contents(config, vocabulary, parameters, header.get("step").asLong());
     }
 

@@ -10,8 +10,8 @@ import java.util.SplittableRandom;
  *
  * <p>The model keeps all parameters in a single contiguous float vector so that the optimizer
  * updates them in a handful of operations, a model file is one array, and replicas can average
- * parameters as plain vectors. The order is the order of the paper: embeddings, blocks, final
- * norm, head.
+ * parameters as plain vectors. The order is the order of the paper: embeddings, blocks, final norm,
+ * head.
  */
 public final class ParameterLayout {
 
@@ -86,11 +86,12 @@ public final class ParameterLayout {
             int from = (int) t.offset();
             int to = (int) (t.offset() + t.size());
             for (int i = from; i < to; i++) {
-                values[i] = switch (t.init()) {
-                    case NORMAL -> (float) (0.02 * gaussian(random));
-                    case ONES -> 1f;
-                    case ZEROS -> 0f;
-                };
+                values[i] =
+                        switch (t.init()) {
+                            case NORMAL -> (float) (0.02 * gaussian(random));
+                            case ONES -> 1f;
+                            case ZEROS -> 0f;
+                        };
             }
         }
         return values;

@@ -21,10 +21,12 @@ public final class Sampler {
      */
     public Sampler(double temperature, int topK, long seed) {
         if (!(temperature >= 0) || Double.isInfinite(temperature)) {
-            throw new IllegalArgumentException("temperature must be a finite number >= 0, got " + temperature);
+            throw new IllegalArgumentException(
+                    "temperature must be a finite number >= 0, got " + temperature);
         }
         if (topK < 0) {
-            throw new IllegalArgumentException("top-k must be >= 0 (0 keeps all tokens), got " + topK);
+            throw new IllegalArgumentException(
+                    "top-k must be >= 0 (0 keeps all tokens), got " + topK);
         }
         this.temperature = temperature;
         this.topK = topK;

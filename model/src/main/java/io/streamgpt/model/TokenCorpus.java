@@ -38,8 +38,12 @@ public final class TokenCorpus {
     public Batch sample(Split split, Random random, int batchSize, int blockSize) {
         int[] data = tokens(split);
         if (data.length <= blockSize) {
-            throw new IllegalArgumentException(split + " split has " + data.length
-                    + " tokens, needs more than block_size " + blockSize);
+            throw new IllegalArgumentException(
+                    split
+                            + " split has "
+                            + data.length
+                            + " tokens, needs more than block_size "
+                            + blockSize);
         }
         long[] inputs = new long[batchSize * blockSize];
         long[] targets = new long[batchSize * blockSize];

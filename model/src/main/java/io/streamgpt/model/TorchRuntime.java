@@ -66,7 +66,8 @@ public final class TorchRuntime {
         if (assignedGpu.isPresent()) {
             int gpu = assignedGpu.getAsInt();
             if (gpu < 0 || gpu >= gpuCount) {
-                throw new IllegalArgumentException("assigned GPU " + gpu + " is not among the " + gpuCount + " visible");
+                throw new IllegalArgumentException(
+                        "assigned GPU " + gpu + " is not among the " + gpuCount + " visible");
             }
             return Device.gpu(gpu);
         }

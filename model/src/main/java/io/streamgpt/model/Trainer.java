@@ -10,8 +10,8 @@ import java.util.Random;
 
 /**
  * Trains a {@link Gpt} with AdamW on batches of token windows: forward, cross-entropy, backward,
- * update. Each step runs in its own {@link NDScope}, so the native memory of a step is released when
- * it returns.
+ * update. Each step runs in its own {@link NDScope}, so the native memory of a step is released
+ * when it returns.
  */
 public final class Trainer implements AutoCloseable {
 
@@ -20,8 +20,8 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * A trainer for {@code model}. Dropout draws from libtorch's generator, which is one per
-     * process: it is seeded here from the config's seed, so a process that trains one model gets the
-     * same losses for the same seed.
+     * process: it is seeded here from the config's seed, so a process that trains one model gets
+     * the same losses for the same seed.
      */
     public Trainer(Gpt model) {
         this.model = model;
@@ -61,8 +61,11 @@ public final class Trainer implements AutoCloseable {
         return model.evaluate(batch);
     }
 
-    /** The reference's estimate_loss: the mean loss of {@code evalIters} random batches of a split. */
-    public float estimateLoss(TokenCorpus corpus, TokenCorpus.Split split, int evalIters, Random random) {
+    /**
+     * The reference's estimate_loss: the mean loss of {@code evalIters} random batches of a split.
+     */
+    public float estimateLoss(
+            TokenCorpus corpus, TokenCorpus.Split split, int evalIters, Random random) {
         GptConfig c = model.config();
         double sum = 0;
         for (int i = 0; i < evalIters; i++) {

@@ -40,7 +40,9 @@ public final class Vocabulary implements java.io.Serializable {
         this.codePoints = codePoints;
     }
 
-    /** The sorted set of characters of {@code text}, like the reference's {@code sorted(set(text))}. */
+    /**
+     * The sorted set of characters of {@code text}, like the reference's {@code sorted(set(text))}.
+     */
     public static Vocabulary ofText(String text) {
         int[] distinct = text.codePoints().distinct().sorted().toArray();
         if (distinct.length == 0) {

@@ -1,14 +1,15 @@
 package io.streamgpt.model;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
-
 import ai.djl.Device;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 class GeneratorTest {
 
@@ -23,8 +24,11 @@ class GeneratorTest {
         for (int i = 0; i < ids.length; i++) {
             ids[i] = window[i];
         }
-        try (NDScope scope = new NDScope(); GradMode off = GradMode.disabled()) {
-            float[] all = model.logits(model.manager().create(ids, new Shape(1, ids.length)), false).toFloatArray();
+        try (NDScope scope = new NDScope();
+                GradMode off = GradMode.disabled()) {
+            float[] all =
+                    model.logits(model.manager().create(ids, new Shape(1, ids.length)), false)
+                            .toFloatArray();
             int v = model.config().vocabSize();
             return java.util.Arrays.copyOfRange(all, all.length - v, all.length);
         }

@@ -1,22 +1,36 @@
 package io.streamgpt.model;
 
+import org.junit.jupiter.api.Test;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
-
-import org.junit.jupiter.api.Test;
 
 class GptConfigTest {
 
     @Test
     void presetsHaveTheDocumentedShapes() {
         GptConfig reference = GptConfig.preset("reference", 65);
-        assertThat(reference).extracting(GptConfig::nLayer, GptConfig::nHead, GptConfig::nEmbd, GptConfig::blockSize,
-                GptConfig::batchSize, GptConfig::dropout, GptConfig::learningRate)
+        assertThat(reference)
+                .extracting(
+                        GptConfig::nLayer,
+                        GptConfig::nHead,
+                        GptConfig::nEmbd,
+                        GptConfig::blockSize,
+                        GptConfig::batchSize,
+                        GptConfig::dropout,
+                        GptConfig::learningRate)
                 .containsExactly(6, 6, 384, 256, 64, 0.2, 3e-4);
         GptConfig cpu = GptConfig.preset("cpu", 65);
-        assertThat(cpu).extracting(GptConfig::nLayer, GptConfig::nHead, GptConfig::nEmbd, GptConfig::blockSize,
-                GptConfig::batchSize, GptConfig::dropout, GptConfig::learningRate)
+        assertThat(cpu)
+                .extracting(
+                        GptConfig::nLayer,
+                        GptConfig::nHead,
+                        GptConfig::nEmbd,
+                        GptConfig::blockSize,
+                        GptConfig::batchSize,
+                        GptConfig::dropout,
+                        GptConfig::learningRate)
                 .containsExactly(4, 4, 128, 64, 12, 0.0, 1e-3);
         assertThat(cpu.weightDecay()).isEqualTo(0.01); // torch.optim.AdamW's default
     }
@@ -30,7 +44,8 @@ class GptConfigTest {
 
     @Test
     void everyInvalidFieldIsReportedAtOnce() {
-        assertThatThrownBy(() -> new GptConfig(0, -1, 1, 1, 8, 1.5, 0, -1, -1, 1, 0.9, -1, 0, 0, 0, 1))
+        assertThatThrownBy(
+                        () -> new GptConfig(0, -1, 1, 1, 8, 1.5, 0, -1, -1, 1, 0.9, -1, 0, 0, 0, 1))
                 .hasMessageContaining("vocab_size must be > 0")
                 .hasMessageContaining("block_size must be > 0")
                 .hasMessageContaining("batch_size must be > 0")
@@ -43,7 +58,8 @@ class GptConfigTest {
 
     @Test
     void unknownPresetNamesTheKnownOnes() {
-        assertThatThrownBy(() -> GptConfig.preset("huge", 65)).hasMessageContaining("[reference, cpu]");
+        assertThatThrownBy(() -> GptConfig.preset("huge", 65))
+                .hasMessageContaining("[reference, cpu]");
     }
 
     @Test

@@ -1,21 +1,21 @@
 package io.streamgpt.model;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
-
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-
-import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
 class GptTest {
 
-    static final GptConfig TINY = new GptConfig(17, 16, 2, 2, 32, 0.0, 4, 3e-3,
-            0.01, 0.9, 0.999, 0, 0, 0, 0, 7);
+    static final GptConfig TINY =
+            new GptConfig(17, 16, 2, 2, 32, 0.0, 4, 3e-3, 0.01, 0.9, 0.999, 0, 0, 0, 0, 7);
 
     @BeforeAll
     static void engine() {
@@ -34,17 +34,21 @@ class GptTest {
     @Test
     void initialLossIsCloseToUniformPrediction() {
         GptConfig config = GptConfig.preset("cpu", 65);
-        try (Gpt model = Gpt.create(config, Device.cpu()); Trainer trainer = new Trainer(model)) {
+        try (Gpt model = Gpt.create(config, Device.cpu());
+                Trainer trainer = new Trainer(model)) {
             Random random = new Random(1);
             int[] tokens = random.ints(5000, 0, 65).toArray();
-            float loss = trainer.estimateLoss(TokenCorpus.of(tokens), TokenCorpus.Split.TRAIN, 5, random);
+            float loss =
+                    trainer.estimateLoss(
+                            TokenCorpus.of(tokens), TokenCorpus.Split.TRAIN, 5, random);
             assertThat((double) loss).isCloseTo(Math.log(65), within(0.1));
         }
     }
 
     @Test
     void logitsAtPositionTDependOnlyOnTokensUpToT() {
-        try (Gpt model = Gpt.create(TINY, Device.cpu()); NDScope scope = new NDScope();
+        try (Gpt model = Gpt.create(TINY, Device.cpu());
+                NDScope scope = new NDScope();
                 GradMode off = GradMode.disabled()) {
             long[] a = new Random(3).longs(16, 0, 17).toArray();
             long[] b = a.clone();
@@ -52,8 +56,10 @@ class GptTest {
             for (int i = t + 1; i < b.length; i++) {
                 b[i] = (a[i] + 5) % 17;
             }
-            float[] la = model.logits(model.manager().create(a, new Shape(1, 16)), false).toFloatArray();
-            float[] lb = model.logits(model.manager().create(b, new Shape(1, 16)), false).toFloatArray();
+            float[] la =
+                    model.logits(model.manager().create(a, new Shape(1, 16)), false).toFloatArray();
+            float[] lb =
+                    model.logits(model.manager().create(b, new Shape(1, 16)), false).toFloatArray();
             int upTo = (t + 1) * 17;
             for (int i = 0; i < upTo; i++) {
                 assertThat(lb[i]).isCloseTo(la[i], within(1e-6f));
@@ -71,7 +77,8 @@ class GptTest {
         Vocabulary vocab = Vocabulary.ofText("to be or not to be, that is the question.");
         int[] tokens = vocab.encode("to be or not to be, that is the question. ".repeat(20));
         GptConfig config = TINY.withVocabSize(vocab.size());
-        try (Gpt model = Gpt.create(config, Device.cpu()); Trainer trainer = new Trainer(model)) {
+        try (Gpt model = Gpt.create(config, Device.cpu());
+                Trainer trainer = new Trainer(model)) {
             TokenCorpus corpus = new TokenCorpus(tokens, 1.0);
             Random random = new Random(5);
             float loss = Float.NaN;
@@ -104,7 +111,8 @@ class GptTest {
     private static float[] lossSequence(GptConfig config) {
         long seed = config.seed();
         int[] tokens = new Random(0).ints(2000, 0, 17).toArray();
-        try (Gpt model = Gpt.create(config, Device.cpu()); Trainer trainer = new Trainer(model)) {
+        try (Gpt model = Gpt.create(config, Device.cpu());
+                Trainer trainer = new Trainer(model)) {
             TokenCorpus corpus = TokenCorpus.of(tokens);
             Random random = new Random(seed);
             float[] losses = new float[10];
@@ -117,14 +125,17 @@ class GptTest {
 
     @Test
     void flatParameterVectorRoundTripsExactly() {
-        try (Gpt model = Gpt.create(TINY, Device.cpu()); Gpt other = Gpt.create(TINY.withSeed(99), Device.cpu())) {
+        try (Gpt model = Gpt.create(TINY, Device.cpu());
+                Gpt other = Gpt.create(TINY.withSeed(99), Device.cpu())) {
             float[] values = model.parameterValues();
             assertThat(other.parameterValues()).isNotEqualTo(values);
             other.setParameterValues(values);
             assertThat(other.parameterValues()).containsExactly(values);
-            try (NDScope scope = new NDScope(); GradMode off = GradMode.disabled()) {
+            try (NDScope scope = new NDScope();
+                    GradMode off = GradMode.disabled()) {
                 NDArray x = model.manager().create(new long[] {1, 2, 3, 4}, new Shape(1, 4));
-                assertThat(other.logits(x, false).toFloatArray()).containsExactly(model.logits(x, false).toFloatArray());
+                assertThat(other.logits(x, false).toFloatArray())
+                        .containsExactly(model.logits(x, false).toFloatArray());
             }
         }
     }
@@ -132,7 +143,8 @@ class GptTest {
     @Test
     void overwrittenParametersStillTrain() {
         int[] tokens = new Random(0).ints(2000, 0, 17).toArray();
-        try (Gpt model = Gpt.create(TINY, Device.cpu()); Trainer trainer = new Trainer(model)) {
+        try (Gpt model = Gpt.create(TINY, Device.cpu());
+                Trainer trainer = new Trainer(model)) {
             TokenCorpus corpus = TokenCorpus.of(tokens);
             Random random = new Random(2);
             trainer.step(corpus.sample(TokenCorpus.Split.TRAIN, random, 4, 16));

@@ -1,15 +1,16 @@
 package io.streamgpt.model;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
 import ai.djl.Device;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ModelFileTest {
 
@@ -47,8 +48,13 @@ class ModelFileTest {
     void damagedFilesAreRejected(@TempDir Path dir) throws IOException {
         GptConfig config = GptTest.TINY;
         Path file = dir.resolve("m.bin");
-        ModelFile.save(file, new ModelFile.Contents(config, Vocabulary.ofText("abcdefghijklmnopq"),
-                ParameterLayout.of(config).initialValues(1), 0));
+        ModelFile.save(
+                file,
+                new ModelFile.Contents(
+                        config,
+                        Vocabulary.ofText("abcdefghijklmnopq"),
+                        ParameterLayout.of(config).initialValues(1),
+                        0));
         byte[] bytes = Files.readAllBytes(file);
         bytes[bytes.length / 2] ^= 1;
         Files.write(file, bytes);
@@ -57,14 +63,22 @@ class ModelFileTest {
         Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length - 100)); // cut short
         assertThatThrownBy(() -> ModelFile.load(file)).hasMessageContaining("checksum mismatch");
         Files.writeString(file, "not a model");
-        assertThatThrownBy(() -> ModelFile.load(file)).hasMessageContaining("not a streamgpt model file");
+        assertThatThrownBy(() -> ModelFile.load(file))
+                .hasMessageContaining("not a streamgpt model file");
     }
 
     @Test
     void vocabularyMustMatchTheConfig(@TempDir Path dir) {
         GptConfig config = GptTest.TINY; // vocab 17
-        assertThatThrownBy(() -> ModelFile.save(dir.resolve("x.bin"), new ModelFile.Contents(config,
-                Vocabulary.ofText("ab"), ParameterLayout.of(config).initialValues(1), 0)))
+        assertThatThrownBy(
+                        () ->
+                                ModelFile.save(
+                                        dir.resolve("x.bin"),
+                                        new ModelFile.Contents(
+                                                config,
+                                                Vocabulary.ofText("ab"),
+                                                ParameterLayout.of(config).initialValues(1),
+                                                0)))
                 .hasMessageContaining("vocabulary has 2 tokens, the config says 17");
     }
 }

@@ -1,11 +1,12 @@
 package io.streamgpt.model;
 
+import ai.djl.Device;
+import org.junit.jupiter.api.Test;
+
+import java.util.OptionalInt;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-
-import ai.djl.Device;
-import java.util.OptionalInt;
-import org.junit.jupiter.api.Test;
 
 /** Device selection runs on CPU-only machines too: the logic is tested with a claimed GPU count. */
 class TorchRuntimeTest {
@@ -20,7 +21,8 @@ class TorchRuntimeTest {
     @Test
     void aGpuAssignedByTheClusterWins() {
         assertThat(TorchRuntime.deviceFor(0, OptionalInt.of(3), 4)).isEqualTo(Device.gpu(3));
-        assertThatThrownBy(() -> TorchRuntime.deviceFor(0, OptionalInt.of(4), 4)).hasMessageContaining("not among the 4");
+        assertThatThrownBy(() -> TorchRuntime.deviceFor(0, OptionalInt.of(4), 4))
+                .hasMessageContaining("not among the 4");
     }
 
     @Test

@@ -1,13 +1,14 @@
 package io.streamgpt.model;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class VocabularyTest {
 
@@ -59,12 +60,14 @@ class VocabularyTest {
     @Test
     void idsOutsideTheVocabularyAreRejected() {
         assertThatThrownBy(() -> Vocabulary.ofText("ab").decode(new int[] {2}))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("outside vocabulary");
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("outside vocabulary");
     }
 
     @Test
     void namedVocabularyRejectsUnknownNames(@TempDir Path dir) throws IOException {
-        assertThatThrownBy(() -> Vocabulary.named("klingon")).hasMessageContaining("'shakespeare', 'bytes'");
+        assertThatThrownBy(() -> Vocabulary.named("klingon"))
+                .hasMessageContaining("'shakespeare', 'bytes'");
         Path corpus = Files.writeString(dir.resolve("c.txt"), "hello");
         assertThat(Vocabulary.named(corpus.toString()).characters()).isEqualTo("ehlo");
     }

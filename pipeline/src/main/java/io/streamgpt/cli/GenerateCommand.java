@@ -10,6 +10,11 @@ import io.streamgpt.pipeline.PromptClient;
 import io.streamgpt.pipeline.PromptRequest;
 import io.streamgpt.pipeline.Reports;
 
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,59 +23,96 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Continues a prompt: with {@code --model}, offline from a model file, printing the text as it is
- * generated; without it, by the live model of the running job, through the prompts and answers topics.
+ * generated; without it, by the live model of the running job, through the prompts and answers
+ * topics.
  */
-@Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate text from a model file (--model), or from the running job's live model.")
+@Command(
+        name = "generate",
+        mixinStandardHelpOptions = true,
+        description =
+                "Generate text from a model file (--model), or from the running job's live model.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
-    @Option(names = "--model", description = "Model file written by train or export (default: ask the running job).")
+    @Option(
+            names = "--model",
+            description = "Model file written by train or export (default: ask the running job).")
     Path modelFile;
 
-    @Option(names = "--bootstrap-servers", defaultValue = "127.0.0.1:9092",
+    @Option(
+            names = "--bootstrap-servers",
+            defaultValue = "127.0.0.1:9092",
             description = "Kafka of the running job (without --model). Default: ${DEFAULT-VALUE}.")
     String bootstrapServers;
 
-    @Option(names = "--prompts-topic", defaultValue = "streamgpt-prompts", description = "The job's prompts topic. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--prompts-topic",
+            defaultValue = "streamgpt-prompts",
+            description = "The job's prompts topic. Default: ${DEFAULT-VALUE}.")
     String promptsTopic;
 
-    @Option(names = "--answers-topic", defaultValue = "streamgpt-answers", description = "The job's answers topic. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--answers-topic",
+            defaultValue = "streamgpt-answers",
+            description = "The job's answers topic. Default: ${DEFAULT-VALUE}.")
     String answersTopic;
 
-    @Option(names = "--timeout", defaultValue = "60", description = "Seconds to wait for the job's answer. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--timeout",
+            defaultValue = "60",
+            description = "Seconds to wait for the job's answer. Default: ${DEFAULT-VALUE}.")
     long timeoutSeconds;
 
-    @Option(names = "--prompt", defaultValue = "", description = "Text to continue (default: none, starts from token 0).")
+    @Option(
+            names = "--prompt",
+            defaultValue = "",
+            description = "Text to continue (default: none, starts from token 0).")
     String prompt;
 
-    @Option(names = "--tokens", defaultValue = "500", description = "Tokens to generate. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--tokens",
+            defaultValue = "500",
+            description = "Tokens to generate. Default: ${DEFAULT-VALUE}.")
     int tokens;
 
-    @Option(names = "--temperature", defaultValue = "1.0",
-            description = "Sampling temperature; 0 is greedy (with --model; the job takes (0, 2]). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--temperature",
+            defaultValue = "1.0",
+            description =
+                    "Sampling temperature; 0 is greedy (with --model; the job takes (0, 2])."
+                            + " Default: ${DEFAULT-VALUE}.")
     double temperature;
 
-    @Option(names = "--top-k", defaultValue = "0", description = "Sample among the k most likely tokens; 0 is all. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--top-k",
+            defaultValue = "0",
+            description =
+                    "Sample among the k most likely tokens; 0 is all. Default: ${DEFAULT-VALUE}.")
     int topK;
 
-    @Option(names = "--seed", defaultValue = "1337", description = "Seed of the sampler. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--seed",
+            defaultValue = "1337",
+            description = "Seed of the sampler. Default: ${DEFAULT-VALUE}.")
     long seed;
 
-    @Option(names = "--no-kv-cache", description = "Recompute the whole context for every token, as the reference does (with --model).")
+    @Option(
+            names = "--no-kv-cache",
+            description =
+                    "Recompute the whole context for every token, as the reference does (with"
+                            + " --model).")
     boolean noKvCache;
 
-    @Option(names = "--threads", defaultValue = "1",
-            description = "libtorch intra-op threads. Token-by-token generation is fastest on one. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--threads",
+            defaultValue = "1",
+            description =
+                    "libtorch intra-op threads. Token-by-token generation is fastest on one."
+                            + " Default: ${DEFAULT-VALUE}.")
     int threads;
 
     @Override
@@ -86,14 +128,22 @@ final class GenerateCommand implements Callable<Integer> {
         Vocabulary vocabulary = contents.vocabulary();
         int[] promptIds = vocabulary.encode(prompt);
         if (vocabulary.unknownCharacters() > 0) {
-            spec.commandLine().getErr().printf("streamgpt: %d prompt characters are not in the model's vocabulary and were skipped%n",
-                    vocabulary.unknownCharacters());
+            spec.commandLine()
+                    .getErr()
+                    .printf(
+                            "streamgpt: %d prompt characters are not in the model's vocabulary and"
+                                    + " were skipped%n",
+                            vocabulary.unknownCharacters());
         }
         TorchRuntime.configure(threads);
         PrintWriter out = spec.commandLine().getOut();
         out.print(prompt);
-        try (Gpt gpt = Gpt.withParameters(contents.config(), contents.parameters(),
-                TorchRuntime.deviceFor(0, java.util.OptionalInt.empty(), TorchRuntime.visibleGpus()))) {
+        try (Gpt gpt =
+                Gpt.withParameters(
+                        contents.config(),
+                        contents.parameters(),
+                        TorchRuntime.deviceFor(
+                                0, java.util.OptionalInt.empty(), TorchRuntime.visibleGpus()))) {
             TokenPrinter printer = new TokenPrinter(vocabulary, out);
             new Generator(gpt).generate(promptIds, tokens, sampler, !noKvCache, printer);
             printer.finish();
@@ -105,15 +155,29 @@ final class GenerateCommand implements Callable<Integer> {
     /** Sends the prompt to the job's prompts topic and prints the answer with that request's id. */
     private int askTheJob() throws InterruptedException {
         if (timeoutSeconds < 1 || timeoutSeconds * 1000 > PromptRequest.MAX_TIMEOUT_MS) {
-            throw new IllegalArgumentException("--timeout must be in [1, " + PromptRequest.MAX_TIMEOUT_MS / 1000 + "] seconds, got "
-                    + timeoutSeconds);
+            throw new IllegalArgumentException(
+                    "--timeout must be in [1, "
+                            + PromptRequest.MAX_TIMEOUT_MS / 1000
+                            + "] seconds, got "
+                            + timeoutSeconds);
         }
-        PromptRequest request = new PromptRequest(UUID.randomUUID().toString(), prompt, tokens, temperature, topK, seed,
-                timeoutSeconds * 1000);
+        PromptRequest request =
+                new PromptRequest(
+                        UUID.randomUUID().toString(),
+                        prompt,
+                        tokens,
+                        temperature,
+                        topK,
+                        seed,
+                        timeoutSeconds * 1000);
         PrintWriter err = spec.commandLine().getErr();
         Reports.Answer answer;
-        try (PromptClient client = new PromptClient(bootstrapServers, promptsTopic, answersTopic,
-                Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
+        try (PromptClient client =
+                new PromptClient(
+                        bootstrapServers,
+                        promptsTopic,
+                        answersTopic,
+                        Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
             answer = client.ask(request).get(timeoutSeconds, TimeUnit.SECONDS);
         } catch (IllegalStateException e) {
             err.println("streamgpt: " + e.getMessage());
@@ -122,23 +186,33 @@ final class GenerateCommand implements Callable<Integer> {
             err.println("streamgpt: " + e.getCause().getMessage());
             return 1;
         } catch (TimeoutException e) {
-            err.printf("streamgpt: no answer within %d s: is a streamgpt job running on %s, reading prompts from %s?%n",
+            err.printf(
+                    "streamgpt: no answer within %d s: is a streamgpt job running on %s, reading"
+                            + " prompts from %s?%n",
                     timeoutSeconds, bootstrapServers, promptsTopic);
             return 1;
         }
         if (answer.error() != null) {
-            err.println("streamgpt: the job did not answer: " + answer.error()
-                    + (Reports.Answer.NO_MODEL.equals(answer.error())
-                            ? " (the job publishes its first model after --sync-every steps; try again shortly)" : ""));
+            err.println(
+                    "streamgpt: the job did not answer: "
+                            + answer.error()
+                            + (Reports.Answer.NO_MODEL.equals(answer.error())
+                                    ? " (the job publishes its first model after --sync-every"
+                                            + " steps; try again shortly)"
+                                    : ""));
             return 1;
         }
         if (answer.unknownCharacters() != null && answer.unknownCharacters() > 0) {
-            err.printf("streamgpt: %d prompt characters are not in the model's vocabulary and were skipped%n",
+            err.printf(
+                    "streamgpt: %d prompt characters are not in the model's vocabulary and were"
+                            + " skipped%n",
                     answer.unknownCharacters());
         }
         PrintWriter out = spec.commandLine().getOut();
         out.println(prompt + answer.text());
-        err.printf("streamgpt: answered by the live model of round %d (step %d)%n", answer.modelRound(), answer.step());
+        err.printf(
+                "streamgpt: answered by the live model of round %d (step %d)%n",
+                answer.modelRound(), answer.step());
         return 0;
     }
 
@@ -191,7 +265,8 @@ final class GenerateCommand implements Callable<Integer> {
 
         void finish() {
             if (pending.size() > 0) {
-                out.print(new String(pending.toByteArray(), java.nio.charset.StandardCharsets.UTF_8));
+                out.print(
+                        new String(pending.toByteArray(), java.nio.charset.StandardCharsets.UTF_8));
                 pending.reset();
             }
         }

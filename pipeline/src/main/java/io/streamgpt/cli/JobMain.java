@@ -14,11 +14,12 @@ import picocli.CommandLine.Mixin;
  * with the job options the submit command validated. It runs inside the JobManager, so it never
  * calls {@code System.exit}: bad options are exceptions that the REST call reports.
  */
-@Command(name = "streamgpt-job", description = "The streaming trainer, as submitted to a Flink cluster.")
+@Command(
+        name = "streamgpt-job",
+        description = "The streaming trainer, as submitted to a Flink cluster.")
 public final class JobMain {
 
-    @Mixin
-    JobOptions job;
+    @Mixin JobOptions job;
 
     public static void main(String[] args) throws Exception {
         JobMain main = new JobMain();
@@ -30,8 +31,9 @@ public final class JobMain {
         Vocabulary vocabulary = job.vocabulary();
         JobConfig config = job.toConfig(vocabulary);
         System.out.print(config.describe());
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-                StreamingTrainerJob.configuration(config));
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        StreamingTrainerJob.configuration(config));
         env.setParallelism(config.replicas());
         StreamingTrainerJob.enableCheckpointing(env, config);
         StreamingTrainerJob.build(env, config, vocabulary);

@@ -4,12 +4,13 @@ import io.streamgpt.connectors.KafkaStreams;
 import io.streamgpt.pipeline.JobConfig;
 import io.streamgpt.pipeline.Reports;
 
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 
 /** Prints the job's loss records and samples as they arrive on their topics. */
 final class LiveView implements AutoCloseable {
@@ -39,23 +40,32 @@ final class LiveView implements AutoCloseable {
         return Math.max(1, lastRound / config.evalInterval() * config.evalInterval());
     }
 
-    /** Prints what arrived within a second; true once a loss record at {@code stopAt} (if > 0) arrived. */
+    /**
+     * Prints what arrived within a second; true once a loss record at {@code stopAt} (if > 0)
+     * arrived.
+     */
     boolean poll(long stopAt) {
         boolean done = false;
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
             if (record.topic().equals(config.lossesTopic())) {
-                Reports.LossRecord loss = Reports.fromJson(record.value(), Reports.LossRecord.class);
+                Reports.LossRecord loss =
+                        Reports.fromJson(record.value(), Reports.LossRecord.class);
                 if (loss.timeMs() < sinceMs) {
                     continue;
                 }
                 print(loss);
                 done |= stopAt > 0 && loss.step() >= stopAt;
             } else {
-                Reports.SampleRecord sample = Reports.fromJson(record.value(), Reports.SampleRecord.class);
+                Reports.SampleRecord sample =
+                        Reports.fromJson(record.value(), Reports.SampleRecord.class);
                 if (sample.timeMs() < sinceMs) {
                     continue;
                 }
-                out.printf(Locale.ROOT, "--- sample at step %d ---%n%s%n---%n", sample.step(), sample.text());
+                out.printf(
+                        Locale.ROOT,
+                        "--- sample at step %d ---%n%s%n---%n",
+                        sample.step(),
+                        sample.text());
             }
         }
         out.flush();
@@ -65,16 +75,28 @@ final class LiveView implements AutoCloseable {
     private void print(Reports.LossRecord loss) {
         String speed = "";
         if (lastTokens >= 0 && loss.timeMs() > lastTime) {
-            speed = String.format(Locale.ROOT, " | %6.0f tok/s", (loss.tokens() - lastTokens) * 1000.0 / (loss.timeMs() - lastTime));
+            speed =
+                    String.format(
+                            Locale.ROOT,
+                            " | %6.0f tok/s",
+                            (loss.tokens() - lastTokens) * 1000.0 / (loss.timeMs() - lastTime));
         }
         lastTokens = loss.tokens();
         lastTime = loss.timeMs();
         StringBuilder replicas = new StringBuilder();
         for (Float l : loss.replicaTrainLoss()) {
-            replicas.append(replicas.length() == 0 ? "" : ", ").append(l == null ? "-" : String.format(Locale.ROOT, "%.3f", l));
+            replicas.append(replicas.length() == 0 ? "" : ", ")
+                    .append(l == null ? "-" : String.format(Locale.ROOT, "%.3f", l));
         }
-        out.printf(Locale.ROOT, "step %6d | round %5d%s | train %s (%s) | val %s%n", loss.step(), loss.round(), speed,
-                format(loss.trainLoss()), replicas, format(loss.valLoss()));
+        out.printf(
+                Locale.ROOT,
+                "step %6d | round %5d%s | train %s (%s) | val %s%n",
+                loss.step(),
+                loss.round(),
+                speed,
+                format(loss.trainLoss()),
+                replicas,
+                format(loss.valLoss()));
     }
 
     private static String format(Float value) {

@@ -6,44 +6,57 @@ import io.streamgpt.pipeline.JobConfig;
 import io.streamgpt.pipeline.LoopbackCluster;
 import io.streamgpt.pipeline.StreamingTrainerJob;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
-/** Topics, a fed corpus and the job on a MiniCluster in this JVM: what {@code local} and the benchmarks share. */
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Topics, a fed corpus and the job on a MiniCluster in this JVM: what {@code local} and the
+ * benchmarks share.
+ */
 final class LocalStack {
 
     private LocalStack() {}
 
-    /** Creates the job's topics (text topics with one partition) and feeds {@code corpus} (if any) to the first text topic. */
+    /**
+     * Creates the job's topics (text topics with one partition) and feeds {@code corpus} (if any)
+     * to the first text topic.
+     */
     static long prepareTopics(JobConfig config, Path corpus) throws IOException {
         StreamingTrainerJob.createTopics(config);
         if (config.textTopics().isEmpty() || corpus == null) {
             return 0;
         }
-        try (TextFeeder feeder = new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 4096);
+        try (TextFeeder feeder =
+                        new TextFeeder(
+                                config.bootstrapServers(), config.textTopics().get(0), 4096);
                 InputStream in = Files.newInputStream(corpus)) {
-            return feeder.feed(in, sent -> { });
+            return feeder.feed(in, sent -> {});
         }
     }
 
     /** Starts the job on a MiniCluster: REST and the Prometheus reporter on 127.0.0.1. */
-    static JobClient startJob(JobConfig config, Vocabulary vocabulary, String prometheusPorts) throws Exception {
+    static JobClient startJob(JobConfig config, Vocabulary vocabulary, String prometheusPorts)
+            throws Exception {
         return startJob(config, vocabulary, prometheusPorts, 0);
     }
 
     /** The same with the REST API on {@code restPort} (0: any free port). */
-    static JobClient startJob(JobConfig config, Vocabulary vocabulary, String prometheusPorts, int restPort) throws Exception {
+    static JobClient startJob(
+            JobConfig config, Vocabulary vocabulary, String prometheusPorts, int restPort)
+            throws Exception {
         Configuration conf = LoopbackCluster.configuration();
         conf.setString("rest.port", String.valueOf(restPort));
         conf.addAll(StreamingTrainerJob.configuration(config));
         conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas()));
         if (prometheusPorts != null) {
-            conf.setString("metrics.reporter.prom.factory.class",
+            conf.setString(
+                    "metrics.reporter.prom.factory.class",
                     "org.apache.flink.metrics.prometheus.HostPrometheusReporterFactory");
             conf.setString("metrics.reporter.prom.host", "127.0.0.1");
             conf.setString("metrics.reporter.prom.port", prometheusPorts);

@@ -1,6 +1,7 @@
 package io.streamgpt.cli;
 
 import io.streamgpt.model.GptConfig;
+
 import picocli.CommandLine.Option;
 
 /**
@@ -9,8 +10,12 @@ import picocli.CommandLine.Option;
  */
 final class ModelOptions {
 
-    @Option(names = "--preset", defaultValue = "cpu",
-            description = "Model preset: reference (6x384, block 256, batch 64) or cpu (4x128, block 64, batch 12). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--preset",
+            defaultValue = "cpu",
+            description =
+                    "Model preset: reference (6x384, block 256, batch 64) or cpu (4x128, block 64,"
+                            + " batch 12). Default: ${DEFAULT-VALUE}.")
     String preset;
 
     @Option(names = "--n-layer", description = "Transformer blocks (default: preset).")
@@ -19,7 +24,9 @@ final class ModelOptions {
     @Option(names = "--n-head", description = "Attention heads (default: preset).")
     Integer nHead;
 
-    @Option(names = "--n-embd", description = "Embedding width, a multiple of --n-head (default: preset).")
+    @Option(
+            names = "--n-embd",
+            description = "Embedding width, a multiple of --n-head (default: preset).")
     Integer nEmbd;
 
     @Option(names = "--block-size", description = "Context length (default: preset).")
@@ -34,22 +41,32 @@ final class ModelOptions {
     @Option(names = "--learning-rate", description = "AdamW learning rate (default: preset).")
     Double learningRate;
 
-    @Option(names = "--weight-decay", description = "AdamW weight decay (default: preset, 0.01 as torch).")
+    @Option(
+            names = "--weight-decay",
+            description = "AdamW weight decay (default: preset, 0.01 as torch).")
     Double weightDecay;
 
-    @Option(names = "--grad-clip", description = "Clip the gradient norm; 0 is off (default: preset).")
+    @Option(
+            names = "--grad-clip",
+            description = "Clip the gradient norm; 0 is off (default: preset).")
     Double gradClip;
 
-    @Option(names = "--warmup-steps", description = "Linear learning-rate warm-up steps; 0 is off (default: 0).")
+    @Option(
+            names = "--warmup-steps",
+            description = "Linear learning-rate warm-up steps; 0 is off (default: 0).")
     Integer warmupSteps;
 
-    @Option(names = "--decay-steps", description = "Cosine decay ends at this step; 0 keeps the rate constant (default: 0).")
+    @Option(
+            names = "--decay-steps",
+            description = "Cosine decay ends at this step; 0 keeps the rate constant (default: 0).")
     Integer decaySteps;
 
     @Option(names = "--min-learning-rate", description = "Floor of the cosine decay (default: 0).")
     Double minLearningRate;
 
-    @Option(names = "--seed", description = "Seed of initialisation, batches and dropout (default: preset, 1337).")
+    @Option(
+            names = "--seed",
+            description = "Seed of initialisation, batches and dropout (default: preset, 1337).")
     Long seed;
 
     /** The preset with every given override applied, validated. */

@@ -16,6 +16,12 @@ import io.streamgpt.pipeline.SyncRoundBench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.core.execution.JobClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,41 +32,63 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import org.apache.flink.core.execution.JobClient;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * The streaming job's speed and quality targets, measured on an in-process Kafka broker and Flink
  * MiniCluster, printed as one JSON object.
  */
-@Command(name = "pipeline", mixinStandardHelpOptions = true,
-        description = "Flink overhead of a replica, sync round latency (reference preset), 2 replicas vs 1 at equal tokens.")
+@Command(
+        name = "pipeline",
+        mixinStandardHelpOptions = true,
+        description =
+                "Flink overhead of a replica, sync round latency (reference preset), 2 replicas vs"
+                        + " 1 at equal tokens.")
 final class PipelineBench implements Callable<Integer> {
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
-    @Option(names = "--threads", defaultValue = "1", description = "libtorch threads per replica (and of the bare loop). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--threads",
+            defaultValue = "1",
+            description =
+                    "libtorch threads per replica (and of the bare loop). Default:"
+                            + " ${DEFAULT-VALUE}.")
     int threads;
 
-    @Option(names = "--steps", defaultValue = "300", description = "Measured steps of the one-replica job. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--steps",
+            defaultValue = "300",
+            description = "Measured steps of the one-replica job. Default: ${DEFAULT-VALUE}.")
     int steps;
 
-    @Option(names = "--sync-rounds", defaultValue = "6", description = "Sync rounds of the reference preset timed (the first is a warm-up). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--sync-rounds",
+            defaultValue = "6",
+            description =
+                    "Sync rounds of the reference preset timed (the first is a warm-up). Default:"
+                            + " ${DEFAULT-VALUE}.")
     int syncRounds;
 
-    @Option(names = "--compare-steps", defaultValue = "2000",
-            description = "Steps of the one-replica run in the convergence comparison; 2 replicas run half each; 0 skips it. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--compare-steps",
+            defaultValue = "2000",
+            description =
+                    "Steps of the one-replica run in the convergence comparison; 2 replicas run"
+                            + " half each; 0 skips it. Default: ${DEFAULT-VALUE}.")
     int compareSteps;
 
-    @Option(names = "--sync-every", defaultValue = "10", description = "K of the convergence comparison. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--sync-every",
+            defaultValue = "10",
+            description = "K of the convergence comparison. Default: ${DEFAULT-VALUE}.")
     int syncEvery;
 
-    @Option(names = "--outer-optimizer", defaultValue = "AVERAGE",
-            description = "Outer optimizer of the convergence comparison: AVERAGE or NESTEROV (DiLoCo, lr 0.7, momentum 0.9). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--outer-optimizer",
+            defaultValue = "AVERAGE",
+            description =
+                    "Outer optimizer of the convergence comparison: AVERAGE or NESTEROV (DiLoCo, lr"
+                            + " 0.7, momentum 0.9). Default: ${DEFAULT-VALUE}.")
     OuterOptimizer outerOptimizer;
 
     @Option(names = "--compare-only", description = "Run only the convergence comparison.")
@@ -69,7 +97,8 @@ final class PipelineBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
-            throw new IllegalArgumentException("--steps must be >= 100, --sync-rounds >= 2, --compare-steps >= 0");
+            throw new IllegalArgumentException(
+                    "--steps must be >= 100, --sync-rounds >= 2, --compare-steps >= 0");
         }
         TorchRuntime.configure(threads);
         Path corpusFile = Paths.shakespeare();
@@ -91,9 +120,17 @@ final class PipelineBench implements Callable<Integer> {
                 int every = Math.max(syncEvery, compareSteps / 10 / syncEvery * syncEvery);
                 log.println("bounded trainer (streamgpt train): " + compareSteps + " steps ...");
                 double[] bounded = boundedTrainCurve(cpu, corpus, compareSteps, every);
-                log.println("convergence: 1 replica x " + compareSteps + " steps vs 2 replicas x " + compareSteps / 2 + " ...");
-                List<Reports.LossRecord> one = lossCurve(kafka, vocabulary, cpu, corpusFile, 1, compareSteps, every);
-                List<Reports.LossRecord> two = lossCurve(kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2, every / 2);
+                log.println(
+                        "convergence: 1 replica x "
+                                + compareSteps
+                                + " steps vs 2 replicas x "
+                                + compareSteps / 2
+                                + " ...");
+                List<Reports.LossRecord> one =
+                        lossCurve(kafka, vocabulary, cpu, corpusFile, 1, compareSteps, every);
+                List<Reports.LossRecord> two =
+                        lossCurve(
+                                kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2, every / 2);
                 var steps = result.putArray("train_curve_steps");
                 var boundedCurve = result.putArray("train_command_train_loss");
                 var jobCurve = result.putArray("job_one_replica_train_loss");
@@ -117,7 +154,9 @@ final class PipelineBench implements Callable<Integer> {
                 result.put("one_replica_val_loss", lastOne.valLoss());
                 result.put("two_replicas_tokens", lastTwo.tokens());
                 result.put("two_replicas_val_loss", lastTwo.valLoss());
-                result.put("two_minus_one_val_loss", thousandths(lastTwo.valLoss() - lastOne.valLoss()));
+                result.put(
+                        "two_minus_one_val_loss",
+                        thousandths(lastTwo.valLoss() - lastOne.valLoss()));
                 result.put("sync_every", syncEvery);
                 result.put("outer_optimizer", outerOptimizer.name());
             }
@@ -127,15 +166,30 @@ final class PipelineBench implements Callable<Integer> {
     }
 
     /** Flink's overhead on one replica, and the sync round of the reference preset. */
-    private void measureSpeed(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, TokenCorpus corpus, Path corpusFile,
-            ObjectNode result, PrintWriter log) throws Exception {
-        double bare = tokensPerSecond(cpu, BenchCommand.ModelBench.median(BenchCommand.ModelBench.stepTimes(cpu, corpus, 10, 200)));
+    private void measureSpeed(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            TokenCorpus corpus,
+            Path corpusFile,
+            ObjectNode result,
+            PrintWriter log)
+            throws Exception {
+        double bare =
+                tokensPerSecond(
+                        cpu,
+                        BenchCommand.ModelBench.median(
+                                BenchCommand.ModelBench.stepTimes(cpu, corpus, 10, 200)));
         result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
         log.println("one replica in the job, sync and overlap mode ...");
-        double inJob = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.SYNC);
+        double inJob =
+                oneReplicaTokensPerSecond(
+                        kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.SYNC);
         result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
         result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
-        double overlap = oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.OVERLAP);
+        double overlap =
+                oneReplicaTokensPerSecond(
+                        kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.OVERLAP);
         result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
         result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
 
@@ -146,9 +200,15 @@ final class PipelineBench implements Callable<Integer> {
         double[] ms = SyncRoundBench.run(sync, parameters, syncRounds);
         double[] measured = Arrays.copyOfRange(ms, 1, ms.length);
         result.put("sync_round_parameters", parameters);
-        result.put("sync_round_megabytes_per_replica", BenchCommand.ModelBench.round(parameters * 4 / 1e6));
-        result.put("sync_round_ms_median", BenchCommand.ModelBench.round(BenchCommand.ModelBench.median(measured)));
-        result.put("sync_round_ms_max", BenchCommand.ModelBench.round(Arrays.stream(measured).max().orElseThrow()));
+        result.put(
+                "sync_round_megabytes_per_replica",
+                BenchCommand.ModelBench.round(parameters * 4 / 1e6));
+        result.put(
+                "sync_round_ms_median",
+                BenchCommand.ModelBench.round(BenchCommand.ModelBench.median(measured)));
+        result.put(
+                "sync_round_ms_max",
+                BenchCommand.ModelBench.round(Arrays.stream(measured).max().orElseThrow()));
     }
 
     private static double thousandths(double value) {
@@ -160,16 +220,26 @@ final class PipelineBench implements Callable<Integer> {
     }
 
     /** Steady-state training tokens per second of a one-replica job, from its loss records. */
-    private double oneReplicaTokensPerSecond(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus,
-            JobConfig.SyncMode mode) throws Exception {
+    private double oneReplicaTokensPerSecond(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpus,
+            JobConfig.SyncMode mode)
+            throws Exception {
         int warmup = 100;
         JobConfig config = config(kafka, cpu, 1, 10, warmup + steps, 50, 1, 0, 0, mode);
         LocalStack.prepareTopics(config, corpus);
         JobClient job = LocalStack.startJob(config, vocabulary, null);
         try {
-            List<Reports.LossRecord> losses = LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(),
-                    r -> r.step() >= warmup + steps, Duration.ofMinutes(10));
-            Reports.LossRecord from = losses.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
+            List<Reports.LossRecord> losses =
+                    LossReader.readUntil(
+                            config.bootstrapServers(),
+                            config.lossesTopic(),
+                            r -> r.step() >= warmup + steps,
+                            Duration.ofMinutes(10));
+            Reports.LossRecord from =
+                    losses.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
             Reports.LossRecord to = losses.get(losses.size() - 1);
             return (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs());
         } finally {
@@ -181,13 +251,34 @@ final class PipelineBench implements Callable<Integer> {
      * The loss records of a job whose {@code replicas} replicas each train {@code replicaSteps}
      * steps, one every {@code every} steps, each with a 200-batch validation loss.
      */
-    private List<Reports.LossRecord> lossCurve(EmbeddedKafka kafka, Vocabulary vocabulary, GptConfig cpu, Path corpus,
-            int replicas, int replicaSteps, int every) throws Exception {
-        JobConfig config = config(kafka, cpu, replicas, syncEvery, replicaSteps, every, 200, 0, 0, JobConfig.SyncMode.SYNC);
+    private List<Reports.LossRecord> lossCurve(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpus,
+            int replicas,
+            int replicaSteps,
+            int every)
+            throws Exception {
+        JobConfig config =
+                config(
+                        kafka,
+                        cpu,
+                        replicas,
+                        syncEvery,
+                        replicaSteps,
+                        every,
+                        200,
+                        0,
+                        0,
+                        JobConfig.SyncMode.SYNC);
         LocalStack.prepareTopics(config, corpus);
         JobClient job = LocalStack.startJob(config, vocabulary, null);
         try {
-            return LossReader.readUntil(config.bootstrapServers(), config.lossesTopic(), r -> r.step() >= replicaSteps,
+            return LossReader.readUntil(
+                    config.bootstrapServers(),
+                    config.lossesTopic(),
+                    r -> r.step() >= replicaSteps,
                     Duration.ofMinutes(30));
         } finally {
             job.cancel().get(60, TimeUnit.SECONDS);
@@ -195,16 +286,23 @@ final class PipelineBench implements Callable<Integer> {
     }
 
     /**
-     * The bounded trainer's curve (what {@code streamgpt train} runs): at every {@code every}-th step,
-     * the mean training loss of the last sync_every steps, as a job's round reports it.
+     * The bounded trainer's curve (what {@code streamgpt train} runs): at every {@code every}-th
+     * step, the mean training loss of the last sync_every steps, as a job's round reports it.
      */
     private double[] boundedTrainCurve(GptConfig config, TokenCorpus corpus, int steps, int every) {
-        try (Gpt model = Gpt.create(config, ai.djl.Device.cpu()); Trainer trainer = new Trainer(model)) {
+        try (Gpt model = Gpt.create(config, ai.djl.Device.cpu());
+                Trainer trainer = new Trainer(model)) {
             java.util.Random random = new java.util.Random(config.seed());
             double[] curve = new double[steps / every];
             double sum = 0;
             for (int step = 1; step <= steps; step++) {
-                float loss = trainer.step(corpus.sample(TokenCorpus.Split.TRAIN, random, config.batchSize(), config.blockSize()));
+                float loss =
+                        trainer.step(
+                                corpus.sample(
+                                        TokenCorpus.Split.TRAIN,
+                                        random,
+                                        config.batchSize(),
+                                        config.blockSize()));
                 if (step % every > every - syncEvery || step % every == 0) {
                     sum += loss;
                 }
@@ -217,13 +315,57 @@ final class PipelineBench implements Callable<Integer> {
         }
     }
 
-    private JobConfig config(EmbeddedKafka kafka, GptConfig model, int replicas, int syncEvery, long maxSteps,
-            int evalInterval, int evalIters, int sampleTokens, long checkpointMs, JobConfig.SyncMode mode) {
+    private JobConfig config(
+            EmbeddedKafka kafka,
+            GptConfig model,
+            int replicas,
+            int syncEvery,
+            long maxSteps,
+            int evalInterval,
+            int evalIters,
+            int sampleTokens,
+            long checkpointMs,
+            JobConfig.SyncMode mode) {
         String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
-        return new JobConfig(model, "shakespeare", replicas, syncEvery, mode, outerOptimizer,
-                0.7, 0.9, 60_000, 131_072, 1, kafka.bootstrapServers(), List.of(prefix + "-text"), null, "earliest", prefix,
-                prefix + "-model", prefix + "-losses", prefix + "-samples", prefix + "-prompts", prefix + "-answers",
-                prefix + "-dead-letters", 32, JobConfig.Pacing.CONTINUOUS, 768, maxSteps, 2_000_000, 1 << 20, model.blockSize(), 64, Math.max(1, evalInterval), Math.max(1, evalIters), 1_000_000, sampleTokens,
-                checkpointMs, "hashmap", "", threads, 0);
+        return new JobConfig(
+                model,
+                "shakespeare",
+                replicas,
+                syncEvery,
+                mode,
+                outerOptimizer,
+                0.7,
+                0.9,
+                60_000,
+                131_072,
+                1,
+                kafka.bootstrapServers(),
+                List.of(prefix + "-text"),
+                null,
+                "earliest",
+                prefix,
+                prefix + "-model",
+                prefix + "-losses",
+                prefix + "-samples",
+                prefix + "-prompts",
+                prefix + "-answers",
+                prefix + "-dead-letters",
+                32,
+                JobConfig.Pacing.CONTINUOUS,
+                768,
+                maxSteps,
+                2_000_000,
+                1 << 20,
+                model.blockSize(),
+                64,
+                Math.max(1, evalInterval),
+                Math.max(1, evalIters),
+                1_000_000,
+                sampleTokens,
+                checkpointMs,
+                "hashmap",
+                "",
+                threads,
+                0);
     }
 }

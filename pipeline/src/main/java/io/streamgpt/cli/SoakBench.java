@@ -5,14 +5,22 @@ import io.streamgpt.connectors.TextFeeder;
 import io.streamgpt.model.Vocabulary;
 import io.streamgpt.pipeline.EmbeddedKafka;
 import io.streamgpt.pipeline.JobConfig;
-import io.streamgpt.pipeline.StreamingTrainerJob;
 import io.streamgpt.pipeline.Reports;
+import io.streamgpt.pipeline.StreamingTrainerJob;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,65 +42,90 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
-import org.apache.flink.core.execution.JobClient;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * A long run of the job on the in-process stack with text arriving all the time (the corpus in a
  * loop), sampling the process's resident memory, heap, the latest checkpoint's size and duration
  * and the training progress: does anything grow that should not?
  */
-@Command(name = "soak", mixinStandardHelpOptions = true,
-        description = "Run the job for --minutes on in-process Kafka + MiniCluster, fed continuously; print memory,"
-                + " checkpoint and loss samples and a summary as one JSON object.")
+@Command(
+        name = "soak",
+        mixinStandardHelpOptions = true,
+        description =
+                "Run the job for --minutes on in-process Kafka + MiniCluster, fed continuously;"
+                        + " print memory, checkpoint and loss samples and a summary as one JSON"
+                        + " object.")
 final class SoakBench implements Callable<Integer> {
 
-    private static final ObjectMapper JSON = new ObjectMapper()
-            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    private static final ObjectMapper JSON =
+            new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
-    @Spec
-    CommandSpec spec;
+    @Spec CommandSpec spec;
 
-    @Mixin
-    JobOptions job;
+    @Mixin JobOptions job;
 
-    @Option(names = "--minutes", defaultValue = "30", description = "Length of the run. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--minutes",
+            defaultValue = "30",
+            description = "Length of the run. Default: ${DEFAULT-VALUE}.")
     int minutes;
 
-    @Option(names = "--sample-seconds", defaultValue = "10", description = "Seconds between samples. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--sample-seconds",
+            defaultValue = "10",
+            description = "Seconds between samples. Default: ${DEFAULT-VALUE}.")
     int sampleSeconds;
 
-    @Option(names = "--warmup-minutes", defaultValue = "5",
-            description = "Memory is compared from the first sample after this (at most a third of the run). Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--warmup-minutes",
+            defaultValue = "5",
+            description =
+                    "Memory is compared from the first sample after this (at most a third of the"
+                            + " run). Default: ${DEFAULT-VALUE}.")
     double warmupMinutes;
 
-    @Option(names = "--feed-kb-per-s", defaultValue = "20", description = "Text fed per second, the corpus in a loop. Default: ${DEFAULT-VALUE}.")
+    @Option(
+            names = "--feed-kb-per-s",
+            defaultValue = "20",
+            description = "Text fed per second, the corpus in a loop. Default: ${DEFAULT-VALUE}.")
     int feedKilobytesPerSecond;
 
-    @Option(names = "--data", description = "Corpus fed in a loop (default: the bundled tiny Shakespeare).")
+    @Option(
+            names = "--data",
+            description = "Corpus fed in a loop (default: the bundled tiny Shakespeare).")
     Path data;
 
     /**
      * One sample of the run. RSS minus the committed heap is what is not Java heap: libtorch's
-     * tensors, thread stacks, metaspace, direct buffers; it tells a native leak from a heap the JVM grew.
+     * tensors, thread stacks, metaspace, direct buffers; it tells a native leak from a heap the JVM
+     * grew.
      */
-    record Sample(double seconds, double rssMegabytes, double heapUsedMegabytes, double heapCommittedMegabytes, long restarts, long checkpointsCompleted,
-            long checkpointsFailed, long checkpointBytes, long checkpointMillis, long step, long tokens, Float trainLoss,
+    record Sample(
+            double seconds,
+            double rssMegabytes,
+            double heapUsedMegabytes,
+            double heapCommittedMegabytes,
+            long restarts,
+            long checkpointsCompleted,
+            long checkpointsFailed,
+            long checkpointBytes,
+            long checkpointMillis,
+            long step,
+            long tokens,
+            Float trainLoss,
             Float valLoss) {}
 
     @Override
     public Integer call() throws Exception {
         if (minutes < 1 || sampleSeconds < 1 || feedKilobytesPerSecond < 1 || warmupMinutes < 0) {
-            throw new IllegalArgumentException("--minutes, --sample-seconds and --feed-kb-per-s must be >= 1, --warmup-minutes >= 0");
+            throw new IllegalArgumentException(
+                    "--minutes, --sample-seconds and --feed-kb-per-s must be >= 1, --warmup-minutes"
+                            + " >= 0");
         }
         if (spec.commandLine().getParseResult().hasMatchedOption("--bootstrap-servers")) {
-            throw new IllegalArgumentException("bench soak runs its own in-process Kafka broker: --bootstrap-servers is not used");
+            throw new IllegalArgumentException(
+                    "bench soak runs its own in-process Kafka broker: --bootstrap-servers is not"
+                            + " used");
         }
         PrintWriter log = spec.commandLine().getErr();
         Vocabulary vocabulary = job.vocabulary();
@@ -140,7 +173,12 @@ final class SoakBench implements Callable<Integer> {
         return 0;
     }
 
-    private void sample(JobClient client, int restPort, LossFollower losses, List<Sample> samples, PrintWriter log)
+    private void sample(
+            JobClient client,
+            int restPort,
+            LossFollower losses,
+            List<Sample> samples,
+            PrintWriter log)
             throws Exception {
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String jobUri = "http://127.0.0.1:" + restPort + "/jobs/" + client.getJobID();
@@ -148,7 +186,9 @@ final class SoakBench implements Callable<Integer> {
         URI restarts = URI.create(jobUri + "/metrics?get=numRestarts");
         long start = System.nanoTime();
         long end = start + TimeUnit.MINUTES.toNanos(minutes);
-        for (long next = start + TimeUnit.SECONDS.toNanos(sampleSeconds); next <= end; next += TimeUnit.SECONDS.toNanos(sampleSeconds)) {
+        for (long next = start + TimeUnit.SECONDS.toNanos(sampleSeconds);
+                next <= end;
+                next += TimeUnit.SECONDS.toNanos(sampleSeconds)) {
             TimeUnit.NANOSECONDS.sleep(next - System.nanoTime());
             if (client.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
                 log.println("the job ended: " + client.getJobStatus().get());
@@ -158,12 +198,21 @@ final class SoakBench implements Callable<Integer> {
             long restartCount = get(http, restarts).path(0).path("value").asLong();
             JsonNode latest = stats.path("latest").path("completed");
             Reports.LossRecord loss = losses.latest.get();
-            Sample s = new Sample(round((System.nanoTime() - start) / 1e9), round(rssKilobytes() / 1024.0),
-                    round(heapUsedBytes() / 1048576.0), round(heapCommittedBytes() / 1048576.0), restartCount, stats.path("counts").path("completed").asLong(),
-                    stats.path("counts").path("failed").asLong(), latest.path("state_size").asLong(),
-                    latest.path("end_to_end_duration").asLong(), loss == null ? 0 : loss.step(),
-                    loss == null ? 0 : loss.tokens(), loss == null ? null : loss.trainLoss(),
-                    loss == null ? null : loss.valLoss());
+            Sample s =
+                    new Sample(
+                            round((System.nanoTime() - start) / 1e9),
+                            round(rssKilobytes() / 1024.0),
+                            round(heapUsedBytes() / 1048576.0),
+                            round(heapCommittedBytes() / 1048576.0),
+                            restartCount,
+                            stats.path("counts").path("completed").asLong(),
+                            stats.path("counts").path("failed").asLong(),
+                            latest.path("state_size").asLong(),
+                            latest.path("end_to_end_duration").asLong(),
+                            loss == null ? 0 : loss.step(),
+                            loss == null ? 0 : loss.tokens(),
+                            loss == null ? null : loss.trainLoss(),
+                            loss == null ? null : loss.valLoss());
             samples.add(s);
             log.println(JSON.writeValueAsString(s));
         }
@@ -175,35 +224,49 @@ final class SoakBench implements Callable<Integer> {
         if (samples.isEmpty()) {
             return summary;
         }
-        Sample warm = samples.stream().filter(s -> s.seconds() >= warmupSeconds).findFirst()
-                .orElse(samples.get(samples.size() - 1));
+        Sample warm =
+                samples.stream()
+                        .filter(s -> s.seconds() >= warmupSeconds)
+                        .findFirst()
+                        .orElse(samples.get(samples.size() - 1));
         Sample last = samples.get(samples.size() - 1);
         List<Sample> afterWarmup = samples.subList(samples.indexOf(warm), samples.size());
         summary.put("warmup_seconds", warm.seconds());
         summary.put("rss_mb_after_warmup", warm.rssMegabytes());
         summary.put("rss_mb_end", last.rssMegabytes());
-        summary.put("rss_mb_max", samples.stream().mapToDouble(Sample::rssMegabytes).max().orElseThrow());
-        summary.put("rss_change_pct", round(100 * (last.rssMegabytes() - warm.rssMegabytes()) / warm.rssMegabytes()));
+        summary.put(
+                "rss_mb_max",
+                samples.stream().mapToDouble(Sample::rssMegabytes).max().orElseThrow());
+        summary.put(
+                "rss_change_pct",
+                round(100 * (last.rssMegabytes() - warm.rssMegabytes()) / warm.rssMegabytes()));
         double nativeWarm = warm.rssMegabytes() - warm.heapCommittedMegabytes();
         double nativeEnd = last.rssMegabytes() - last.heapCommittedMegabytes();
         summary.put("rss_minus_heap_mb_after_warmup", round(nativeWarm));
         summary.put("rss_minus_heap_mb_end", round(nativeEnd));
-        summary.put("rss_minus_heap_change_pct", round(100 * (nativeEnd - nativeWarm) / nativeWarm));
+        summary.put(
+                "rss_minus_heap_change_pct", round(100 * (nativeEnd - nativeWarm) / nativeWarm));
         summary.put("heap_committed_mb_after_warmup", warm.heapCommittedMegabytes());
         summary.put("heap_committed_mb_end", last.heapCommittedMegabytes());
         summary.put("heap_used_mb_after_warmup", warm.heapUsedMegabytes());
         summary.put("heap_used_mb_end", last.heapUsedMegabytes());
-        summary.put("heap_used_mb_max_after_warmup",
+        summary.put(
+                "heap_used_mb_max_after_warmup",
                 afterWarmup.stream().mapToDouble(Sample::heapUsedMegabytes).max().orElseThrow());
         summary.put("restarts", last.restarts());
         summary.put("checkpoints_completed", last.checkpointsCompleted());
         summary.put("checkpoints_failed", last.checkpointsFailed());
-        summary.put("checkpoint_bytes_max", samples.stream().mapToLong(Sample::checkpointBytes).max().orElseThrow());
+        summary.put(
+                "checkpoint_bytes_max",
+                samples.stream().mapToLong(Sample::checkpointBytes).max().orElseThrow());
         summary.put("checkpoint_bytes_end", last.checkpointBytes());
-        summary.put("checkpoint_ms_max", samples.stream().mapToLong(Sample::checkpointMillis).max().orElseThrow());
+        summary.put(
+                "checkpoint_ms_max",
+                samples.stream().mapToLong(Sample::checkpointMillis).max().orElseThrow());
         summary.put("steps", last.step());
         summary.put("tokens", last.tokens());
-        Sample firstLoss = samples.stream().filter(s -> s.valLoss() != null).findFirst().orElse(null);
+        Sample firstLoss =
+                samples.stream().filter(s -> s.valLoss() != null).findFirst().orElse(null);
         if (firstLoss != null) {
             summary.put("loss_start_step", firstLoss.step());
             summary.put("val_loss_start", firstLoss.valLoss());
@@ -214,12 +277,19 @@ final class SoakBench implements Callable<Integer> {
         return summary;
     }
 
-    /** A Flink REST resource as JSON; empty when the request fails (a sample without it, not the end of the run). */
+    /**
+     * A Flink REST resource as JSON; empty when the request fails (a sample without it, not the end
+     * of the run).
+     */
     private static JsonNode get(HttpClient http, URI uri) {
         try {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 ? JSON.readTree(response.body()) : JSON.createObjectNode();
+            HttpResponse<String> response =
+                    http.send(
+                            HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200
+                    ? JSON.readTree(response.body())
+                    : JSON.createObjectNode();
         } catch (IOException e) {
             return JSON.createObjectNode();
         } catch (InterruptedException e) {
@@ -235,8 +305,11 @@ final class SoakBench implements Callable<Integer> {
     }
 
     static long rssKilobytes(List<String> statusLines) {
-        return statusLines.stream().filter(l -> l.startsWith("VmRSS:"))
-                .mapToLong(l -> Long.parseLong(l.replaceAll("\\D", ""))).findFirst().orElse(0);
+        return statusLines.stream()
+                .filter(l -> l.startsWith("VmRSS:"))
+                .mapToLong(l -> Long.parseLong(l.replaceAll("\\D", "")))
+                .findFirst()
+                .orElse(0);
     }
 
     private static long heapCommittedBytes() {
@@ -257,7 +330,9 @@ final class SoakBench implements Callable<Integer> {
         }
     }
 
-    /** Feeds the corpus into the first text topic at a steady rate, from its start again at its end. */
+    /**
+     * Feeds the corpus into the first text topic at a steady rate, from its start again at its end.
+     */
     private static final class LoopFeed implements AutoCloseable {
         private final AtomicBoolean running = new AtomicBoolean(true);
         private final AtomicLong sent = new AtomicLong();
@@ -265,22 +340,32 @@ final class SoakBench implements Callable<Integer> {
 
         LoopFeed(JobConfig config, byte[] corpus, int bytesPerSecond) {
             int slice = Math.max(1, bytesPerSecond / 10);
-            thread = new Thread(() -> {
-                try (TextFeeder feeder = new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 4096)) {
-                    int offset = 0;
-                    long next = System.nanoTime();
-                    while (running.get()) {
-                        int end = Math.min(corpus.length, offset + slice);
-                        feeder.feed(new ByteArrayInputStream(Arrays.copyOfRange(corpus, offset, end)), n -> { });
-                        sent.addAndGet(end - offset);
-                        offset = end == corpus.length ? 0 : end;
-                        next += 100_000_000L;
-                        TimeUnit.NANOSECONDS.sleep(next - System.nanoTime());
-                    }
-                } catch (IOException | InterruptedException e) {
-                    // stopped, or the broker went away at the end
-                }
-            }, "soak-feed");
+            thread =
+                    new Thread(
+                            () -> {
+                                try (TextFeeder feeder =
+                                        new TextFeeder(
+                                                config.bootstrapServers(),
+                                                config.textTopics().get(0),
+                                                4096)) {
+                                    int offset = 0;
+                                    long next = System.nanoTime();
+                                    while (running.get()) {
+                                        int end = Math.min(corpus.length, offset + slice);
+                                        feeder.feed(
+                                                new ByteArrayInputStream(
+                                                        Arrays.copyOfRange(corpus, offset, end)),
+                                                n -> {});
+                                        sent.addAndGet(end - offset);
+                                        offset = end == corpus.length ? 0 : end;
+                                        next += 100_000_000L;
+                                        TimeUnit.NANOSECONDS.sleep(next - System.nanoTime());
+                                    }
+                                } catch (IOException | InterruptedException e) {
+                                    // stopped, or the broker went away at the end
+                                }
+                            },
+                            "soak-feed");
             thread.setDaemon(true);
             thread.start();
         }
@@ -303,16 +388,25 @@ final class SoakBench implements Callable<Integer> {
         private final Thread thread;
 
         LossFollower(JobConfig config) {
-            thread = new Thread(() -> {
-                try (KafkaConsumer<String, String> consumer = KafkaStreams.textConsumer(config.bootstrapServers(), "soak")) {
-                    consumer.subscribe(List.of(config.lossesTopic()));
-                    while (running.get()) {
-                        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofMillis(500))) {
-                            latest.set(Reports.fromJson(record.value(), Reports.LossRecord.class));
-                        }
-                    }
-                }
-            }, "soak-losses");
+            thread =
+                    new Thread(
+                            () -> {
+                                try (KafkaConsumer<String, String> consumer =
+                                        KafkaStreams.textConsumer(
+                                                config.bootstrapServers(), "soak")) {
+                                    consumer.subscribe(List.of(config.lossesTopic()));
+                                    while (running.get()) {
+                                        for (ConsumerRecord<String, String> record :
+                                                consumer.poll(Duration.ofMillis(500))) {
+                                            latest.set(
+                                                    Reports.fromJson(
+                                                            record.value(),
+                                                            Reports.LossRecord.class));
+                                        }
+                                    }
+                                }
+                            },
+                            "soak-losses");
             thread.setDaemon(true);
             thread.start();
         }

@@ -9,16 +9,28 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "streamgpt 0.1.0",
         description = "Train a character-level GPT, online on text streams or on a bounded corpus.",
-        subcommands = {LocalCommand.class, StackCommand.class, SubmitCommand.class, JobsCommand.List_.class, JobsCommand.Stop.class,
-            JobsCommand.Cancel.class, FeedCommand.class, SamplesCommand.class, GenerateCommand.class, ExportCommand.class,
-            ServeCommand.class, TrainCommand.class, BenchCommand.class, ConfigReference.class})
+        subcommands = {
+            LocalCommand.class,
+            StackCommand.class,
+            SubmitCommand.class,
+            JobsCommand.List_.class,
+            JobsCommand.Stop.class,
+            JobsCommand.Cancel.class,
+            FeedCommand.class,
+            SamplesCommand.class,
+            GenerateCommand.class,
+            ExportCommand.class,
+            ServeCommand.class,
+            TrainCommand.class,
+            BenchCommand.class,
+            ConfigReference.class
+        })
 public final class StreamGpt implements Runnable {
 
     /** Exit code of invalid options and configs, before any work starts. */
     static final int EXIT_USAGE = 2;
 
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -26,7 +38,10 @@ public final class StreamGpt implements Runnable {
 
     /** Runs the command line on the process's streams and returns its exit code. */
     public static int run(String... args) {
-        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return run(
+                new java.io.PrintWriter(System.out, true),
+                new java.io.PrintWriter(System.err, true),
+                args);
     }
 
     /** Runs the command line with the given output and error writers (for tests). */
@@ -34,13 +49,14 @@ public final class StreamGpt implements Runnable {
         return new CommandLine(new StreamGpt())
                 .setOut(out)
                 .setErr(err)
-                .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    if (e instanceof IllegalArgumentException) {
-                        cmd.getErr().println("streamgpt: " + e.getMessage());
-                        return EXIT_USAGE;
-                    }
-                    throw e;
-                })
+                .setExecutionExceptionHandler(
+                        (e, cmd, parsed) -> {
+                            if (e instanceof IllegalArgumentException) {
+                                cmd.getErr().println("streamgpt: " + e.getMessage());
+                                return EXIT_USAGE;
+                            }
+                            throw e;
+                        })
                 .execute(args);
     }
 

@@ -35,7 +35,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final String bootstrapServers;
     private KafkaRaftServer server; // null while stopped
 
-    private EmbeddedKafka(KafkaConfig config, Path dataDir, boolean ownsDataDir, String bootstrapServers) {
+    private EmbeddedKafka(
+            KafkaConfig config, Path dataDir, boolean ownsDataDir, String bootstrapServers) {
         this.config = config;
         this.dataDir = dataDir;
         this.ownsDataDir = ownsDataDir;
@@ -48,23 +49,36 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public static EmbeddedKafka start(int port, Path dataDir) throws IOException {
         boolean temporary = dataDir == null;
-        Path dir = temporary ? Files.createTempDirectory("streamgpt-kafka") : Files.createDirectories(dataDir);
+        Path dir =
+                temporary
+                        ? Files.createTempDirectory("streamgpt-kafka")
+                        : Files.createDirectories(dataDir);
         int brokerPort = port == 0 ? freePort() : port;
         int controllerPort = freePort();
         Properties p = brokerProperties(brokerPort, controllerPort, dir);
         format(dir);
-        EmbeddedKafka kafka = new EmbeddedKafka(new KafkaConfig(p, false), dir, temporary, "127.0.0.1:" + brokerPort);
+        EmbeddedKafka kafka =
+                new EmbeddedKafka(
+                        new KafkaConfig(p, false), dir, temporary, "127.0.0.1:" + brokerPort);
         kafka.restart();
         return kafka;
     }
 
-    /** A single-node KRaft broker + controller on 127.0.0.1 with its log in {@code dir}: also the stack's broker. */
+    /**
+     * A single-node KRaft broker + controller on 127.0.0.1 with its log in {@code dir}: also the
+     * stack's broker.
+     */
     public static Properties brokerProperties(int brokerPort, int controllerPort, Path dir) {
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
         p.put("node.id", "1");
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-        p.put("listeners", "PLAINTEXT://127.0.0.1:" + brokerPort + ",CONTROLLER://127.0.0.1:" + controllerPort);
+        p.put(
+                "listeners",
+                "PLAINTEXT://127.0.0.1:"
+                        + brokerPort
+                        + ",CONTROLLER://127.0.0.1:"
+                        + controllerPort);
         p.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + brokerPort);
         p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         p.put("controller.listener.names", "CONTROLLER");
@@ -82,18 +96,21 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    /** Formats {@code dir} as the log and metadata directory of a new cluster; a formatted one is left as it is. */
+    /**
+     * Formats {@code dir} as the log and metadata directory of a new cluster; a formatted one is
+     * left as it is.
+     */
     public static void format(Path dir) throws IOException {
         try {
             new Formatter()
-                .setNodeId(1)
-                .setClusterId(Uuid.randomUuid().toString())
-                .addDirectory(dir.toString())
-                .setMetadataLogDirectory(dir.toString())
-                .setControllerListenerName("CONTROLLER")
-                .setIgnoreFormatted(true)
-                .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
-                .run();
+                    .setNodeId(1)
+                    .setClusterId(Uuid.randomUuid().toString())
+                    .addDirectory(dir.toString())
+                    .setMetadataLogDirectory(dir.toString())
+                    .setControllerListenerName("CONTROLLER")
+                    .setIgnoreFormatted(true)
+                    .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
+                    .run();
         } catch (Exception e) {
             throw new IOException("could not format the Kafka log directory " + dir, e);
         }
@@ -103,7 +120,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         return bootstrapServers;
     }
 
-    /** Shuts the broker down, keeping its ports and log for {@link #restart}; clients see an outage. */
+    /**
+     * Shuts the broker down, keeping its ports and log for {@link #restart}; clients see an outage.
+     */
     public synchronized void stop() {
         if (server != null) {
             server.shutdown();
@@ -120,7 +139,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         KafkaRaftServer started = new KafkaRaftServer(config, Time.SYSTEM);
         started.startup();
         server = started;
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        try (Admin admin =
+                Admin.create(
+                        Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
             admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             stop();

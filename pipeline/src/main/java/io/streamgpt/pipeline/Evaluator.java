@@ -31,12 +31,13 @@ import java.util.OptionalInt;
 import java.util.Random;
 
 /**
- * Assembles each global model version from the model topic, keeps a buffer of held-out windows,
- * and every {@code eval_interval} steps writes a loss record (per-replica training losses, global
+ * Assembles each global model version from the model topic, keeps a buffer of held-out windows, and
+ * every {@code eval_interval} steps writes a loss record (per-replica training losses, global
  * validation loss) to the losses topic, every {@code sample_interval} steps a generated sample to
  * the samples topic.
  */
-final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRecord> implements CheckpointedFunction {
+final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRecord>
+        implements CheckpointedFunction {
 
     /** Held-out tokens kept for validation: ~2,000 windows of the cpu preset. */
     private static final long VAL_BUFFER_TOKENS = 130_000;
@@ -67,22 +68,30 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
 
     /**
      * The held-out windows are state: after a restore the text source does not replay them. The
-     * generation is state too, counted as the replicas count theirs: after a restore the model topic
-     * replays the old generation's rounds written after the checkpoint, which must not be reported twice.
+     * generation is state too, counted as the replicas count theirs: after a restore the model
+     * topic replays the old generation's rounds written after the checkpoint, which must not be
+     * reported twice.
      */
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
-        generationState = context.getOperatorStateStore().getUnionListState(
-                new ListStateDescriptor<>("evaluator-generation", Types.INT));
+        generationState =
+                context.getOperatorStateStore()
+                        .getUnionListState(
+                                new ListStateDescriptor<>("evaluator-generation", Types.INT));
         int newest = -1;
         for (Integer g : generationState.get()) {
             newest = Math.max(newest, g);
         }
         generation = context.isRestored() ? newest + 1 : 0;
-        heldOutState = context.getOperatorStateStore().getListState(
-                new ListStateDescriptor<>("held-out", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
-        heldOutWindowsState = context.getOperatorStateStore().getListState(
-                new ListStateDescriptor<>("held-out-windows", Types.LONG));
+        heldOutState =
+                context.getOperatorStateStore()
+                        .getListState(
+                                new ListStateDescriptor<>(
+                                        "held-out",
+                                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        heldOutWindowsState =
+                context.getOperatorStateStore()
+                        .getListState(new ListStateDescriptor<>("held-out-windows", Types.LONG));
         for (Long count : heldOutWindowsState.get()) {
             restoredHeldOutWindows += count;
         }
@@ -108,12 +117,18 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
     @Override
     public void open(OpenContext context) {
         TorchRuntime.configure(config.threadsPerReplica());
-        model = Gpt.create(config.model(), TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
+        model =
+                Gpt.create(
+                        config.model(),
+                        TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
         heldOut = new ReplayBuffer(VAL_BUFFER_TOKENS);
         heldOut.restore(restoredHeldOut);
-        heldOutWindows = restoredHeldOutWindows; // windows received, not the runs they were merged into
+        heldOutWindows =
+                restoredHeldOutWindows; // windows received, not the runs they were merged into
         random = new Random(config.model().seed() + 1);
-        globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), generation, 0, true);
+        globalRounds =
+                new GlobalRounds(
+                        (int) model.parameterCount(), config.chunkSize(), generation, 0, true);
         lastEvalBucket = -1;
         lastSampleBucket = 0;
         var metrics = getRuntimeContext().getMetricGroup();
@@ -137,12 +152,15 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
         }
     }
 
-    /** Loads the round into the model only when it is evaluated or sampled: most rounds are neither. */
+    /**
+     * Loads the round into the model only when it is evaluated or sampled: most rounds are neither.
+     */
     private void report(GlobalRounds.Round round, Collector<TopicRecord> out) {
         ModelChunk head = round.head();
         long step = head.step();
         boolean evaluate = step / config.evalInterval() > lastEvalBucket;
-        boolean sample = config.sampleTokens() > 0 && step / config.sampleInterval() > lastSampleBucket;
+        boolean sample =
+                config.sampleTokens() > 0 && step / config.sampleInterval() > lastSampleBucket;
         if (evaluate || sample) {
             model.setParameterValues(round.parameters());
         }
@@ -153,15 +171,40 @@ final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRe
             for (int i = 0; i < perReplica.length; i++) {
                 perReplica[i] = Reports.orNull(head.replicaLosses()[i]);
             }
-            out.collect(new TopicRecord(config.lossesTopic(), Reports.toJson(new Reports.LossRecord(step, head.round(),
-                    head.generation(), head.tokens(), Reports.orNull(head.loss()), perReplica, Reports.orNull(valLoss),
-                    heldOutWindows, System.currentTimeMillis()))));
+            out.collect(
+                    new TopicRecord(
+                            config.lossesTopic(),
+                            Reports.toJson(
+                                    new Reports.LossRecord(
+                                            step,
+                                            head.round(),
+                                            head.generation(),
+                                            head.tokens(),
+                                            Reports.orNull(head.loss()),
+                                            perReplica,
+                                            Reports.orNull(valLoss),
+                                            heldOutWindows,
+                                            System.currentTimeMillis()))));
         }
         if (sample) {
             lastSampleBucket = step / config.sampleInterval();
-            int[] tokens = new Generator(model).generate(new int[0], config.sampleTokens(), Sampler.multinomial(step), true);
-            out.collect(new TopicRecord(config.samplesTopic(), Reports.toJson(new Reports.SampleRecord(step, head.round(),
-                    head.generation(), vocabulary.decode(tokens), System.currentTimeMillis()))));
+            int[] tokens =
+                    new Generator(model)
+                            .generate(
+                                    new int[0],
+                                    config.sampleTokens(),
+                                    Sampler.multinomial(step),
+                                    true);
+            out.collect(
+                    new TopicRecord(
+                            config.samplesTopic(),
+                            Reports.toJson(
+                                    new Reports.SampleRecord(
+                                            step,
+                                            head.round(),
+                                            head.generation(),
+                                            vocabulary.decode(tokens),
+                                            System.currentTimeMillis()))));
         }
     }
 

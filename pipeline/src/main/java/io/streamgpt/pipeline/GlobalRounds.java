@@ -6,9 +6,9 @@ import java.util.TreeMap;
 
 /**
  * Assembles global model versions from the chunks on the model topic, for one reader (a replica or
- * the evaluator). Only chunks of the reader's generation count: rounds written before a restore
- * are ignored, as are rounds older than the newest one completed. Chunk 0 of a round, which
- * carries the replicas' losses, is kept as the round's head.
+ * the evaluator). Only chunks of the reader's generation count: rounds written before a restore are
+ * ignored, as are rounds older than the newest one completed. Chunk 0 of a round, which carries the
+ * replicas' losses, is kept as the round's head.
  */
 final class GlobalRounds {
 
@@ -28,7 +28,12 @@ final class GlobalRounds {
      * @param followNewerGenerations false for a replica, which knows its generation; true for the
      *     evaluator, which follows the newest generation it sees
      */
-    GlobalRounds(int parameters, int chunkSize, int generation, long completedRound, boolean followNewerGenerations) {
+    GlobalRounds(
+            int parameters,
+            int chunkSize,
+            int generation,
+            long completedRound,
+            boolean followNewerGenerations) {
         this.parameters = parameters;
         this.chunkSize = chunkSize;
         this.generation = generation;
@@ -52,7 +57,8 @@ final class GlobalRounds {
             return null;
         }
         ParameterChunks.Assembly assembly =
-                incoming.computeIfAbsent(chunk.round(), r -> new ParameterChunks.Assembly(parameters, chunkSize));
+                incoming.computeIfAbsent(
+                        chunk.round(), r -> new ParameterChunks.Assembly(parameters, chunkSize));
         assembly.add(chunk.chunk(), chunk.values());
         if (chunk.chunk() == 0) {
             heads.put(chunk.round(), chunk);

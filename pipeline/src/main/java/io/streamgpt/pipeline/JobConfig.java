@@ -15,7 +15,8 @@ import java.util.Locale;
  * @param vocabulary {@code shakespeare}, {@code bytes} or the path of a corpus file
  * @param replicas N data-parallel training replicas, one per subtask
  * @param syncEvery K: local steps between parameter averaging rounds
- * @param syncMode {@code SYNC}: pause until the round's average arrives; {@code OVERLAP}: keep training
+ * @param syncMode {@code SYNC}: pause until the round's average arrives; {@code OVERLAP}: keep
+ *     training
  * @param outerOptimizer how the average becomes the next global model
  * @param outerLearningRate DiLoCo outer learning rate (NESTEROV only)
  * @param outerMomentum DiLoCo outer Nesterov momentum (NESTEROV only)
@@ -32,8 +33,10 @@ import java.util.Locale;
  * @param samplesTopic topic of generated samples (JSON)
  * @param promptsTopic topic of prompt requests (JSON) answered from the live model
  * @param answersTopic topic of the answers to prompt requests (JSON, keyed by request id)
- * @param deadLetterTopic topic of bad input: the offending record's coordinates and the reason (JSON)
- * @param promptQueue prompt requests that may wait for the live model; more are answered "queue full"
+ * @param deadLetterTopic topic of bad input: the offending record's coordinates and the reason
+ *     (JSON)
+ * @param promptQueue prompt requests that may wait for the live model; more are answered "queue
+ *     full"
  * @param pacing {@code CONTINUOUS}: train as fast as possible while data is buffered; {@code
  *     PER_TOKENS}: one step per tokensPerStep new tokens
  * @param tokensPerStep newly arrived tokens per step in PER_TOKENS pacing
@@ -92,7 +95,8 @@ public record JobConfig(
         String stateBackend,
         String checkpointDir,
         int threadsPerReplica,
-        long failAtStep) implements Serializable {
+        long failAtStep)
+        implements Serializable {
 
     public enum SyncMode {
         SYNC,
@@ -123,7 +127,11 @@ public record JobConfig(
             errors.add("sync_timeout_ms must be >= 1, got " + syncTimeoutMs);
         }
         if (chunkSize < 1 || chunkSize > MAX_CHUNK_SIZE) {
-            errors.add("chunk_size must be in [1, " + MAX_CHUNK_SIZE + "] (Kafka's 1 MB message limit), got " + chunkSize);
+            errors.add(
+                    "chunk_size must be in [1, "
+                            + MAX_CHUNK_SIZE
+                            + "] (Kafka's 1 MB message limit), got "
+                            + chunkSize);
         }
         if (averagerParallelism < 1) {
             errors.add("averager_parallelism must be >= 1, got " + averagerParallelism);
@@ -136,17 +144,29 @@ public record JobConfig(
             errors.add("give either text topics or a text topic pattern, not both or neither");
         }
         if (!startingOffsets.matches("earliest|committed|latest|timestamp:\\d+")) {
-            errors.add("starting_offsets must be earliest, committed, latest or timestamp:EPOCH_MS, got " + startingOffsets);
+            errors.add(
+                    "starting_offsets must be earliest, committed, latest or timestamp:EPOCH_MS,"
+                            + " got "
+                            + startingOffsets);
         }
         if (textTopics.stream().anyMatch(t -> t == null || t.isBlank())) {
             errors.add("text topic names must not be blank, got " + textTopics);
         }
-        List<String> jobTopics = java.util.Arrays.asList(modelTopic, lossesTopic, samplesTopic, promptsTopic, answersTopic,
-                deadLetterTopic);
+        List<String> jobTopics =
+                java.util.Arrays.asList(
+                        modelTopic,
+                        lossesTopic,
+                        samplesTopic,
+                        promptsTopic,
+                        answersTopic,
+                        deadLetterTopic);
         if (jobTopics.stream().anyMatch(t -> t == null || t.isBlank())) {
-            errors.add("model, losses, samples, prompts, answers and dead-letter topics are required");
+            errors.add(
+                    "model, losses, samples, prompts, answers and dead-letter topics are required");
         } else if (textTopics.stream().anyMatch(jobTopics::contains)) {
-            errors.add("text topics must not be the job's own topics (model, losses, samples, prompts, answers, dead letters)");
+            errors.add(
+                    "text topics must not be the job's own topics (model, losses, samples, prompts,"
+                            + " answers, dead letters)");
         }
         if (promptQueue < 1) {
             errors.add("prompt_queue must be >= 1, got " + promptQueue);
@@ -166,8 +186,14 @@ public record JobConfig(
         if (model != null && (stride < 1 || stride > model.blockSize() + 1)) {
             errors.add("stride must be in [1, block_size + 1], got " + stride);
         }
-        if (runWindows < 1 || evalInterval < 1 || evalIters < 1 || sampleInterval < 1 || sampleTokens < 0) {
-            errors.add("run_windows, eval_interval, eval_iters and sample_interval must be >= 1, sample_tokens >= 0");
+        if (runWindows < 1
+                || evalInterval < 1
+                || evalIters < 1
+                || sampleInterval < 1
+                || sampleTokens < 0) {
+            errors.add(
+                    "run_windows, eval_interval, eval_iters and sample_interval must be >= 1,"
+                            + " sample_tokens >= 0");
         }
         if (checkpointIntervalMs < 0) {
             errors.add("checkpoint_interval_ms must be >= 0, got " + checkpointIntervalMs);
@@ -196,7 +222,12 @@ public record JobConfig(
         StringBuilder out = new StringBuilder("streamgpt job config:\n");
         for (var component : JobConfig.class.getRecordComponents()) {
             try {
-                out.append(String.format(Locale.ROOT, "  %-22s %s%n", component.getName(), component.getAccessor().invoke(this)));
+                out.append(
+                        String.format(
+                                Locale.ROOT,
+                                "  %-22s %s%n",
+                                component.getName(),
+                                component.getAccessor().invoke(this)));
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(e);
             }

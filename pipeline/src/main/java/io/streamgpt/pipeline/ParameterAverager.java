@@ -7,8 +7,8 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
@@ -75,13 +75,28 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
 
     @Override
     public void open(OpenContext context) {
-        rounds = getRuntimeContext().getMapState(
-                new MapStateDescriptor<>("rounds", Types.LONG, TypeInformation.of(RoundSum.class)));
-        closed = getRuntimeContext().getState(new ValueStateDescriptor<>("closed", TypeInformation.of(Closed.class)));
-        previousGlobal = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("global", PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
-        momentum = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("momentum", PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
+        rounds =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "rounds", Types.LONG, TypeInformation.of(RoundSum.class)));
+        closed =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "closed", TypeInformation.of(Closed.class)));
+        previousGlobal =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "global",
+                                        PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
+        momentum =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "momentum",
+                                        PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
         var metrics = getRuntimeContext().getMetricGroup();
         closedRounds = metrics.counter("rounds_closed");
         partialRounds = metrics.counter("rounds_closed_by_timeout");
@@ -90,12 +105,15 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
     }
 
     @Override
-    public void processElement(ModelChunk chunk, Context ctx, Collector<ModelChunk> out) throws Exception {
+    public void processElement(ModelChunk chunk, Context ctx, Collector<ModelChunk> out)
+            throws Exception {
         if (chunk.kind() != ModelChunk.Kind.CONTRIBUTION) {
             return;
         }
         Closed last = closed.value();
-        if (last == null || chunk.generation() > last.generation) { // first contribution, or a restored job's
+        if (last == null
+                || chunk.generation()
+                        > last.generation) { // first contribution, or a restored job's
             last = new Closed(chunk.generation(), 0);
             closed.update(last);
             dropRoundsBefore(chunk.generation());
@@ -123,7 +141,8 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ModelChunk> out) throws Exception {
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ModelChunk> out)
+            throws Exception {
         List<RoundSum> due = new ArrayList<>();
         for (RoundSum sum : rounds.values()) {
             if (sum.deadline <= timestamp) {
@@ -157,8 +176,15 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
             return false;
         }
         if (chunk.values().length != sum.sum.length) {
-            throw new IllegalArgumentException("chunk " + chunk.chunk() + " of replica " + r + " has "
-                    + chunk.values().length + " values, others sent " + sum.sum.length);
+            throw new IllegalArgumentException(
+                    "chunk "
+                            + chunk.chunk()
+                            + " of replica "
+                            + r
+                            + " has "
+                            + chunk.values().length
+                            + " values, others sent "
+                            + sum.sum.length);
         }
         sum.contributors[r / 64] |= 1L << (r % 64);
         float[] values = chunk.values();
@@ -185,13 +211,21 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
             averageSquares += (double) average[i] * average[i];
         }
         // sum_i |x_i - avg|^2 = sum_i |x_i|^2 - n |avg|^2: how far the replicas drifted apart
-        divergence = Math.sqrt(Math.max(0, sum.sumOfSquares - sum.count * averageSquares) / sum.count);
+        divergence =
+                Math.sqrt(Math.max(0, sum.sumOfSquares - sum.count * averageSquares) / sum.count);
         float[] previous = previousGlobal.value();
         float[] m = momentum.value();
         if (m == null) {
             m = new float[average.length];
         }
-        float[] next = config.outerOptimizer().apply(previous, average, m, config.outerLearningRate(), config.outerMomentum());
+        float[] next =
+                config.outerOptimizer()
+                        .apply(
+                                previous,
+                                average,
+                                m,
+                                config.outerLearningRate(),
+                                config.outerMomentum());
         previousGlobal.update(next);
         momentum.update(m);
         closed.update(new Closed(sum.generation, sum.round));
@@ -201,8 +235,20 @@ final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, 
             }
         }
         closedRounds.inc();
-        out.collect(new ModelChunk(ModelChunk.Kind.GLOBAL, sum.generation, sum.round, sum.count, chunk,
-                sum.chunkCount, sum.maxStep, sum.tokens, meanLoss(sum.losses), 0L, sum.losses, next));
+        out.collect(
+                new ModelChunk(
+                        ModelChunk.Kind.GLOBAL,
+                        sum.generation,
+                        sum.round,
+                        sum.count,
+                        chunk,
+                        sum.chunkCount,
+                        sum.maxStep,
+                        sum.tokens,
+                        meanLoss(sum.losses),
+                        0L,
+                        sum.losses,
+                        next));
     }
 
     private static float meanLoss(float[] losses) {

@@ -33,11 +33,18 @@ final class ParameterChunks {
         /** Adds a chunk; repeated chunks (redelivery) are ignored. */
         void add(int chunk, float[] slice) {
             if (chunk < 0 || chunk >= arrived.length) {
-                throw new IllegalArgumentException("chunk " + chunk + " outside 0.." + (arrived.length - 1));
+                throw new IllegalArgumentException(
+                        "chunk " + chunk + " outside 0.." + (arrived.length - 1));
             }
             int expected = Math.min(chunkSize, values.length - chunk * chunkSize);
             if (slice.length != expected) {
-                throw new IllegalArgumentException("chunk " + chunk + " has " + slice.length + " values, expected " + expected);
+                throw new IllegalArgumentException(
+                        "chunk "
+                                + chunk
+                                + " has "
+                                + slice.length
+                                + " values, expected "
+                                + expected);
             }
             if (!arrived[chunk]) {
                 System.arraycopy(slice, 0, values, chunk * chunkSize, slice.length);

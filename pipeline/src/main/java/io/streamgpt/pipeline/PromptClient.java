@@ -2,12 +2,6 @@ package io.streamgpt.pipeline;
 
 import io.streamgpt.connectors.KafkaStreams;
 
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -18,18 +12,26 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringSerializer;
 
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
 /**
  * Asks the running job: sends prompt requests to the prompts topic and completes each with the
  * answer that carries its id on the answers topic. One reader thread follows the answers topic from
- * its end as it was when the client started, so an answer is never missed and old ones are never read.
- * {@code generate} asks once; {@code serve} shares one client among its HTTP requests.
+ * its end as it was when the client started, so an answer is never missed and old ones are never
+ * read. {@code generate} asks once; {@code serve} shares one client among its HTTP requests.
  */
 public final class PromptClient implements AutoCloseable {
 
     private final String promptsTopic;
     private final KafkaConsumer<String, String> answers;
     private final KafkaProducer<String, String> producer;
-    private final Map<String, CompletableFuture<Reports.Answer>> waiting = new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<Reports.Answer>> waiting =
+            new ConcurrentHashMap<>();
     private final Thread reader;
     private volatile boolean closed;
 
@@ -37,7 +39,11 @@ public final class PromptClient implements AutoCloseable {
      * @param connectTimeout how long Kafka may take to answer, here and when sending
      * @throws IllegalStateException if Kafka does not answer or the answers topic does not exist
      */
-    public PromptClient(String bootstrapServers, String promptsTopic, String answersTopic, Duration connectTimeout) {
+    public PromptClient(
+            String bootstrapServers,
+            String promptsTopic,
+            String answersTopic,
+            Duration connectTimeout) {
         this.promptsTopic = promptsTopic;
         this.answers = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-answers");
         try {
@@ -45,15 +51,25 @@ public final class PromptClient implements AutoCloseable {
             try {
                 partitions = answers.partitionsFor(answersTopic, connectTimeout);
             } catch (org.apache.kafka.common.errors.TimeoutException e) {
-                throw new IllegalStateException("Kafka at " + bootstrapServers + " did not answer within "
-                        + connectTimeout.toSeconds() + " s");
+                throw new IllegalStateException(
+                        "Kafka at "
+                                + bootstrapServers
+                                + " did not answer within "
+                                + connectTimeout.toSeconds()
+                                + " s");
             }
             if (partitions == null || partitions.isEmpty()) {
-                throw new IllegalStateException("no topic " + answersTopic + " at " + bootstrapServers
-                        + ": has a streamgpt job been started there?");
+                throw new IllegalStateException(
+                        "no topic "
+                                + answersTopic
+                                + " at "
+                                + bootstrapServers
+                                + ": has a streamgpt job been started there?");
             }
-            List<TopicPartition> assigned = partitions.stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            List<TopicPartition> assigned =
+                    partitions.stream()
+                            .map(p -> new TopicPartition(p.topic(), p.partition()))
+                            .toList();
             answers.assign(assigned);
             answers.seekToEnd(assigned);
             assigned.forEach(answers::position); // fix the start before any request goes out
@@ -67,8 +83,12 @@ public final class PromptClient implements AutoCloseable {
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(connectTimeout.toMillis()));
-        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(connectTimeout.toMillis()));
-        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(connectTimeout.toMillis() + 5_000));
+        props.put(
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                String.valueOf(connectTimeout.toMillis()));
+        props.put(
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                String.valueOf(connectTimeout.toMillis() + 5_000));
         this.producer = new KafkaProducer<>(props);
         this.reader = new Thread(this::readAnswers, "streamgpt-answers-reader");
         reader.setDaemon(true);
@@ -76,7 +96,8 @@ public final class PromptClient implements AutoCloseable {
     }
 
     /**
-     * Sends {@code request}; the future completes with its answer, or fails if it could not be sent.
+     * Sends {@code request}; the future completes with its answer, or fails if it could not be
+     * sent.
      *
      * @throws IllegalArgumentException if a request with the same id is still waiting
      */
@@ -87,15 +108,23 @@ public final class PromptClient implements AutoCloseable {
             return answer;
         }
         if (waiting.putIfAbsent(request.id(), answer) != null) {
-            throw new IllegalArgumentException("a request with id " + request.id() + " is already waiting for its answer");
+            throw new IllegalArgumentException(
+                    "a request with id " + request.id() + " is already waiting for its answer");
         }
         answer.whenComplete((a, e) -> waiting.remove(request.id(), answer));
-        producer.send(new ProducerRecord<>(promptsTopic, request.id(), request.toJson()), (metadata, e) -> {
-            if (e != null) {
-                answer.completeExceptionally(new IllegalStateException("could not send the request to " + promptsTopic
-                        + ": " + e.getMessage(), e));
-            }
-        });
+        producer.send(
+                new ProducerRecord<>(promptsTopic, request.id(), request.toJson()),
+                (metadata, e) -> {
+                    if (e != null) {
+                        answer.completeExceptionally(
+                                new IllegalStateException(
+                                        "could not send the request to "
+                                                + promptsTopic
+                                                + ": "
+                                                + e.getMessage(),
+                                        e));
+                    }
+                });
         return answer;
     }
 
@@ -109,7 +138,8 @@ public final class PromptClient implements AutoCloseable {
                     } catch (IllegalArgumentException e) {
                         continue; // not an answer: someone else's record
                     }
-                    CompletableFuture<Reports.Answer> asked = answer.id() == null ? null : waiting.get(answer.id());
+                    CompletableFuture<Reports.Answer> asked =
+                            answer.id() == null ? null : waiting.get(answer.id());
                     if (asked != null) {
                         asked.complete(answer);
                     }
@@ -135,6 +165,10 @@ public final class PromptClient implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         producer.close(Duration.ofSeconds(5));
-        waiting.values().forEach(f -> f.completeExceptionally(new IllegalStateException("the prompt client closed")));
+        waiting.values()
+                .forEach(
+                        f ->
+                                f.completeExceptionally(
+                                        new IllegalStateException("the prompt client closed")));
     }
 }

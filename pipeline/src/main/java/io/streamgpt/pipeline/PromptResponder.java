@@ -36,17 +36,18 @@ import java.util.OptionalInt;
  * <p>Generation runs in processing-time timers, for at most {@value #TICK_BUDGET_MS} ms per firing,
  * so checkpoint barriers, model chunks and new requests wait no longer than that. A request that
  * arrives when {@code prompt_queue} requests are waiting is answered "queue full" at once; one that
- * arrives before the job has published any model is answered "no model yet" at once (the first model
- * comes after sync_every steps; a client can simply ask again), and one older than its own
+ * arrives before the job has published any model is answered "no model yet" at once (the first
+ * model comes after sync_every steps; a client can simply ask again), and one older than its own
  * {@code timeout_ms} is answered "expired" rather than generated for, since nobody waits for it any
  * more: this is what happens to requests replayed after a late restore. Bad requests get an error
  * answer (when their id can be read) and a dead-letter record.
  *
- * <p>The queue is operator state, so accepted requests survive a restore (and are then answered from
- * the restored job's first model, or "no model yet"); the model itself is not state: it comes back on
- * the model topic.
+ * <p>The queue is operator state, so accepted requests survive a restore (and are then answered
+ * from the restored job's first model, or "no model yet"); the model itself is not state: it comes
+ * back on the model topic.
  */
-final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord, ModelChunk, TopicRecord>
+final class PromptResponder
+        extends KeyedCoProcessFunction<Integer, PromptRecord, ModelChunk, TopicRecord>
         implements CheckpointedFunction {
 
     /** Generation time per timer firing: the longest the responder holds its mailbox. */
@@ -57,7 +58,8 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
 
     private transient GlobalRounds globalRounds;
     private transient Gpt model;
-    private transient GlobalRounds.Round newerModel; // completed while an answer was being generated
+    private transient GlobalRounds.Round
+            newerModel; // completed while an answer was being generated
     private transient long modelRound;
     private transient int modelGeneration;
     private transient long modelStep;
@@ -86,7 +88,11 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
         Answering(Waiting waiting, Generator.Session session, long unknownCharacters) {
             this.waiting = waiting;
             this.session = session;
-            this.sampler = new Sampler(waiting.request().temperature(), waiting.request().topK(), waiting.request().seed());
+            this.sampler =
+                    new Sampler(
+                            waiting.request().temperature(),
+                            waiting.request().topK(),
+                            waiting.request().seed());
             this.tokens = new int[waiting.request().tokens()];
             this.unknownCharacters = unknownCharacters;
         }
@@ -113,7 +119,9 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
 
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
-        queueState = context.getOperatorStateStore().getListState(new ListStateDescriptor<>("prompt-queue", Types.STRING));
+        queueState =
+                context.getOperatorStateStore()
+                        .getListState(new ListStateDescriptor<>("prompt-queue", Types.STRING));
         restoredQueue = new ArrayList<>();
         for (String json : queueState.get()) {
             restoredQueue.add(Reports.fromJson(json, Waiting.class));
@@ -157,20 +165,35 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
     public void processElement1(PromptRecord record, Context ctx, Collector<TopicRecord> out) {
         PromptRequest request;
         try {
-            request = PromptRequest.parse(new String(record.value(), StandardCharsets.UTF_8), vocabulary.size());
+            request =
+                    PromptRequest.parse(
+                            new String(record.value(), StandardCharsets.UTF_8), vocabulary.size());
         } catch (PromptRequest.Invalid e) {
             invalid.inc();
-            out.collect(new TopicRecord(config.deadLetterTopic(), Reports.toJson(new Reports.DeadLetter(record.topic(),
-                    record.partition(), record.offset(), "bad prompt request: " + e.getMessage(), record.value().length,
-                    System.currentTimeMillis()))));
+            out.collect(
+                    new TopicRecord(
+                            config.deadLetterTopic(),
+                            Reports.toJson(
+                                    new Reports.DeadLetter(
+                                            record.topic(),
+                                            record.partition(),
+                                            record.offset(),
+                                            "bad prompt request: " + e.getMessage(),
+                                            record.value().length,
+                                            System.currentTimeMillis()))));
             if (e.id() != null) {
                 out.collect(answer(Reports.Answer.error(e.id(), e.getMessage())));
             }
             return;
         }
         long now = ctx.timerService().currentProcessingTime();
-        Waiting waiting = new Waiting(request, record.topic(), record.partition(), record.offset(),
-                record.timestampMs() > 0 ? record.timestampMs() : now);
+        Waiting waiting =
+                new Waiting(
+                        request,
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        record.timestampMs() > 0 ? record.timestampMs() : now);
         if (refused(waiting, now, out)) {
             return;
         }
@@ -213,14 +236,20 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
         }
     }
 
-    /** Takes the newest complete version; never in the middle of an answer, which keeps one model. */
+    /**
+     * Takes the newest complete version; never in the middle of an answer, which keeps one model.
+     */
     private void adoptNewerModel() {
         if (newerModel == null) {
             return;
         }
         if (model == null) {
-            model = Gpt.withParameters(config.model(), newerModel.parameters(),
-                    TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
+            model =
+                    Gpt.withParameters(
+                            config.model(),
+                            newerModel.parameters(),
+                            TorchRuntime.deviceFor(
+                                    0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
         } else {
             model.setParameterValues(newerModel.parameters());
         }
@@ -230,7 +259,8 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
         newerModel = null;
     }
 
-    // ---------------------------------------------------------------- answers out, a bounded slice per timer
+    // ---------------------------------------------------------------- answers out, a bounded slice
+    // per timer
 
     private void schedule(TimerService timers) {
         if (!timerPending) {
@@ -268,7 +298,10 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
     private Answering start(Waiting waiting) {
         String prompt = waiting.request().prompt();
         int[] ids = vocabulary.encode(prompt);
-        long unknown = vocabulary.kind() == Vocabulary.Kind.CHARS ? prompt.codePointCount(0, prompt.length()) - ids.length : 0;
+        long unknown =
+                vocabulary.kind() == Vocabulary.Kind.CHARS
+                        ? prompt.codePointCount(0, prompt.length()) - ids.length
+                        : 0;
         return new Answering(waiting, new Generator(model).open(ids, true), unknown);
     }
 
@@ -276,8 +309,17 @@ final class PromptResponder extends KeyedCoProcessFunction<Integer, PromptRecord
         answering.close();
         PromptRequest request = answering.waiting.request();
         long nowMs = System.currentTimeMillis();
-        out.collect(answer(new Reports.Answer(request.id(), vocabulary.decode(answering.tokens), null, modelRound,
-                modelGeneration, modelStep, answering.unknownCharacters, nowMs)));
+        out.collect(
+                answer(
+                        new Reports.Answer(
+                                request.id(),
+                                vocabulary.decode(answering.tokens),
+                                null,
+                                modelRound,
+                                modelGeneration,
+                                modelStep,
+                                answering.unknownCharacters,
+                                nowMs)));
         answered.inc();
         lastLatencyMs = nowMs - answering.waiting.sentMs();
     }

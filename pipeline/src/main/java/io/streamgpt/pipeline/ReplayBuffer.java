@@ -10,13 +10,13 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * A replica's bounded memory of training text: contiguous runs of tokens, so that training
- * examples can start at any token offset as the reference's random offsets into the corpus do.
+ * A replica's bounded memory of training text: contiguous runs of tokens, so that training examples
+ * can start at any token offset as the reference's random offsets into the corpus do.
  *
  * <p>Consecutive windows of a partition overlap and extend the same run; a gap (a held-out window,
  * another partition, or windows routed to another replica) starts a new run. Batches are sampled
- * uniformly over every valid start position of every run. When the buffer exceeds its capacity
- * the oldest tokens are dropped.
+ * uniformly over every valid start position of every run. When the buffer exceeds its capacity the
+ * oldest tokens are dropped.
  */
 final class ReplayBuffer {
 
@@ -36,7 +36,8 @@ final class ReplayBuffer {
 
     ReplayBuffer(long capacityTokens) {
         if (capacityTokens < 1) {
-            throw new IllegalArgumentException("buffer capacity must be >= 1 token, got " + capacityTokens);
+            throw new IllegalArgumentException(
+                    "buffer capacity must be >= 1 token, got " + capacityTokens);
         }
         this.capacity = capacityTokens;
     }
@@ -46,16 +47,27 @@ final class ReplayBuffer {
         index = null;
         Run last = runs.peekLast();
         long windowEnd = window.position() + window.tokens().length;
-        if (last != null && last.source().equals(window.source())
-                && window.position() <= last.end() && windowEnd > last.end()) {
+        if (last != null
+                && last.source().equals(window.source())
+                && window.position() <= last.end()
+                && windowEnd > last.end()) {
             int skip = (int) (last.end() - window.position());
-            int[] merged = Arrays.copyOf(last.tokens(), last.tokens().length + window.tokens().length - skip);
-            System.arraycopy(window.tokens(), skip, merged, last.tokens().length, window.tokens().length - skip);
+            int[] merged =
+                    Arrays.copyOf(
+                            last.tokens(), last.tokens().length + window.tokens().length - skip);
+            System.arraycopy(
+                    window.tokens(),
+                    skip,
+                    merged,
+                    last.tokens().length,
+                    window.tokens().length - skip);
             runs.pollLast();
             runs.addLast(new Run(last.source(), last.start(), merged));
             size += window.tokens().length - skip;
-        } else if (last == null || !(last.source().equals(window.source()) && windowEnd <= last.end()
-                && window.position() >= last.start())) {
+        } else if (last == null
+                || !(last.source().equals(window.source())
+                        && windowEnd <= last.end()
+                        && window.position() >= last.start())) {
             runs.addLast(new Run(window.source(), window.position(), window.tokens().clone()));
             size += window.tokens().length;
         }
@@ -68,8 +80,11 @@ final class ReplayBuffer {
             long excess = size - capacity;
             if (excess < oldest.tokens().length) {
                 int drop = (int) excess;
-                runs.addFirst(new Run(oldest.source(), oldest.start() + drop,
-                        Arrays.copyOfRange(oldest.tokens(), drop, oldest.tokens().length)));
+                runs.addFirst(
+                        new Run(
+                                oldest.source(),
+                                oldest.start() + drop,
+                                Arrays.copyOfRange(oldest.tokens(), drop, oldest.tokens().length)));
                 size -= drop;
             } else {
                 size -= oldest.tokens().length;

@@ -6,10 +6,9 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import java.util.Arrays;
 
 /**
- * Sends training windows to replicas: runs of {@code runWindows} consecutive windows of a
- * partition go to the same replica (so its buffer holds long contiguous text), and the key of
- * replica i is chosen so that Flink's key-group hashing places it on subtask i: exactly one replica
- * per subtask.
+ * Sends training windows to replicas: runs of {@code runWindows} consecutive windows of a partition
+ * go to the same replica (so its buffer holds long contiguous text), and the key of replica i is
+ * chosen so that Flink's key-group hashing places it on subtask i: exactly one replica per subtask.
  */
 final class ReplicaRouter implements KeySelector<TokenWindow, Integer> {
 
@@ -27,7 +26,9 @@ final class ReplicaRouter implements KeySelector<TokenWindow, Integer> {
         Arrays.fill(keys, -1);
         int found = 0;
         for (int candidate = 0; found < parallelism; candidate++) {
-            int subtask = KeyGroupRangeAssignment.assignKeyToParallelOperator(candidate, maxParallelism, parallelism);
+            int subtask =
+                    KeyGroupRangeAssignment.assignKeyToParallelOperator(
+                            candidate, maxParallelism, parallelism);
             if (keys[subtask] < 0) {
                 keys[subtask] = candidate;
                 found++;

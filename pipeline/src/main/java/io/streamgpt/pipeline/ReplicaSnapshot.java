@@ -12,8 +12,8 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Everything a training replica needs to continue after a restore: step counters, parameters,
- * AdamW state, its random source and its replay buffer. Written as one versioned binary blob into
+ * Everything a training replica needs to continue after a restore: step counters, parameters, AdamW
+ * state, its random source and its replay buffer. Written as one versioned binary blob into
  * operator state.
  */
 record ReplicaSnapshot(
@@ -54,9 +54,19 @@ record ReplicaSnapshot(
             runs.addAll(s.buffer());
             tokens += s.tokensConsumed();
         }
-        return new ReplicaSnapshot(primary.replica(), primary.globalStep(), primary.adoptedRound(), primary.awaitingRound(),
-                tokens, primary.lastLoss(), primary.parameters(), primary.optimizerSteps(), primary.firstMoment(),
-                primary.secondMoment(), primary.batches(), runs);
+        return new ReplicaSnapshot(
+                primary.replica(),
+                primary.globalStep(),
+                primary.adoptedRound(),
+                primary.awaitingRound(),
+                tokens,
+                primary.lastLoss(),
+                primary.parameters(),
+                primary.optimizerSteps(),
+                primary.firstMoment(),
+                primary.secondMoment(),
+                primary.batches(),
+                runs);
     }
 
     /** A global model version: what a replica added by a rescale starts from. */
@@ -76,7 +86,8 @@ record ReplicaSnapshot(
             try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
                 int version = in.readInt();
                 if (version != VERSION) {
-                    throw new IOException("global model snapshot version " + version + ", expected " + VERSION);
+                    throw new IOException(
+                            "global model snapshot version " + version + ", expected " + VERSION);
                 }
                 return new Global(in.readLong(), readFloats(in));
             }
@@ -112,7 +123,8 @@ record ReplicaSnapshot(
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
             int version = in.readInt();
             if (version != VERSION) {
-                throw new IOException("replica snapshot version " + version + ", expected " + VERSION);
+                throw new IOException(
+                        "replica snapshot version " + version + ", expected " + VERSION);
             }
             int replica = in.readInt();
             long globalStep = in.readLong();
@@ -132,8 +144,19 @@ record ReplicaSnapshot(
                 throw new IOException(e);
             }
             List<ReplayBuffer.Run> buffer = ReplayBuffer.readRuns(in);
-            return new ReplicaSnapshot(replica, globalStep, adoptedRound, awaitingRound, tokensConsumed, lastLoss, parameters,
-                    optimizerSteps, first, second, batches, buffer);
+            return new ReplicaSnapshot(
+                    replica,
+                    globalStep,
+                    adoptedRound,
+                    awaitingRound,
+                    tokensConsumed,
+                    lastLoss,
+                    parameters,
+                    optimizerSteps,
+                    first,
+                    second,
+                    batches,
+                    buffer);
         }
     }
 

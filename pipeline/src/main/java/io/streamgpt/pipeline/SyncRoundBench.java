@@ -24,8 +24,8 @@ import java.util.concurrent.TimeUnit;
  * Times the synchronisation path alone, with the job's own operators and topics: N replicas'
  * parameter chunks -> keyBy(chunk) -> {@link ParameterAverager} -> model topic -> a reader that
  * assembles the global round. A round is sent only when the previous one has arrived, so each
- * measurement is one round end to end. Runs on a MiniCluster in this JVM (the sender and the
- * reader share a clock).
+ * measurement is one round end to end. Runs on a MiniCluster in this JVM (the sender and the reader
+ * share a clock).
  */
 public final class SyncRoundBench {
 
@@ -34,7 +34,10 @@ public final class SyncRoundBench {
 
     private SyncRoundBench() {}
 
-    /** Milliseconds of each round, in order. {@code config} gives N, the chunk size, the topics and Kafka. */
+    /**
+     * Milliseconds of each round, in order. {@code config} gives N, the chunk size, the topics and
+     * Kafka.
+     */
     public static double[] run(JobConfig config, int parameters, int rounds) throws Exception {
         String id = UUID.randomUUID().toString();
         ARRIVED.put(id, new LinkedBlockingQueue<>());
@@ -46,10 +49,17 @@ public final class SyncRoundBench {
         env.fromSequence(1, rounds)
                 .flatMap(new Replicas(id, config.replicas(), parameters, config.chunkSize()))
                 .keyBy(ModelChunk::chunk)
-                .process(new ParameterAverager(config)).setParallelism(config.averagerParallelism())
+                .process(new ParameterAverager(config))
+                .setParallelism(config.averagerParallelism())
                 .sinkTo(KafkaStreams.modelSink(config.bootstrapServers(), config.modelTopic()));
-        env.fromSource(KafkaStreams.modelSource(config.bootstrapServers(), config.modelTopic(), "bench-" + id,
-                        OffsetsInitializer.earliest()), WatermarkStrategy.noWatermarks(), "model topic")
+        env.fromSource(
+                        KafkaStreams.modelSource(
+                                config.bootstrapServers(),
+                                config.modelTopic(),
+                                "bench-" + id,
+                                OffsetsInitializer.earliest()),
+                        WatermarkStrategy.noWatermarks(),
+                        "model topic")
                 .process(new Reader(id, parameters, config.chunkSize()))
                 .sinkTo(new DiscardingSink<>());
         JobClient job = env.executeAsync("sync round bench");
@@ -58,7 +68,8 @@ public final class SyncRoundBench {
             for (int r = 0; r < rounds; r++) {
                 Long nanos = ARRIVED.get(id).poll(120, TimeUnit.SECONDS);
                 if (nanos == null) {
-                    throw new IllegalStateException("round " + (r + 1) + " did not arrive within 120 s");
+                    throw new IllegalStateException(
+                            "round " + (r + 1) + " did not arrive within 120 s");
                 }
                 ms[r] = nanos / 1e6;
             }
@@ -87,7 +98,8 @@ public final class SyncRoundBench {
         @Override
         public void flatMap(Long round, Collector<ModelChunk> out) throws InterruptedException {
             Map<Long, Long> sent = SENT.get(id);
-            while (round > 1 && !sent.containsKey(-(round - 1))) { // the previous round has not arrived yet
+            while (round > 1
+                    && !sent.containsKey(-(round - 1))) { // the previous round has not arrived yet
                 Thread.sleep(1);
             }
             int chunks = ParameterChunks.count(parameters, chunkSize);
@@ -96,8 +108,20 @@ public final class SyncRoundBench {
                 for (int c = 0; c < chunks; c++) {
                     float[] values = new float[Math.min(chunkSize, parameters - c * chunkSize)];
                     Arrays.fill(values, replica + round * 0.001f);
-                    out.collect(new ModelChunk(ModelChunk.Kind.CONTRIBUTION, 0, round, replica, c, chunks, round, 0, 1f,
-                            0L, null, values));
+                    out.collect(
+                            new ModelChunk(
+                                    ModelChunk.Kind.CONTRIBUTION,
+                                    0,
+                                    round,
+                                    replica,
+                                    c,
+                                    chunks,
+                                    round,
+                                    0,
+                                    1f,
+                                    0L,
+                                    null,
+                                    values));
                 }
             }
         }

@@ -7,8 +7,8 @@ import java.util.function.Consumer;
  * Cuts one partition's token stream into windows of {@code width} tokens every {@code stride}
  * tokens, keeping the tail that does not fill a window yet for the next record.
  *
- * <p>Accounting: every emitted window advances the stream by {@code stride} tokens, so at any
- * time {@code tokensIn == windows * stride + tail}: no token is lost or counted twice.
+ * <p>Accounting: every emitted window advances the stream by {@code stride} tokens, so at any time
+ * {@code tokensIn == windows * stride + tail}: no token is lost or counted twice.
  */
 final class TokenWindower {
 
@@ -21,7 +21,11 @@ final class TokenWindower {
 
     TokenWindower(String source, int width, int stride, State state) {
         if (width < 2 || stride < 1 || stride > width) {
-            throw new IllegalArgumentException("window width must be >= 2 and stride in [1, width], got " + width + "/" + stride);
+            throw new IllegalArgumentException(
+                    "window width must be >= 2 and stride in [1, width], got "
+                            + width
+                            + "/"
+                            + stride);
         }
         this.source = source;
         this.width = width;
@@ -43,7 +47,12 @@ final class TokenWindower {
         System.arraycopy(tokens, 0, buffer, tail.length, tokens.length);
         int start = 0;
         while (buffer.length - start >= width) {
-            emit.accept(new TokenWindow(source, tailPosition, windows, Arrays.copyOfRange(buffer, start, start + width)));
+            emit.accept(
+                    new TokenWindow(
+                            source,
+                            tailPosition,
+                            windows,
+                            Arrays.copyOfRange(buffer, start, start + width)));
             windows++;
             start += stride;
             tailPosition += stride;

@@ -43,16 +43,19 @@ import java.util.zip.CRC32;
  * reference's DDP ranks do.
  *
  * <p>Restores and rescaling: each replica's state is one {@link ReplicaSnapshot} in operator list
- * state, which Flink splits over the new subtasks. A subtask that receives several (fewer
- * replicas than before) merges them: nothing buffered or counted is dropped. A subtask that
- * receives none (more replicas than before) joins at the newest global model, which replica 0
- * also keeps in union state, at that round's step, so that all replicas contribute to the same
- * rounds.
+ * state, which Flink splits over the new subtasks. A subtask that receives several (fewer replicas
+ * than before) merges them: nothing buffered or counted is dropped. A subtask that receives none
+ * (more replicas than before) joins at the newest global model, which replica 0 also keeps in union
+ * state, at that round's step, so that all replicas contribute to the same rounds.
  */
-final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, TokenWindow, ModelChunk, ModelChunk>
+final class TrainingReplica
+        extends KeyedBroadcastProcessFunction<Integer, TokenWindow, ModelChunk, ModelChunk>
         implements CheckpointedFunction {
 
-    /** The broadcast input needs a descriptor; global chunks are assembled in memory, not in broadcast state. */
+    /**
+     * The broadcast input needs a descriptor; global chunks are assembled in memory, not in
+     * broadcast state.
+     */
     static final MapStateDescriptor<Integer, Integer> MODEL_TOPIC =
             new MapStateDescriptor<>("model-topic", Types.INT, Types.INT);
 
@@ -73,7 +76,8 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
     private transient long tokensConsumed;
     private transient long tokensUntrained;
     private transient float lastLoss;
-    private transient double roundLossSum; // losses of the steps since the last send: a round's train loss
+    private transient double
+            roundLossSum; // losses of the steps since the last send: a round's train loss
     private transient int roundLossSteps;
     private transient long baseChecksum;
     private transient boolean timerPending;
@@ -84,7 +88,8 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
     private transient double tokensPerSecond;
     private transient long lastSyncLatencyMs;
 
-    // replica 0 only: the newest global model and its round, what a replica added by a rescale starts from
+    // replica 0 only: the newest global model and its round, what a replica added by a rescale
+    // starts from
     private transient long globalRound;
     private transient float[] globalParameters;
 
@@ -105,21 +110,30 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
         // Every subtask sees every generation (union state), so all agree on the next one.
-        generationState = context.getOperatorStateStore().getUnionListState(
-                new ListStateDescriptor<>("generation", Types.INT));
+        generationState =
+                context.getOperatorStateStore()
+                        .getUnionListState(new ListStateDescriptor<>("generation", Types.INT));
         int max = -1;
         for (Integer g : generationState.get()) {
             max = Math.max(max, g);
         }
         generation = context.isRestored() ? max + 1 : 0;
-        snapshotState = context.getOperatorStateStore().getListState(
-                new ListStateDescriptor<>("replica", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        snapshotState =
+                context.getOperatorStateStore()
+                        .getListState(
+                                new ListStateDescriptor<>(
+                                        "replica",
+                                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         restored = new ArrayList<>();
         for (byte[] bytes : snapshotState.get()) {
             restored.add(ReplicaSnapshot.fromBytes(bytes));
         }
-        globalState = context.getOperatorStateStore().getUnionListState(
-                new ListStateDescriptor<>("global-model", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        globalState =
+                context.getOperatorStateStore()
+                        .getUnionListState(
+                                new ListStateDescriptor<>(
+                                        "global-model",
+                                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         for (byte[] bytes : globalState.get()) { // one entry, replica 0's
             ReplicaSnapshot.Global global = ReplicaSnapshot.Global.fromBytes(bytes);
             if (restoredGlobal == null || global.round() > restoredGlobal.round()) {
@@ -133,7 +147,10 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         replica = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
         TorchRuntime.configure(config.threadsPerReplica());
         GptConfig c = config.model();
-        OptionalInt gpu = GpuAssignment.of(getRuntimeContext().getExternalResourceInfos(GpuAssignment.RESOURCE_NAME), replica);
+        OptionalInt gpu =
+                GpuAssignment.of(
+                        getRuntimeContext().getExternalResourceInfos(GpuAssignment.RESOURCE_NAME),
+                        replica);
         model = Gpt.create(c, TorchRuntime.deviceFor(replica, gpu, TorchRuntime.visibleGpus()));
         trainer = new Trainer(model);
         buffer = new ReplayBuffer(config.bufferTokens());
@@ -149,7 +166,10 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
             globalParameters = model.parameterValues(); // round 0: the common initial model
         }
         if (restored.size() > 1) {
-            LOG.info("replica {} takes over the state of {} replicas (fewer replicas than before)", replica, restored.size());
+            LOG.info(
+                    "replica {} takes over the state of {} replicas (fewer replicas than before)",
+                    replica,
+                    restored.size());
         }
         if (!restored.isEmpty()) {
             restore(ReplicaSnapshot.merge(restored));
@@ -158,11 +178,23 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         }
         restored = null;
         restoredGlobal = null;
-        globalRounds = new GlobalRounds((int) model.parameterCount(), config.chunkSize(), generation, adoptedRound, false);
+        globalRounds =
+                new GlobalRounds(
+                        (int) model.parameterCount(),
+                        config.chunkSize(),
+                        generation,
+                        adoptedRound,
+                        false);
         baseChecksum = checksum(model.parameterValues());
-        registerMetrics(getRuntimeContext().getMetricGroup().addGroup("replica", String.valueOf(replica)));
-        LOG.info("replica {} of {} ready: generation {}, step {}, {} buffered tokens", replica, config.replicas(),
-                generation, globalStep, buffer.size());
+        registerMetrics(
+                getRuntimeContext().getMetricGroup().addGroup("replica", String.valueOf(replica)));
+        LOG.info(
+                "replica {} of {} ready: generation {}, step {}, {} buffered tokens",
+                replica,
+                config.replicas(),
+                generation,
+                globalStep,
+                buffer.size());
     }
 
     private void restore(ReplicaSnapshot s) {
@@ -188,19 +220,38 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         model.setParameterValues(global.parameters());
         adoptedRound = global.round();
         globalStep = global.round() * config.syncEvery();
-        LOG.info("replica {} joins at round {} (step {}) from the global model", replica, adoptedRound, globalStep);
+        LOG.info(
+                "replica {} joins at round {} (step {}) from the global model",
+                replica,
+                adoptedRound,
+                globalStep);
     }
 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
         generationState.update(List.of(generation));
         float[][] moments = trainer.optimizer().state();
-        ReplicaSnapshot snapshot = new ReplicaSnapshot(replica, globalStep, adoptedRound, awaitingRound, tokensConsumed,
-                lastLoss, model.parameterValues(), trainer.optimizer().steps(), moments[0], moments[1], batches,
-                buffer.runs());
+        ReplicaSnapshot snapshot =
+                new ReplicaSnapshot(
+                        replica,
+                        globalStep,
+                        adoptedRound,
+                        awaitingRound,
+                        tokensConsumed,
+                        lastLoss,
+                        model.parameterValues(),
+                        trainer.optimizer().steps(),
+                        moments[0],
+                        moments[1],
+                        batches,
+                        buffer.runs());
         snapshotState.update(List.of(snapshot.toBytes()));
-        globalState.update(globalParameters == null ? List.of()
-                : List.of(new ReplicaSnapshot.Global(globalRound, globalParameters).toBytes()));
+        globalState.update(
+                globalParameters == null
+                        ? List.of()
+                        : List.of(
+                                new ReplicaSnapshot.Global(globalRound, globalParameters)
+                                        .toBytes()));
     }
 
     private void registerMetrics(MetricGroup metrics) {
@@ -253,11 +304,13 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
             resendAfterRestore = false;
             sendParameters(awaitingRound, out);
         }
-        if (awaitingRound >= 0) { // sync mode: wait for the round's average without blocking the mailbox
+        if (awaitingRound
+                >= 0) { // sync mode: wait for the round's average without blocking the mailbox
             schedule(ctx.timerService(), WAIT_POLL_MS);
             return;
         }
-        if (config.pacing() == JobConfig.Pacing.PER_TOKENS && tokensUntrained < config.tokensPerStep()) {
+        if (config.pacing() == JobConfig.Pacing.PER_TOKENS
+                && tokensUntrained < config.tokensPerStep()) {
             return; // the next window schedules again
         }
         GptConfig c = config.model();
@@ -271,13 +324,19 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         roundLossSteps++;
         double seconds = (System.nanoTime() - t0) / 1e9;
         long tokens = (long) c.batchSize() * c.blockSize();
-        tokensPerSecond = tokensPerSecond == 0 ? tokens / seconds : 0.9 * tokensPerSecond + 0.1 * tokens / seconds;
+        tokensPerSecond =
+                tokensPerSecond == 0
+                        ? tokens / seconds
+                        : 0.9 * tokensPerSecond + 0.1 * tokens / seconds;
         tokensConsumed += tokens;
         globalStep++;
         // the chaos hook: once, in the first attempt of a job never restored
-        if (globalStep == config.failAtStep() && replica == 0 && generation == 0
+        if (globalStep == config.failAtStep()
+                && replica == 0
+                && generation == 0
                 && getRuntimeContext().getTaskInfo().getAttemptNumber() == 0) {
-            throw new IllegalStateException("injected failure at step " + globalStep + " (--fail-at-step)");
+            throw new IllegalStateException(
+                    "injected failure at step " + globalStep + " (--fail-at-step)");
         }
         if (config.pacing() == JobConfig.Pacing.PER_TOKENS) {
             tokensUntrained -= config.tokensPerStep();
@@ -289,7 +348,9 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
                 awaitingRound = round;
             }
         }
-        boolean more = config.pacing() == JobConfig.Pacing.CONTINUOUS || tokensUntrained >= config.tokensPerStep();
+        boolean more =
+                config.pacing() == JobConfig.Pacing.CONTINUOUS
+                        || tokensUntrained >= config.tokensPerStep();
         if (more) {
             schedule(ctx.timerService(), awaitingRound >= 0 ? WAIT_POLL_MS : 0);
         }
@@ -302,8 +363,20 @@ final class TrainingReplica extends KeyedBroadcastProcessFunction<Integer, Token
         roundLossSum = 0;
         roundLossSteps = 0;
         for (int c = 0; c < chunks; c++) {
-            out.collect(new ModelChunk(ModelChunk.Kind.CONTRIBUTION, generation, round, replica, c, chunks, globalStep,
-                    tokensConsumed, roundLoss, baseChecksum, null, ParameterChunks.slice(parameters, c, config.chunkSize())));
+            out.collect(
+                    new ModelChunk(
+                            ModelChunk.Kind.CONTRIBUTION,
+                            generation,
+                            round,
+                            replica,
+                            c,
+                            chunks,
+                            globalStep,
+                            tokensConsumed,
+                            roundLoss,
+                            baseChecksum,
+                            null,
+                            ParameterChunks.slice(parameters, c, config.chunkSize())));
         }
         if (config.syncMode() == JobConfig.SyncMode.OVERLAP) {
             sentParameters.put(round, parameters);

@@ -19,16 +19,21 @@ import org.apache.flink.util.OutputTag;
  * boundaries and survive restarts with no token lost or repeated. Every tenth window is held out
  * for validation on a side output.
  *
- * <p>Bad records ({@link RecordTokenizer} says which) never stop the job: what can be trained on is,
- * the rest is counted, and each bad record gets one dead-letter record (its topic, partition,
+ * <p>Bad records ({@link RecordTokenizer} says which) never stop the job: what can be trained on
+ * is, the rest is counted, and each bad record gets one dead-letter record (its topic, partition,
  * offset and the reason) on a second side output bound for the dead-letter topic.
  */
 final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, TokenWindow> {
 
-    static final OutputTag<TokenWindow> HELD_OUT = new OutputTag<>("held-out", TypeInformation.of(TokenWindow.class));
+    static final OutputTag<TokenWindow> HELD_OUT =
+            new OutputTag<>("held-out", TypeInformation.of(TokenWindow.class));
 
-    /** Dead-letter records ({@link Reports.DeadLetter} as JSON), already addressed to the dead-letter topic. */
-    static final OutputTag<TopicRecord> DEAD_LETTERS = new OutputTag<>("dead-letters", TypeInformation.of(TopicRecord.class));
+    /**
+     * Dead-letter records ({@link Reports.DeadLetter} as JSON), already addressed to the
+     * dead-letter topic.
+     */
+    static final OutputTag<TopicRecord> DEAD_LETTERS =
+            new OutputTag<>("dead-letters", TypeInformation.of(TopicRecord.class));
 
     private final RecordTokenizer tokenizer;
     private final String deadLetterTopic;
@@ -47,7 +52,12 @@ final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, Tok
     private transient Counter oversizedRecords;
     private transient Counter deadLetters;
 
-    WindowAssembler(Vocabulary vocabulary, int blockSize, int stride, int maxRecordBytes, String deadLetterTopic) {
+    WindowAssembler(
+            Vocabulary vocabulary,
+            int blockSize,
+            int stride,
+            int maxRecordBytes,
+            String deadLetterTopic) {
         this.tokenizer = new RecordTokenizer(vocabulary, maxRecordBytes);
         this.deadLetterTopic = deadLetterTopic;
         this.width = blockSize + 1;
@@ -55,13 +65,21 @@ final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, Tok
     }
 
     WindowAssembler(Vocabulary vocabulary, JobConfig config) {
-        this(vocabulary, config.model().blockSize(), config.stride(), config.maxRecordBytes(), config.deadLetterTopic());
+        this(
+                vocabulary,
+                config.model().blockSize(),
+                config.stride(),
+                config.maxRecordBytes(),
+                config.deadLetterTopic());
     }
 
     @Override
     public void open(OpenContext context) {
-        windowerState = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("windower", TypeInformation.of(TokenWindower.State.class)));
+        windowerState =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "windower", TypeInformation.of(TokenWindower.State.class)));
         var metrics = getRuntimeContext().getMetricGroup();
         records = metrics.counter("text_records");
         tokens = metrics.counter("tokens_in");
@@ -76,29 +94,43 @@ final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, Tok
     }
 
     @Override
-    public void processElement(TextRecord record, Context ctx, Collector<TokenWindow> out) throws Exception {
+    public void processElement(TextRecord record, Context ctx, Collector<TokenWindow> out)
+            throws Exception {
         records.inc();
         RecordTokenizer.Tokens text = tokenizer.tokenize(record.value());
         count(text);
         String problem = tokenizer.problem(text);
         if (problem != null) {
             deadLetters.inc();
-            ctx.output(DEAD_LETTERS, new TopicRecord(deadLetterTopic, Reports.toJson(new Reports.DeadLetter(
-                    record.topic(), record.partition(), record.offset(), problem, text.bytes(), System.currentTimeMillis()))));
+            ctx.output(
+                    DEAD_LETTERS,
+                    new TopicRecord(
+                            deadLetterTopic,
+                            Reports.toJson(
+                                    new Reports.DeadLetter(
+                                            record.topic(),
+                                            record.partition(),
+                                            record.offset(),
+                                            problem,
+                                            text.bytes(),
+                                            System.currentTimeMillis()))));
         }
         if (text.tokens().length == 0) {
             return; // nothing to add: the state stays as it is
         }
-        TokenWindower windower = new TokenWindower(record.source(), width, stride, windowerState.value());
-        windower.add(text.tokens(), window -> {
-            windows.inc();
-            if (window.heldOut()) {
-                heldOut.inc();
-                ctx.output(HELD_OUT, window);
-            } else {
-                out.collect(window);
-            }
-        });
+        TokenWindower windower =
+                new TokenWindower(record.source(), width, stride, windowerState.value());
+        windower.add(
+                text.tokens(),
+                window -> {
+                    windows.inc();
+                    if (window.heldOut()) {
+                        heldOut.inc();
+                        ctx.output(HELD_OUT, window);
+                    } else {
+                        out.collect(window);
+                    }
+                });
         windowerState.update(windower.state());
     }
 

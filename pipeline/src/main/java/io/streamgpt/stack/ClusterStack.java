@@ -24,8 +24,8 @@ import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
- * The stack users run streamgpt on, as separate processes on 127.0.0.1: a Kafka broker (KRaft,
- * from the Maven jars, storage formatted on first start), a standalone Flink session cluster (one
+ * The stack users run streamgpt on, as separate processes on 127.0.0.1: a Kafka broker (KRaft, from
+ * the Maven jars, storage formatted on first start), a standalone Flink session cluster (one
  * JobManager, N TaskManagers, assembled from {@code deploy/flink-lib} since no Flink distribution
  * can be downloaded here), and Prometheus scraping the Flink reporters. {@code up} starts what is
  * not running yet, {@code down} stops what {@code up} started, by pid file.
@@ -39,20 +39,37 @@ public final class ClusterStack {
      * @param runDir pid files, logs, configs, Kafka data, checkpoints and savepoints
      * @param slots task slots per TaskManager: one per replica
      * @param taskManagerHeapMb task heap of each TaskManager
-     * @param taskManagerNativeMb task off-heap memory of each TaskManager: libtorch's tensors live there
+     * @param taskManagerNativeMb task off-heap memory of each TaskManager: libtorch's tensors live
+     *     there
      * @param reporterPorts port range of the Flink Prometheus reporters, one port per process
      */
-    public record Settings(Path home, Path runDir, int kafkaPort, int kafkaControllerPort, int flinkRestPort,
-            int flinkRpcPort, int prometheusPort, String reporterPorts, int taskManagers, int slots,
-            int taskManagerHeapMb, int taskManagerNativeMb, boolean prometheus) {
+    public record Settings(
+            Path home,
+            Path runDir,
+            int kafkaPort,
+            int kafkaControllerPort,
+            int flinkRestPort,
+            int flinkRpcPort,
+            int prometheusPort,
+            String reporterPorts,
+            int taskManagers,
+            int slots,
+            int taskManagerHeapMb,
+            int taskManagerNativeMb,
+            boolean prometheus) {
 
         public Settings {
             runDir = runDir.toAbsolutePath().normalize();
-            if (taskManagers < 1 || slots < 1 || taskManagerHeapMb < 64 || taskManagerNativeMb < 64) {
-                throw new IllegalArgumentException("need >= 1 TaskManager with >= 1 slot, >= 64 MB heap and native memory");
+            if (taskManagers < 1
+                    || slots < 1
+                    || taskManagerHeapMb < 64
+                    || taskManagerNativeMb < 64) {
+                throw new IllegalArgumentException(
+                        "need >= 1 TaskManager with >= 1 slot, >= 64 MB heap and native memory");
             }
             if (!reporterPorts.matches("\\d+(-\\d+)?")) {
-                throw new IllegalArgumentException("reporter ports must be a port or a range FROM-TO, got " + reporterPorts);
+                throw new IllegalArgumentException(
+                        "reporter ports must be a port or a range FROM-TO, got " + reporterPorts);
             }
         }
 
@@ -79,18 +96,26 @@ public final class ClusterStack {
     /** One line of {@code status}. */
     public record ServiceStatus(String name, Optional<Long> pid, String address, String log) {}
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
-    private static final List<String> JVM_OPENS = List.of(
-            "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
-            "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
-            "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
-            "--add-opens=java.base/java.text=ALL-UNNAMED", "--add-opens=java.base/java.time=ALL-UNNAMED",
-            "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
-            "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
-            "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED",
-            "--add-exports=java.base/sun.net.util=ALL-UNNAMED", "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
-            "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED");
+    private static final List<String> JVM_OPENS =
+            List.of(
+                    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+                    "--add-opens=java.base/java.net=ALL-UNNAMED",
+                    "--add-opens=java.base/java.io=ALL-UNNAMED",
+                    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+                    "--add-opens=java.base/java.text=ALL-UNNAMED",
+                    "--add-opens=java.base/java.time=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED",
+                    "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+                    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+                    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED");
 
     private final Settings settings;
     private Path flinkConf;
@@ -107,7 +132,9 @@ public final class ClusterStack {
     /** The settings the stack in {@code runDir} was started with, if it was. */
     public static Optional<Settings> startedIn(Path runDir) throws IOException {
         Path file = settingsFile(runDir.toAbsolutePath().normalize());
-        return Files.exists(file) ? Optional.of(JSON.readValue(file.toFile(), Settings.class)) : Optional.empty();
+        return Files.exists(file)
+                ? Optional.of(JSON.readValue(file.toFile(), Settings.class))
+                : Optional.empty();
     }
 
     private static Path settingsFile(Path runDir) {
@@ -119,10 +146,12 @@ public final class ClusterStack {
     /** Starts every service that does not run yet and waits until each answers. */
     public void up(PrintWriter out) throws IOException, InterruptedException {
         Files.createDirectories(settings.runDir().resolve("logs"));
-        JSON.writerWithDefaultPrettyPrinter().writeValue(settingsFile(settings.runDir()).toFile(), settings);
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(settingsFile(settings.runDir()).toFile(), settings);
         if (settings.prometheus() && !onPath("prometheus")) {
-            throw new IllegalArgumentException("Prometheus is not installed: `sudo apt-get install prometheus` (Debian's "
-                    + "package), or run the stack without it: --no-prometheus");
+            throw new IllegalArgumentException(
+                    "Prometheus is not installed: `sudo apt-get install prometheus` (Debian's "
+                            + "package), or run the stack without it: --no-prometheus");
         }
         startIfStopped(kafka(), settings.kafkaPort(), this::startKafka, out);
         waitForKafka();
@@ -136,13 +165,20 @@ public final class ClusterStack {
             startIfStopped(prometheus(), settings.prometheusPort(), this::startPrometheus, out);
             waitForHttp(settings.prometheusUrl() + "/-/ready");
         }
-        out.printf("stack up: Kafka %s, Flink %s (%d TaskManager(s) x %d slot(s))%s%n", settings.bootstrapServers(),
-                settings.flinkUrl(), settings.taskManagers(), settings.slots(),
+        out.printf(
+                "stack up: Kafka %s, Flink %s (%d TaskManager(s) x %d slot(s))%s%n",
+                settings.bootstrapServers(),
+                settings.flinkUrl(),
+                settings.taskManagers(),
+                settings.slots(),
                 settings.prometheus() ? ", Prometheus " + settings.prometheusUrl() : "");
         out.flush();
     }
 
-    /** Stops, in reverse order, every service this run directory's pid files name; returns how many ran. */
+    /**
+     * Stops, in reverse order, every service this run directory's pid files name; returns how many
+     * ran.
+     */
     public int down(PrintWriter out) throws IOException {
         int stopped = 0;
         List<ManagedProcess> services = services();
@@ -161,23 +197,31 @@ public final class ClusterStack {
     public List<ServiceStatus> status() {
         List<ServiceStatus> rows = new ArrayList<>();
         for (ManagedProcess service : services()) {
-            String address = switch (service.name()) {
-                case "kafka" -> settings.bootstrapServers();
-                case "jobmanager" -> settings.flinkUrl();
-                case "prometheus" -> settings.prometheusUrl();
-                default -> "reporter on 127.0.0.1:" + settings.reporterPorts();
-            };
-            rows.add(new ServiceStatus(service.name(), service.handle().map(ProcessHandle::pid), address,
-                    settings.runDir().relativize(service.log()).toString()));
+            String address =
+                    switch (service.name()) {
+                        case "kafka" -> settings.bootstrapServers();
+                        case "jobmanager" -> settings.flinkUrl();
+                        case "prometheus" -> settings.prometheusUrl();
+                        default -> "reporter on 127.0.0.1:" + settings.reporterPorts();
+                    };
+            rows.add(
+                    new ServiceStatus(
+                            service.name(),
+                            service.handle().map(ProcessHandle::pid),
+                            address,
+                            settings.runDir().relativize(service.log()).toString()));
         }
         return rows;
     }
 
-    /** Every service of the stack, TaskManagers found by pid file included (tests start extra ones). */
+    /**
+     * Every service of the stack, TaskManagers found by pid file included (tests start extra ones).
+     */
     List<ManagedProcess> services() {
         List<ManagedProcess> services = new ArrayList<>(List.of(kafka(), jobManager()));
         int taskManagers = settings.taskManagers();
-        while (Files.exists(settings.runDir().resolve("taskmanager-" + (taskManagers + 1) + ".pid"))) {
+        while (Files.exists(
+                settings.runDir().resolve("taskmanager-" + (taskManagers + 1) + ".pid"))) {
             taskManagers++;
         }
         for (int i = 0; i < taskManagers; i++) {
@@ -208,19 +252,31 @@ public final class ClusterStack {
         void start() throws IOException;
     }
 
-    private void startIfStopped(ManagedProcess service, int port, Starter starter, PrintWriter out) throws IOException {
+    private void startIfStopped(ManagedProcess service, int port, Starter starter, PrintWriter out)
+            throws IOException {
         Optional<ProcessHandle> running = service.handle();
         if (running.isPresent()) {
             out.println(service.name() + " already running (pid " + running.get().pid() + ")");
             return;
         }
         if (port > 0 && portInUse(port)) {
-            throw new IllegalArgumentException("port " + port + " of " + service.name() + " is in use by another process: "
-                    + "stop it or choose another port (see `streamgpt stack up --help`)");
+            throw new IllegalArgumentException(
+                    "port "
+                            + port
+                            + " of "
+                            + service.name()
+                            + " is in use by another process: "
+                            + "stop it or choose another port (see `streamgpt stack up --help`)");
         }
         starter.start();
-        out.println("started " + service.name() + " (pid " + service.handle().map(ProcessHandle::pid).orElse(-1L)
-                + ", log " + settings.runDir().relativize(service.log()) + ")");
+        out.println(
+                "started "
+                        + service.name()
+                        + " (pid "
+                        + service.handle().map(ProcessHandle::pid).orElse(-1L)
+                        + ", log "
+                        + settings.runDir().relativize(service.log())
+                        + ")");
         out.flush();
     }
 
@@ -230,14 +286,24 @@ public final class ClusterStack {
         Path dir = settings.runDir().resolve("kafka");
         Path data = dir.resolve("data");
         Files.createDirectories(data);
-        Properties properties = EmbeddedKafka.brokerProperties(settings.kafkaPort(), settings.kafkaControllerPort(), data);
+        Properties properties =
+                EmbeddedKafka.brokerProperties(
+                        settings.kafkaPort(), settings.kafkaControllerPort(), data);
         Path config = dir.resolve("server.properties");
         try (var writer = Files.newBufferedWriter(config)) {
             properties.store(writer, "streamgpt stack: a single-node KRaft broker on 127.0.0.1");
         }
         EmbeddedKafka.format(data); // first start only: a formatted directory is left as it is
-        kafka().start(List.of(javaCommand, "-Xms256m", "-Xmx512m", "-cp", launcherClasspath(), "kafka.Kafka", config.toString()),
-                Map.of());
+        kafka().start(
+                        List.of(
+                                javaCommand,
+                                "-Xms256m",
+                                "-Xmx512m",
+                                "-cp",
+                                launcherClasspath(),
+                                "kafka.Kafka",
+                                config.toString()),
+                        Map.of());
     }
 
     private void waitForKafka() throws IOException, InterruptedException {
@@ -252,9 +318,14 @@ public final class ClusterStack {
                 try {
                     client.describeCluster().nodes().get(5, java.util.concurrent.TimeUnit.SECONDS);
                     return;
-                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException notYet) {
+                } catch (java.util.concurrent.ExecutionException
+                        | java.util.concurrent.TimeoutException notYet) {
                     if (System.nanoTime() > deadline) {
-                        throw new IOException("Kafka did not come up on " + settings.bootstrapServers() + ": see " + kafka().log());
+                        throw new IOException(
+                                "Kafka did not come up on "
+                                        + settings.bootstrapServers()
+                                        + ": see "
+                                        + kafka().log());
                     }
                     Thread.sleep(500);
                 }
@@ -267,29 +338,55 @@ public final class ClusterStack {
     private void startJobManager() throws IOException {
         List<String> command = new ArrayList<>(List.of(javaCommand, "-Xms512m", "-Xmx512m"));
         command.addAll(flinkJvmOptions());
-        command.addAll(List.of("org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-                "--configDir", flinkConf().toString()));
+        command.addAll(
+                List.of(
+                        "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                        "--configDir",
+                        flinkConf().toString()));
         jobManager().start(command, Map.of());
     }
 
     /** Starts TaskManager {@code index}; the fault tests start replacements with it. */
     public void startTaskManager(int index) throws IOException {
-        int heapMb = 128 + settings.taskManagerHeapMb(); // framework + task heap, as config.yaml says
-        int directMb = 128 + settings.taskManagerNativeMb() + 64; // framework + task off-heap + network
-        List<String> command = new ArrayList<>(List.of(javaCommand, "-Xms" + heapMb + "m", "-Xmx" + heapMb + "m",
-                "-XX:MaxDirectMemorySize=" + directMb + "m", "-XX:MaxMetaspaceSize=256m", "-Dai.djl.offline=true"));
+        int heapMb =
+                128 + settings.taskManagerHeapMb(); // framework + task heap, as config.yaml says
+        int directMb =
+                128 + settings.taskManagerNativeMb() + 64; // framework + task off-heap + network
+        List<String> command =
+                new ArrayList<>(
+                        List.of(
+                                javaCommand,
+                                "-Xms" + heapMb + "m",
+                                "-Xmx" + heapMb + "m",
+                                "-XX:MaxDirectMemorySize=" + directMb + "m",
+                                "-XX:MaxMetaspaceSize=256m",
+                                "-Dai.djl.offline=true"));
         command.addAll(flinkJvmOptions());
-        command.addAll(List.of("org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-                "--configDir", flinkConf().toString()));
+        command.addAll(
+                List.of(
+                        "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+                        "--configDir",
+                        flinkConf().toString()));
         Path djl = settings.home().resolve(".djl");
-        // Idle OpenMP threads must sleep, not spin: spinning threads steal the cores of the other replicas.
-        taskManager(index).start(command, Map.of("DJL_CACHE_DIR", djl.toString(), "ENGINE_CACHE_DIR", djl.toString(),
-                "OMP_WAIT_POLICY", "PASSIVE"));
+        // Idle OpenMP threads must sleep, not spin: spinning threads steal the cores of the other
+        // replicas.
+        taskManager(index)
+                .start(
+                        command,
+                        Map.of(
+                                "DJL_CACHE_DIR",
+                                djl.toString(),
+                                "ENGINE_CACHE_DIR",
+                                djl.toString(),
+                                "OMP_WAIT_POLICY",
+                                "PASSIVE"));
     }
 
     private List<String> flinkJvmOptions() {
         List<String> options = new ArrayList<>(JVM_OPENS);
-        options.add("-Dlog4j.configurationFile=" + settings.home().resolve("deploy/flink/log4j-console.properties"));
+        options.add(
+                "-Dlog4j.configurationFile="
+                        + settings.home().resolve("deploy/flink/log4j-console.properties"));
         options.add("-Dstreamgpt.stack=" + settings.runDir());
         options.add("-cp");
         options.add(clusterClasspath());
@@ -310,22 +407,27 @@ public final class ClusterStack {
         Files.createDirectories(conf);
         Path flinkDir = settings.runDir().resolve("flink");
         String base = Files.readString(settings.home().resolve("deploy/flink/config.yaml"));
-        String stack = String.join("\n",
-                "",
-                "# ---- written by `streamgpt stack up` for " + settings.runDir(),
-                "jobmanager.rpc.address: 127.0.0.1",
-                "jobmanager.rpc.port: " + settings.flinkRpcPort(),
-                "rest.port: " + settings.flinkRestPort(),
-                "taskmanager.numberOfTaskSlots: " + settings.slots(),
-                "taskmanager.cpu.cores: " + settings.slots(),
-                "taskmanager.memory.task.heap.size: " + settings.taskManagerHeapMb() + "m",
-                "taskmanager.memory.task.off-heap.size: " + settings.taskManagerNativeMb() + "m",
-                "metrics.reporter.prom.port: " + settings.reporterPorts(),
-                "execution.checkpointing.dir: " + flinkDir.resolve("checkpoints").toUri(),
-                "execution.checkpointing.savepoint-dir: " + flinkDir.resolve("savepoints").toUri(),
-                "web.upload.dir: " + flinkDir.resolve("uploads"),
-                "io.tmp.dirs: " + flinkDir.resolve("tmp"),
-                "");
+        String stack =
+                String.join(
+                        "\n",
+                        "",
+                        "# ---- written by `streamgpt stack up` for " + settings.runDir(),
+                        "jobmanager.rpc.address: 127.0.0.1",
+                        "jobmanager.rpc.port: " + settings.flinkRpcPort(),
+                        "rest.port: " + settings.flinkRestPort(),
+                        "taskmanager.numberOfTaskSlots: " + settings.slots(),
+                        "taskmanager.cpu.cores: " + settings.slots(),
+                        "taskmanager.memory.task.heap.size: " + settings.taskManagerHeapMb() + "m",
+                        "taskmanager.memory.task.off-heap.size: "
+                                + settings.taskManagerNativeMb()
+                                + "m",
+                        "metrics.reporter.prom.port: " + settings.reporterPorts(),
+                        "execution.checkpointing.dir: " + flinkDir.resolve("checkpoints").toUri(),
+                        "execution.checkpointing.savepoint-dir: "
+                                + flinkDir.resolve("savepoints").toUri(),
+                        "web.upload.dir: " + flinkDir.resolve("uploads"),
+                        "io.tmp.dirs: " + flinkDir.resolve("tmp"),
+                        "");
         Files.createDirectories(flinkDir.resolve("uploads"));
         Files.createDirectories(flinkDir.resolve("tmp"));
         Path file = conf.resolve("config.yaml");
@@ -333,7 +435,8 @@ public final class ClusterStack {
         return conf;
     }
 
-    private void waitForTaskManagers(int count, boolean startedByUp) throws IOException, InterruptedException {
+    private void waitForTaskManagers(int count, boolean startedByUp)
+            throws IOException, InterruptedException {
         FlinkRest rest = new FlinkRest(settings.flinkUrl());
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
         while (true) {
@@ -349,14 +452,21 @@ public final class ClusterStack {
                 // the REST endpoint comes up a few seconds after the process
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException("Flink did not get " + count + " TaskManager(s) at " + settings.flinkUrl() + ": see "
-                        + settings.runDir().resolve("logs"));
+                throw new IOException(
+                        "Flink did not get "
+                                + count
+                                + " TaskManager(s) at "
+                                + settings.flinkUrl()
+                                + ": see "
+                                + settings.runDir().resolve("logs"));
             }
             Thread.sleep(500);
         }
     }
 
-    /** Waits until {@code count} TaskManagers are registered (after a test started or killed one). */
+    /**
+     * Waits until {@code count} TaskManagers are registered (after a test started or killed one).
+     */
     public void awaitTaskManagers(int count) throws IOException, InterruptedException {
         waitForTaskManagers(count, false);
     }
@@ -366,26 +476,40 @@ public final class ClusterStack {
     private void startPrometheus() throws IOException {
         Path dir = settings.runDir().resolve("prometheus");
         Files.createDirectories(dir.resolve("data"));
-        String targets = settings.reporterPortList().stream().map(p -> "'127.0.0.1:" + p + "'")
-                .collect(Collectors.joining(", ", "[", "]"));
-        String config = Files.readString(settings.home().resolve("deploy/prometheus/prometheus.yml"))
-                .replaceAll("(?m)^(\\s*- targets: ).*$", "$1" + targets);
+        String targets =
+                settings.reporterPortList().stream()
+                        .map(p -> "'127.0.0.1:" + p + "'")
+                        .collect(Collectors.joining(", ", "[", "]"));
+        String config =
+                Files.readString(settings.home().resolve("deploy/prometheus/prometheus.yml"))
+                        .replaceAll("(?m)^(\\s*- targets: ).*$", "$1" + targets);
         Path file = dir.resolve("prometheus.yml");
         Files.writeString(file, config);
-        prometheus().start(List.of("prometheus", "--config.file=" + file, "--storage.tsdb.path=" + dir.resolve("data"),
-                "--web.listen-address=127.0.0.1:" + settings.prometheusPort()), Map.of());
+        prometheus()
+                .start(
+                        List.of(
+                                "prometheus",
+                                "--config.file=" + file,
+                                "--storage.tsdb.path=" + dir.resolve("data"),
+                                "--web.listen-address=127.0.0.1:" + settings.prometheusPort()),
+                        Map.of());
     }
 
     // ---------------------------------------------------------------- helpers
 
-    /** The streamgpt command line's classpath, as the launcher builds it: the broker runs from it. */
+    /**
+     * The streamgpt command line's classpath, as the launcher builds it: the broker runs from it.
+     */
     private String launcherClasspath() {
-        return settings.home().resolve("pipeline/target/classes") + ":" + readClasspath("pipeline/target/runtime-classpath.txt");
+        return settings.home().resolve("pipeline/target/classes")
+                + ":"
+                + readClasspath("pipeline/target/runtime-classpath.txt");
     }
 
     /** Flink, the reporter factory, RocksDB and DJL: {@code deploy/flink-lib}. */
     private String clusterClasspath() {
-        return settings.home().resolve("deploy/flink-lib/target/classes") + ":"
+        return settings.home().resolve("deploy/flink-lib/target/classes")
+                + ":"
                 + readClasspath("deploy/flink-lib/target/cluster-classpath.txt");
     }
 
@@ -394,8 +518,12 @@ public final class ClusterStack {
         try {
             return Files.readString(path).trim();
         } catch (IOException e) {
-            throw new UncheckedIOException("missing " + path + ": build first (`mvn -DskipTests package`, which the "
-                    + "./streamgpt launcher runs)", e);
+            throw new UncheckedIOException(
+                    "missing "
+                            + path
+                            + ": build first (`mvn -DskipTests package`, which the "
+                            + "./streamgpt launcher runs)",
+                    e);
         }
     }
 
@@ -411,15 +539,19 @@ public final class ClusterStack {
         while (true) {
             ensureAlive(prometheus());
             try {
-                if (http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding())
-                        .statusCode() == 200) {
+                if (http.send(
+                                        HttpRequest.newBuilder(URI.create(url)).build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode()
+                        == 200) {
                     return;
                 }
             } catch (IOException notYet) {
                 // not listening yet
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException(url + " did not answer: see " + settings.runDir().resolve("logs"));
+                throw new IOException(
+                        url + " did not answer: see " + settings.runDir().resolve("logs"));
             }
             Thread.sleep(300);
         }

@@ -31,7 +31,8 @@ public final class FlinkRest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final URI base;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public FlinkRest(String url) {
         this.base = URI.create(url.endsWith("/") ? url : url + "/");
@@ -45,24 +46,38 @@ public final class FlinkRest {
     public String uploadJar(Path jar) throws IOException {
         String boundary = "streamgpt-" + UUID.randomUUID();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
-        body.write(("--" + boundary + "\r\nContent-Disposition: form-data; name=\"jarfile\"; filename=\""
-                + jar.getFileName() + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.write(
+                ("--"
+                                + boundary
+                                + "\r\n"
+                                + "Content-Disposition: form-data; name=\"jarfile\"; filename=\""
+                                + jar.getFileName()
+                                + "\"\r\nContent-Type: application/x-java-archive\r\n\r\n")
+                        .getBytes(StandardCharsets.UTF_8));
         body.write(Files.readAllBytes(jar));
         body.write(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
-        JsonNode reply = send(HttpRequest.newBuilder(base.resolve("jars/upload"))
-                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
+        JsonNode reply =
+                send(
+                        HttpRequest.newBuilder(base.resolve("jars/upload"))
+                                .header("Content-Type", "multipart/form-data; boundary=" + boundary)
+                                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())));
         String file = reply.path("filename").asText();
         return file.substring(file.lastIndexOf('/') + 1);
     }
 
-    /** Runs an uploaded jar ({@code POST /jars/:id/run}), optionally from a savepoint; returns the job id. */
-    public String runJar(String jarId, String entryClass, List<String> args, int parallelism, String savepoint)
+    /**
+     * Runs an uploaded jar ({@code POST /jars/:id/run}), optionally from a savepoint; returns the
+     * job id.
+     */
+    public String runJar(
+            String jarId, String entryClass, List<String> args, int parallelism, String savepoint)
             throws IOException {
-        ObjectNode request = JSON.createObjectNode()
-                .put("entryClass", entryClass)
-                .put("parallelism", parallelism);
-        request.putArray("programArgsList").addAll(args.stream().map(JSON.getNodeFactory()::textNode).toList());
+        ObjectNode request =
+                JSON.createObjectNode()
+                        .put("entryClass", entryClass)
+                        .put("parallelism", parallelism);
+        request.putArray("programArgsList")
+                .addAll(args.stream().map(JSON.getNodeFactory()::textNode).toList());
         if (savepoint != null) {
             request.put("savepointPath", savepoint).put("allowNonRestoredState", false);
         }
@@ -76,19 +91,30 @@ public final class FlinkRest {
 
     public List<Job> jobs() throws IOException {
         List<Job> jobs = new ArrayList<>();
-        for (JsonNode job : send(HttpRequest.newBuilder(base.resolve("jobs/overview")).GET()).path("jobs")) {
-            jobs.add(new Job(job.path("jid").asText(), job.path("name").asText(), job.path("state").asText(),
-                    job.path("start-time").asLong()));
+        for (JsonNode job :
+                send(HttpRequest.newBuilder(base.resolve("jobs/overview")).GET()).path("jobs")) {
+            jobs.add(
+                    new Job(
+                            job.path("jid").asText(),
+                            job.path("name").asText(),
+                            job.path("state").asText(),
+                            job.path("start-time").asLong()));
         }
         return jobs;
     }
 
     public String jobState(String jobId) throws IOException {
-        return send(HttpRequest.newBuilder(base.resolve("jobs/" + jobId)).GET()).path("state").asText();
+        return send(HttpRequest.newBuilder(base.resolve("jobs/" + jobId)).GET())
+                .path("state")
+                .asText();
     }
 
-    /** Stops the job with a savepoint in {@code directory} (null: the cluster's default) and returns its path. */
-    public String stopWithSavepoint(String jobId, String directory, Duration timeout) throws IOException, InterruptedException {
+    /**
+     * Stops the job with a savepoint in {@code directory} (null: the cluster's default) and returns
+     * its path.
+     */
+    public String stopWithSavepoint(String jobId, String directory, Duration timeout)
+            throws IOException, InterruptedException {
         ObjectNode request = JSON.createObjectNode().put("drain", false);
         if (directory != null) {
             request.put("targetDirectory", directory);
@@ -96,29 +122,46 @@ public final class FlinkRest {
         String trigger = send(post("jobs/" + jobId + "/stop", request)).path("request-id").asText();
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            JsonNode status = send(HttpRequest.newBuilder(base.resolve("jobs/" + jobId + "/savepoints/" + trigger)).GET());
+            JsonNode status =
+                    send(
+                            HttpRequest.newBuilder(
+                                            base.resolve(
+                                                    "jobs/" + jobId + "/savepoints/" + trigger))
+                                    .GET());
             if ("COMPLETED".equals(status.path("status").path("id").asText())) {
                 JsonNode operation = status.path("operation");
                 if (operation.has("failure-cause")) {
-                    throw new IOException("savepoint of job " + jobId + " failed: "
-                            + operation.path("failure-cause").path("stack-trace").asText().lines().findFirst().orElse("?"));
+                    throw new IOException(
+                            "savepoint of job "
+                                    + jobId
+                                    + " failed: "
+                                    + operation
+                                            .path("failure-cause")
+                                            .path("stack-trace")
+                                            .asText()
+                                            .lines()
+                                            .findFirst()
+                                            .orElse("?"));
                 }
                 return operation.path("location").asText();
             }
             Thread.sleep(500);
         }
-        throw new IOException("savepoint of job " + jobId + " not done within " + timeout.toSeconds() + " s");
+        throw new IOException(
+                "savepoint of job " + jobId + " not done within " + timeout.toSeconds() + " s");
     }
 
     public void cancel(String jobId) throws IOException {
-        send(HttpRequest.newBuilder(base.resolve("jobs/" + jobId + "?mode=cancel"))
-                .method("PATCH", HttpRequest.BodyPublishers.noBody()));
+        send(
+                HttpRequest.newBuilder(base.resolve("jobs/" + jobId + "?mode=cancel"))
+                        .method("PATCH", HttpRequest.BodyPublishers.noBody()));
     }
 
     /** The cluster's configuration ({@code GET /jobmanager/config}): key to value. */
     public java.util.Map<String, String> clusterConfig() throws IOException {
         java.util.Map<String, String> config = new java.util.HashMap<>();
-        for (JsonNode entry : send(HttpRequest.newBuilder(base.resolve("jobmanager/config")).GET())) {
+        for (JsonNode entry :
+                send(HttpRequest.newBuilder(base.resolve("jobmanager/config")).GET())) {
             config.put(entry.path("key").asText(), entry.path("value").asText());
         }
         return config;
@@ -127,12 +170,16 @@ public final class FlinkRest {
     /** Checkpoints of the job completed so far ({@code GET /jobs/:id/checkpoints}). */
     public long completedCheckpoints(String jobId) throws IOException {
         return send(HttpRequest.newBuilder(base.resolve("jobs/" + jobId + "/checkpoints")).GET())
-                .path("counts").path("completed").asLong();
+                .path("counts")
+                .path("completed")
+                .asLong();
     }
 
     /** TaskManagers registered with the JobManager. */
     public int taskManagers() throws IOException {
-        return send(HttpRequest.newBuilder(base.resolve("taskmanagers")).GET()).path("taskmanagers").size();
+        return send(HttpRequest.newBuilder(base.resolve("taskmanagers")).GET())
+                .path("taskmanagers")
+                .size();
     }
 
     /** The web UI page of a job. */
@@ -144,7 +191,11 @@ public final class FlinkRest {
     private static String rootCause(String error) {
         List<String> lines = error.lines().toList();
         String first = lines.isEmpty() ? "" : lines.get(0);
-        String cause = lines.stream().filter(l -> l.startsWith("Caused by: ")).reduce((a, b) -> b).orElse(null);
+        String cause =
+                lines.stream()
+                        .filter(l -> l.startsWith("Caused by: "))
+                        .reduce((a, b) -> b)
+                        .orElse(null);
         return cause == null ? first : first + " (" + cause.substring("Caused by: ".length()) + ")";
     }
 
@@ -157,19 +208,36 @@ public final class FlinkRest {
     private JsonNode send(HttpRequest.Builder request) throws IOException {
         HttpResponse<String> response;
         try {
-            response = http.send(request.timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+            response =
+                    http.send(
+                            request.timeout(Duration.ofSeconds(60)).build(),
+                            HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException e) {
-            throw new IOException("cannot reach Flink's REST API at " + base + " (is the cluster up? `streamgpt stack up`)", e);
+            throw new IOException(
+                    "cannot reach Flink's REST API at "
+                            + base
+                            + " (is the cluster up? `streamgpt stack up`)",
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while calling " + base, e);
         }
-        JsonNode body = response.body().isBlank() ? JSON.createObjectNode() : JSON.readTree(response.body());
+        JsonNode body =
+                response.body().isBlank()
+                        ? JSON.createObjectNode()
+                        : JSON.readTree(response.body());
         if (response.statusCode() >= 300) {
             List<String> errors = new ArrayList<>();
             body.path("errors").forEach(e -> errors.add(rootCause(e.asText())));
-            throw new IOException("Flink answered " + response.statusCode() + " to " + response.request().method() + " "
-                    + response.request().uri().getPath() + ": " + String.join("; ", errors));
+            throw new IOException(
+                    "Flink answered "
+                            + response.statusCode()
+                            + " to "
+                            + response.request().method()
+                            + " "
+                            + response.request().uri().getPath()
+                            + ": "
+                            + String.join("; ", errors));
         }
         return body;
     }

@@ -11,9 +11,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One service of the stack as an operating-system process: started detached (it outlives the
- * command that started it), its pid in {@code <run dir>/<name>.pid}, its output appended to
- * {@code <run dir>/logs/<name>.log}. Only a process whose pid file this stack wrote, and whose
- * command line still names the run directory, counts as ours: a recycled pid is not stopped.
+ * command that started it), its pid in {@code <run dir>/<name>.pid}, its output appended to {@code
+ * <run dir>/logs/<name>.log}. Only a process whose pid file this stack wrote, and whose command
+ * line still names the run directory, counts as ours: a recycled pid is not stopped.
  */
 final class ManagedProcess {
 
@@ -52,10 +52,14 @@ final class ManagedProcess {
         }
     }
 
-    /** /proc's full command line: ProcessHandle.Info gives none for command lines as long as a classpath. */
+    /**
+     * /proc's full command line: ProcessHandle.Info gives none for command lines as long as a
+     * classpath.
+     */
     private static String commandLine(ProcessHandle process) {
         try {
-            return Files.readString(Path.of("/proc", String.valueOf(process.pid()), "cmdline")).replace('\0', ' ');
+            return Files.readString(Path.of("/proc", String.valueOf(process.pid()), "cmdline"))
+                    .replace('\0', ' ');
         } catch (IOException e) {
             return process.info().commandLine().orElse("");
         }
@@ -65,23 +69,28 @@ final class ManagedProcess {
         return handle().isPresent();
     }
 
-    /** Starts {@code command}, which must name the run directory somewhere (see the class comment). */
+    /**
+     * Starts {@code command}, which must name the run directory somewhere (see the class comment).
+     */
     void start(List<String> command, Map<String, String> environment) throws IOException {
         if (command.stream().noneMatch(arg -> arg.contains(runDir.toString()))) {
-            throw new IllegalArgumentException("command of " + name + " does not name the run directory " + runDir);
+            throw new IllegalArgumentException(
+                    "command of " + name + " does not name the run directory " + runDir);
         }
         Files.createDirectories(log().getParent());
-        ProcessBuilder builder = new ProcessBuilder(command)
-                .directory(runDir.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()))
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        ProcessBuilder builder =
+                new ProcessBuilder(command)
+                        .directory(runDir.toFile())
+                        .redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()))
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         builder.environment().putAll(environment);
         Process process = builder.start();
         Files.writeString(pidFile(), process.pid() + "\n");
         // Until the child has exec'd, its command line is the spawn helper's: wait for ours.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (process.isAlive() && !commandLine(process.toHandle()).contains(runDir.toString())
+        while (process.isAlive()
+                && !commandLine(process.toHandle()).contains(runDir.toString())
                 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
@@ -92,7 +101,10 @@ final class ManagedProcess {
         }
     }
 
-    /** Stops the process (TERM, then KILL after {@code grace}) and its children; returns whether one ran. */
+    /**
+     * Stops the process (TERM, then KILL after {@code grace}) and its children; returns whether one
+     * ran.
+     */
     boolean stop(Duration grace) throws IOException {
         Optional<ProcessHandle> handle = handle();
         if (handle.isPresent()) {

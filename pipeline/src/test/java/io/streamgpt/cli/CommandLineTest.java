@@ -1,10 +1,12 @@
 package io.streamgpt.cli;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import io.streamgpt.model.ModelFile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.streamgpt.model.ModelFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -13,14 +15,28 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** The command line end to end, on real libtorch, with tiny models. */
 class CommandLineTest {
 
-    private static final String[] TINY = {"--preset", "cpu", "--n-layer", "1", "--n-head", "2", "--n-embd", "32",
-        "--block-size", "16", "--batch-size", "8", "--learning-rate", "3e-3"};
+    private static final String[] TINY = {
+        "--preset",
+        "cpu",
+        "--n-layer",
+        "1",
+        "--n-head",
+        "2",
+        "--n-embd",
+        "32",
+        "--block-size",
+        "16",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "3e-3"
+    };
 
     record Result(int exit, String out, String err) {}
 
@@ -32,21 +48,42 @@ class CommandLineTest {
     }
 
     private static Path corpus(Path dir) throws Exception {
-        String verse = "Shall I compare thee to a summer's day?\nThou art more lovely and more temperate.\n";
+        String verse =
+                "Shall I compare thee to a summer's day?\n"
+                        + "Thou art more lovely and more temperate.\n";
         return Files.writeString(dir.resolve("sonnet.txt"), verse.repeat(40));
     }
 
     @Test
-    void trainReportsFallingLossSavesTheModelAndGenerateLoadsIt(@TempDir Path dir) throws Exception {
+    void trainReportsFallingLossSavesTheModelAndGenerateLoadsIt(@TempDir Path dir)
+            throws Exception {
         Path model = dir.resolve("model.bin");
-        List<String> args = new ArrayList<>(List.of("train", "--data", corpus(dir).toString(), "--max-steps", "120",
-                "--eval-interval", "40", "--eval-iters", "4", "--out", model.toString(), "--sample-tokens", "30",
-                "--threads", "1", "--no-progress"));
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "train",
+                                "--data",
+                                corpus(dir).toString(),
+                                "--max-steps",
+                                "120",
+                                "--eval-interval",
+                                "40",
+                                "--eval-iters",
+                                "4",
+                                "--out",
+                                model.toString(),
+                                "--sample-tokens",
+                                "30",
+                                "--threads",
+                                "1",
+                                "--no-progress"));
         args.addAll(List.of(TINY));
         Result train = run(args.toArray(String[]::new));
         assertThat(train.exit()).as(train.err()).isZero();
 
-        Matcher m = Pattern.compile("step (\\d+): train loss ([0-9.]+), val loss ([0-9.]+)").matcher(train.out());
+        Matcher m =
+                Pattern.compile("step (\\d+): train loss ([0-9.]+), val loss ([0-9.]+)")
+                        .matcher(train.out());
         List<Double> val = new ArrayList<>();
         List<Integer> steps = new ArrayList<>();
         while (m.find()) {
@@ -58,8 +95,21 @@ class CommandLineTest {
         assertThat(train.out()).contains("saved " + model).contains("--- sample ---");
         assertThat(ModelFile.load(model).step()).isEqualTo(120);
 
-        Result generate = run("generate", "--model", model.toString(), "--prompt", "Thou", "--tokens", "40",
-                "--temperature", "0.8", "--top-k", "5", "--threads", "1");
+        Result generate =
+                run(
+                        "generate",
+                        "--model",
+                        model.toString(),
+                        "--prompt",
+                        "Thou",
+                        "--tokens",
+                        "40",
+                        "--temperature",
+                        "0.8",
+                        "--top-k",
+                        "5",
+                        "--threads",
+                        "1");
         assertThat(generate.exit()).as(generate.err()).isZero();
         String text = generate.out().strip();
         assertThat(text).startsWith("Thou");
@@ -68,16 +118,22 @@ class CommandLineTest {
 
     @Test
     void invalidConfigFailsWithOneLineAndExitCode2(@TempDir Path dir) throws Exception {
-        Result r = run("train", "--data", corpus(dir).toString(), "--n-embd", "128", "--n-head", "3");
+        Result r =
+                run("train", "--data", corpus(dir).toString(), "--n-embd", "128", "--n-head", "3");
         assertThat(r.exit()).isEqualTo(2);
-        assertThat(r.err().strip()).isEqualTo(
-                "streamgpt: invalid model config: n_embd (128) must be divisible by n_head (3)");
-        assertThat(run("train", "--preset", "huge", "--data", corpus(dir).toString()).exit()).isEqualTo(2);
+        assertThat(r.err().strip())
+                .isEqualTo(
+                        "streamgpt: invalid model config: n_embd (128) must be divisible by n_head"
+                                + " (3)");
+        assertThat(run("train", "--preset", "huge", "--data", corpus(dir).toString()).exit())
+                .isEqualTo(2);
         assertThat(run("train", "--max-steps", "many").exit()).isEqualTo(2);
-        assertThat(run("generate", "--model", dir.resolve("missing.bin").toString()).exit()).isNotZero();
+        assertThat(run("generate", "--model", dir.resolve("missing.bin").toString()).exit())
+                .isNotZero();
         Result job = run("local", "--replicas", "0", "--sync-every", "0");
         assertThat(job.exit()).isEqualTo(2);
-        assertThat(job.err().strip()).startsWith("streamgpt: invalid job config: ")
+        assertThat(job.err().strip())
+                .startsWith("streamgpt: invalid job config: ")
                 .contains("replicas must be >= 1", "sync_every must be >= 1");
         assertThat(job.out()).doesNotContain("Kafka broker"); // nothing started
     }
@@ -86,21 +142,41 @@ class CommandLineTest {
     void everyCommandHasHelpWithDefaults() {
         Result help = run("train", "--help");
         assertThat(help.exit()).isZero();
-        assertThat(help.out().replaceAll("\\s+", " ")).contains("--preset", "Default: cpu", "--max-steps", "Default: 2000");
+        assertThat(help.out().replaceAll("\\s+", " "))
+                .contains("--preset", "Default: cpu", "--max-steps", "Default: 2000");
         assertThat(run("generate", "--help").out()).contains("--top-k", "--no-kv-cache");
-        assertThat(run("bench", "model", "--help").out()).contains("--threads", "--pytorch-reference");
+        assertThat(run("bench", "model", "--help").out())
+                .contains("--threads", "--pytorch-reference");
     }
 
     @Test
     void benchModelPrintsOneJsonObjectWithTheAgreedKeys() throws Exception {
-        Result r = run("bench", "model", "--threads", "1", "--steps", "2", "--warmup", "1", "--reference-steps", "0",
-                "--gen-tokens", "4");
+        Result r =
+                run(
+                        "bench",
+                        "model",
+                        "--threads",
+                        "1",
+                        "--steps",
+                        "2",
+                        "--warmup",
+                        "1",
+                        "--reference-steps",
+                        "0",
+                        "--gen-tokens",
+                        "4");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode json = new ObjectMapper().readTree(r.out());
         assertThat(json.get("reference_params").asLong()).isEqualTo(10_788_929L);
         assertThat(json.get("threads").asInt()).isEqualTo(1);
-        for (String key : List.of("cpu_ms_per_step", "cpu_tokens_per_s", "gen_tokens_per_s_kv",
-                "gen_tokens_per_s_full", "cpu_gen_tokens_per_s_kv", "cpu_gen_tokens_per_s_full")) {
+        for (String key :
+                List.of(
+                        "cpu_ms_per_step",
+                        "cpu_tokens_per_s",
+                        "gen_tokens_per_s_kv",
+                        "gen_tokens_per_s_full",
+                        "cpu_gen_tokens_per_s_kv",
+                        "cpu_gen_tokens_per_s_full")) {
             assertThat(json.get(key).asDouble()).as(key).isPositive();
         }
     }

@@ -3,9 +3,7 @@ package io.streamgpt.pipeline;
 import io.streamgpt.connectors.TextRecord;
 import io.streamgpt.connectors.TopicRecord;
 import io.streamgpt.model.Vocabulary;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
+
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -19,17 +17,29 @@ import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 
-/** A {@link WindowAssembler} in Flink's keyed operator harness, its windows, dead letters and counters readable. */
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link WindowAssembler} in Flink's keyed operator harness, its windows, dead letters and
+ * counters readable.
+ */
 final class AssemblerHarness implements AutoCloseable {
 
     static final String DEAD_LETTER_TOPIC = "dead-letters";
 
-    /** The operator's metric group, which keeps what the operator registers so tests can read its counters. */
-    private static final class Metrics extends UnregisteredMetricGroups.UnregisteredTaskMetricGroup {
+    /**
+     * The operator's metric group, which keeps what the operator registers so tests can read its
+     * counters.
+     */
+    private static final class Metrics
+            extends UnregisteredMetricGroups.UnregisteredTaskMetricGroup {
         final InterceptingOperatorMetricGroup operator = new InterceptingOperatorMetricGroup();
 
         @Override
-        public InternalOperatorMetricGroup getOrAddOperator(OperatorID id, String name, Map<String, String> variables) {
+        public InternalOperatorMetricGroup getOrAddOperator(
+                OperatorID id, String name, Map<String, String> variables) {
             return operator;
         }
     }
@@ -39,12 +49,26 @@ final class AssemblerHarness implements AutoCloseable {
     private final KeyedOneInputStreamOperatorTestHarness<String, TextRecord, TokenWindow> harness;
     private long time;
 
-    AssemblerHarness(Vocabulary vocabulary, int blockSize, int stride, int maxRecordBytes, OperatorSubtaskState restore)
+    AssemblerHarness(
+            Vocabulary vocabulary,
+            int blockSize,
+            int stride,
+            int maxRecordBytes,
+            OperatorSubtaskState restore)
             throws Exception {
         environment = new MockEnvironmentBuilder().setMetricGroup(metrics).build();
-        harness = new KeyedOneInputStreamOperatorTestHarness<>(
-                new KeyedProcessOperator<>(new WindowAssembler(vocabulary, blockSize, stride, maxRecordBytes, DEAD_LETTER_TOPIC)),
-                TextRecord::source, Types.STRING, environment);
+        harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(
+                                new WindowAssembler(
+                                        vocabulary,
+                                        blockSize,
+                                        stride,
+                                        maxRecordBytes,
+                                        DEAD_LETTER_TOPIC)),
+                        TextRecord::source,
+                        Types.STRING,
+                        environment);
         if (restore != null) {
             harness.initializeState(restore);
         }

@@ -1,14 +1,27 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.streamgpt.connectors.ModelChunk;
+
 import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class GlobalRoundsTest {
 
     private static ModelChunk global(int generation, long round, int chunk, float... values) {
-        return new ModelChunk(ModelChunk.Kind.GLOBAL, generation, round, 2, chunk, 2, round * 10, 0, 1f, 0L, null, values);
+        return new ModelChunk(
+                ModelChunk.Kind.GLOBAL,
+                generation,
+                round,
+                2,
+                chunk,
+                2,
+                round * 10,
+                0,
+                1f,
+                0L,
+                null,
+                values);
     }
 
     @Test
@@ -28,14 +41,18 @@ class GlobalRoundsTest {
         assertThat(rounds.offer(global(3, 5, 0, 1f, 1f))).isNull(); // already adopted
         assertThat(rounds.ignored()).isEqualTo(2);
         assertThat(rounds.offer(global(3, 6, 0, 7f, 8f)).parameters()).containsExactly(7f, 8f);
-        assertThat(rounds.offer(global(4, 7, 0, 7f, 8f))).as("a replica keeps its own generation").isNull();
+        assertThat(rounds.offer(global(4, 7, 0, 7f, 8f)))
+                .as("a replica keeps its own generation")
+                .isNull();
     }
 
     @Test
     void theEvaluatorFollowsTheNewestGeneration() {
         GlobalRounds rounds = new GlobalRounds(2, 2, 0, 0, true);
         assertThat(rounds.offer(global(0, 8, 0, 1f, 1f))).isNotNull();
-        assertThat(rounds.offer(global(1, 3, 0, 2f, 2f))).as("restored job, lower round numbers").isNotNull();
+        assertThat(rounds.offer(global(1, 3, 0, 2f, 2f)))
+                .as("restored job, lower round numbers")
+                .isNotNull();
         assertThat(rounds.offer(global(0, 9, 0, 1f, 1f))).isNull();
     }
 }

@@ -1,16 +1,18 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.streamgpt.model.TorchRuntime;
+
 import ai.djl.Device;
+import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
+import org.junit.jupiter.api.Test;
+
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import org.apache.flink.api.common.externalresource.ExternalResourceInfo;
-import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /** GPU selection, tested on CPU with the resource infos a GPU TaskManager would hand out. */
 class GpuAssignmentTest {
@@ -33,7 +35,8 @@ class GpuAssignmentTest {
     void theAssignedGpuIsUsed() {
         assertThat(GpuAssignment.of(List.of(gpu("3")), 0)).isEqualTo(OptionalInt.of(3));
         assertThat(GpuAssignment.of(List.of(gpu("2"), gpu("0")), 1)).isEqualTo(OptionalInt.of(2));
-        assertThat(TorchRuntime.deviceFor(1, GpuAssignment.of(List.of(gpu("3")), 1), 4)).isEqualTo(Device.gpu(3));
+        assertThat(TorchRuntime.deviceFor(1, GpuAssignment.of(List.of(gpu("3")), 1), 4))
+                .isEqualTo(Device.gpu(3));
     }
 
     @Test

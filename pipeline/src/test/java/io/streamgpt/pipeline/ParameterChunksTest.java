@@ -1,10 +1,11 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import org.junit.jupiter.api.Test;
 
 import java.util.Random;
-import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class ParameterChunksTest {
 
@@ -18,11 +19,16 @@ class ParameterChunksTest {
         int chunkSize = 1000;
         int count = ParameterChunks.count(parameters.length, chunkSize);
         assertThat(count).isEqualTo(11);
-        ParameterChunks.Assembly assembly = new ParameterChunks.Assembly(parameters.length, chunkSize);
+        ParameterChunks.Assembly assembly =
+                new ParameterChunks.Assembly(parameters.length, chunkSize);
         for (int c = count - 1; c >= 0; c--) { // any order
             assertThat(assembly.complete()).isFalse();
             assembly.add(c, ParameterChunks.slice(parameters, c, chunkSize));
-            assembly.add(c, new float[ParameterChunks.slice(parameters, c, chunkSize).length]); // a repeat is ignored
+            assembly.add(
+                    c,
+                    new float
+                            [ParameterChunks.slice(parameters, c, chunkSize)
+                                    .length]); // a repeat is ignored
         }
         assertThat(assembly.complete()).isTrue();
         assertThat(assembly.values()).containsExactly(parameters);
@@ -31,7 +37,9 @@ class ParameterChunksTest {
     @Test
     void wrongSizesAreRejected() {
         ParameterChunks.Assembly assembly = new ParameterChunks.Assembly(5, 2);
-        assertThatThrownBy(() -> assembly.add(2, new float[2])).hasMessageContaining("has 2 values, expected 1");
-        assertThatThrownBy(() -> assembly.add(3, new float[1])).hasMessageContaining("outside 0..2");
+        assertThatThrownBy(() -> assembly.add(2, new float[2]))
+                .hasMessageContaining("has 2 values, expected 1");
+        assertThatThrownBy(() -> assembly.add(3, new float[1]))
+                .hasMessageContaining("outside 0..2");
     }
 }

@@ -1,15 +1,12 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
-import ai.djl.Device;
 import io.streamgpt.connectors.ModelChunk;
 import io.streamgpt.connectors.PromptRecord;
 import io.streamgpt.connectors.TopicRecord;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.Vocabulary;
-import java.nio.charset.StandardCharsets;
-import java.util.List;
+
+import ai.djl.Device;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.co.KeyedCoProcessOperator;
@@ -17,11 +14,27 @@ import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
 /** The prompt responder as Flink runs it (operator test harness, real libtorch, the tiny model). */
 class PromptResponderTest {
 
-    private static final JobConfig CONFIG = TestConfigs.job("127.0.0.1:1", "unit", 1, 1, JobConfig.SyncMode.SYNC,
-            OuterOptimizer.AVERAGE, 0, 64, 1000, 0, "");
+    private static final JobConfig CONFIG =
+            TestConfigs.job(
+                    "127.0.0.1:1",
+                    "unit",
+                    1,
+                    1,
+                    JobConfig.SyncMode.SYNC,
+                    OuterOptimizer.AVERAGE,
+                    0,
+                    64,
+                    1000,
+                    0,
+                    "");
     private static float[] parameters;
 
     @BeforeAll
@@ -32,55 +45,103 @@ class PromptResponderTest {
     }
 
     /** A harness to initialize (or not) and open. */
-    private static KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord> harness()
-            throws Exception {
+    private static KeyedTwoInputStreamOperatorTestHarness<
+                    Integer, PromptRecord, ModelChunk, TopicRecord>
+            harness() throws Exception {
         return new KeyedTwoInputStreamOperatorTestHarness<>(
-                new KeyedCoProcessOperator<>(new PromptResponder(CONFIG, Vocabulary.named("shakespeare"))),
-                r -> 0, c -> 0, Types.INT);
+                new KeyedCoProcessOperator<>(
+                        new PromptResponder(CONFIG, Vocabulary.named("shakespeare"))),
+                r -> 0,
+                c -> 0,
+                Types.INT);
     }
 
     private static long offset;
 
     private static PromptRecord record(String json, long timestampMs) {
-        return new PromptRecord("unit-prompts", 0, offset++, timestampMs, json.getBytes(StandardCharsets.UTF_8));
+        return new PromptRecord(
+                "unit-prompts", 0, offset++, timestampMs, json.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static void ask(KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord> h,
-            String id, int tokens) throws Exception {
-        h.processElement1(record("{\"id\": \"" + id + "\", \"prompt\": \"ROMEO:\", \"tokens\": " + tokens
-                + ", \"temperature\": 0.8, \"top_k\": 50}", 0), 0);
+    private static void ask(
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+                    h,
+            String id,
+            int tokens)
+            throws Exception {
+        h.processElement1(
+                record(
+                        "{\"id\": \""
+                                + id
+                                + "\", \"prompt\": \"ROMEO:\", \"tokens\": "
+                                + tokens
+                                + ", \"temperature\": 0.8, \"top_k\": 50}",
+                        0),
+                0);
     }
 
-    private static void publishModel(KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord> h,
-            long round) throws Exception {
+    private static void publishModel(
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+                    h,
+            long round)
+            throws Exception {
         int chunks = ParameterChunks.count(parameters.length, CONFIG.chunkSize());
         for (int c = 0; c < chunks; c++) {
-            h.processElement2(new ModelChunk(ModelChunk.Kind.GLOBAL, 0, round, 1, c, chunks, round * 10, 0, 1f, 0L, null,
-                    ParameterChunks.slice(parameters, c, CONFIG.chunkSize())), 0);
+            h.processElement2(
+                    new ModelChunk(
+                            ModelChunk.Kind.GLOBAL,
+                            0,
+                            round,
+                            1,
+                            c,
+                            chunks,
+                            round * 10,
+                            0,
+                            1f,
+                            0L,
+                            null,
+                            ParameterChunks.slice(parameters, c, CONFIG.chunkSize())),
+                    0);
         }
     }
 
-    /** Fires timers until {@code count} answers with text are out (each firing generates for at most 20 ms). */
-    private static void answerUntil(KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord> h,
-            int count) throws Exception {
-        for (int tick = 0; tick < 10_000 && answers(h).stream().filter(a -> a.text() != null).count() < count; tick++) {
+    /**
+     * Fires timers until {@code count} answers with text are out (each firing generates for at most
+     * 20 ms).
+     */
+    private static void answerUntil(
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+                    h,
+            int count)
+            throws Exception {
+        for (int tick = 0;
+                tick < 10_000 && answers(h).stream().filter(a -> a.text() != null).count() < count;
+                tick++) {
             h.setProcessingTime(h.getProcessingTime() + 1);
         }
     }
 
-    private static List<Reports.Answer> answers(KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord> h) {
-        return h.extractOutputValues().stream().filter(r -> r.topic().equals(CONFIG.answersTopic()))
-                .map(r -> {
-                    Reports.Answer a = Reports.fromJson(r.value(), Reports.Answer.class);
-                    assertThat(r.key()).isEqualTo(a.id());
-                    return a;
-                }).toList();
+    private static List<Reports.Answer> answers(
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+                    h) {
+        return h.extractOutputValues().stream()
+                .filter(r -> r.topic().equals(CONFIG.answersTopic()))
+                .map(
+                        r -> {
+                            Reports.Answer a = Reports.fromJson(r.value(), Reports.Answer.class);
+                            assertThat(r.key()).isEqualTo(a.id());
+                            return a;
+                        })
+                .toList();
     }
 
     private static List<Reports.DeadLetter> deadLetters(
-            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord> h) {
-        return h.extractOutputValues().stream().filter(r -> r.topic().equals(CONFIG.deadLetterTopic()))
-                .map(r -> Reports.fromJson(r.value(), Reports.DeadLetter.class)).toList();
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+                    h) {
+        return h.extractOutputValues().stream()
+                .filter(r -> r.topic().equals(CONFIG.deadLetterTopic()))
+                .map(r -> Reports.fromJson(r.value(), Reports.DeadLetter.class))
+                .toList();
     }
 
     @Test
@@ -88,24 +149,31 @@ class PromptResponderTest {
         try (var h = harness()) {
             h.open();
             ask(h, "early", 10);
-            assertThat(answers(h)).singleElement().satisfies(a -> {
-                assertThat(a.id()).isEqualTo("early");
-                assertThat(a.error()).isEqualTo("no model yet");
-                assertThat(a.text()).isNull();
-            });
+            assertThat(answers(h))
+                    .singleElement()
+                    .satisfies(
+                            a -> {
+                                assertThat(a.id()).isEqualTo("early");
+                                assertThat(a.error()).isEqualTo("no model yet");
+                                assertThat(a.text()).isNull();
+                            });
             publishModel(h, 3);
             ask(h, "r1", 25);
             ask(h, "r2", 25);
             answerUntil(h, 2);
             List<Reports.Answer> texts = answers(h).stream().filter(a -> a.text() != null).toList();
             assertThat(texts).extracting(Reports.Answer::id).containsExactly("r1", "r2");
-            assertThat(texts).allSatisfy(a -> {
-                assertThat(a.text()).hasSize(25); // one character per token in the 65-character vocabulary
-                assertThat(a.error()).isNull();
-                assertThat(a.modelRound()).isEqualTo(3);
-                assertThat(a.step()).isEqualTo(30);
-                assertThat(a.unknownCharacters()).isZero();
-            });
+            assertThat(texts)
+                    .allSatisfy(
+                            a -> {
+                                assertThat(a.text())
+                                        .hasSize(25); // one character per token in the 65-character
+                                // vocabulary
+                                assertThat(a.error()).isNull();
+                                assertThat(a.modelRound()).isEqualTo(3);
+                                assertThat(a.step()).isEqualTo(30);
+                                assertThat(a.unknownCharacters()).isZero();
+                            });
             assertThat(deadLetters(h)).isEmpty();
         }
     }
@@ -115,7 +183,8 @@ class PromptResponderTest {
         try (var h = harness()) {
             h.open();
             publishModel(h, 1);
-            String json = "{\"id\": \"%s\", \"prompt\": \"ROMEO: 42 é\", \"tokens\": 30, \"seed\": 5}";
+            String json =
+                    "{\"id\": \"%s\", \"prompt\": \"ROMEO: 42 é\", \"tokens\": 30, \"seed\": 5}";
             h.processElement1(record(String.format(json, "a"), 0), 0);
             h.processElement1(record(String.format(json, "b"), 0), 0);
             answerUntil(h, 2);
@@ -132,18 +201,29 @@ class PromptResponderTest {
             h.open();
             publishModel(h, 1);
             int capacity = CONFIG.promptQueue();
-            for (int i = 0; i < capacity + 8; i++) { // no timer fires in between: nothing is answered yet
+            for (int i = 0;
+                    i < capacity + 8;
+                    i++) { // no timer fires in between: nothing is answered yet
                 ask(h, "p" + i, 3);
             }
-            assertThat(answers(h)).hasSize(8).allSatisfy(a -> assertThat(a.error()).isEqualTo("queue full"));
-            assertThat(answers(h)).extracting(Reports.Answer::id).containsExactlyElementsOf(
-                    java.util.stream.IntStream.range(capacity, capacity + 8).mapToObj(i -> "p" + i).toList());
+            assertThat(answers(h))
+                    .hasSize(8)
+                    .allSatisfy(a -> assertThat(a.error()).isEqualTo("queue full"));
+            assertThat(answers(h))
+                    .extracting(Reports.Answer::id)
+                    .containsExactlyElementsOf(
+                            java.util.stream.IntStream.range(capacity, capacity + 8)
+                                    .mapToObj(i -> "p" + i)
+                                    .toList());
             answerUntil(h, capacity);
-            assertThat(answers(h).stream().filter(a -> a.text() != null)).hasSize(capacity)
+            assertThat(answers(h).stream().filter(a -> a.text() != null))
+                    .hasSize(capacity)
                     .allSatisfy(a -> assertThat(a.text()).hasSize(3));
             ask(h, "after", 3); // room again
             answerUntil(h, capacity + 1);
-            assertThat(answers(h)).filteredOn(a -> a.id().equals("after")).singleElement()
+            assertThat(answers(h))
+                    .filteredOn(a -> a.id().equals("after"))
+                    .singleElement()
                     .satisfies(a -> assertThat(a.text()).hasSize(3));
         }
     }
@@ -156,20 +236,31 @@ class PromptResponderTest {
             long first = offset;
             h.processElement1(record("{\"id\": \"x\", \"prompt\": ", 0), 0);
             h.processElement1(record("{\"id\": \"no-prompt\"}", 0), 0);
-            h.processElement1(record("{\"id\": \"hot\", \"prompt\": \"A\", \"temperature\": 9}", 0), 0);
-            h.processElement1(new PromptRecord("unit-prompts", 0, offset++, 0, new byte[0]), 0); // a tombstone
+            h.processElement1(
+                    record("{\"id\": \"hot\", \"prompt\": \"A\", \"temperature\": 9}", 0), 0);
+            h.processElement1(
+                    new PromptRecord("unit-prompts", 0, offset++, 0, new byte[0]),
+                    0); // a tombstone
             List<Reports.DeadLetter> dead = deadLetters(h);
-            assertThat(dead).extracting(Reports.DeadLetter::offset).containsExactly(first, first + 1, first + 2, first + 3);
-            assertThat(dead).allSatisfy(d -> {
-                assertThat(d.topic()).isEqualTo("unit-prompts");
-                assertThat(d.reason()).startsWith("bad prompt request: ");
-            });
+            assertThat(dead)
+                    .extracting(Reports.DeadLetter::offset)
+                    .containsExactly(first, first + 1, first + 2, first + 3);
+            assertThat(dead)
+                    .allSatisfy(
+                            d -> {
+                                assertThat(d.topic()).isEqualTo("unit-prompts");
+                                assertThat(d.reason()).startsWith("bad prompt request: ");
+                            });
             assertThat(dead.get(0).reason()).contains("malformed JSON");
             assertThat(dead.get(0).bytes()).isEqualTo(22);
             assertThat(dead.get(2).reason()).contains("temperature must be in (0, 2]");
-            assertThat(answers(h)).extracting(Reports.Answer::id, Reports.Answer::error).containsExactly(
-                    org.assertj.core.groups.Tuple.tuple("no-prompt", "missing field 'prompt' (a string)"),
-                    org.assertj.core.groups.Tuple.tuple("hot", "temperature must be in (0, 2], got 9.0"));
+            assertThat(answers(h))
+                    .extracting(Reports.Answer::id, Reports.Answer::error)
+                    .containsExactly(
+                            org.assertj.core.groups.Tuple.tuple(
+                                    "no-prompt", "missing field 'prompt' (a string)"),
+                            org.assertj.core.groups.Tuple.tuple(
+                                    "hot", "temperature must be in (0, 2], got 9.0"));
         }
     }
 
@@ -179,12 +270,21 @@ class PromptResponderTest {
             h.open();
             publishModel(h, 1);
             h.setProcessingTime(100_000);
-            h.processElement1(record("{\"id\": \"old\", \"prompt\": \"A\", \"timeout_ms\": 1000}", 98_000), 0);
-            h.processElement1(record("{\"id\": \"fresh\", \"prompt\": \"A\", \"tokens\": 2, \"timeout_ms\": 1000}", 99_500), 0);
+            h.processElement1(
+                    record("{\"id\": \"old\", \"prompt\": \"A\", \"timeout_ms\": 1000}", 98_000),
+                    0);
+            h.processElement1(
+                    record(
+                            "{\"id\": \"fresh\", \"prompt\": \"A\", \"tokens\": 2, \"timeout_ms\":"
+                                    + " 1000}",
+                            99_500),
+                    0);
             answerUntil(h, 1);
-            assertThat(answers(h)).extracting(Reports.Answer::id, Reports.Answer::error).containsExactly(
-                    org.assertj.core.groups.Tuple.tuple("old", "expired"),
-                    org.assertj.core.groups.Tuple.tuple("fresh", null));
+            assertThat(answers(h))
+                    .extracting(Reports.Answer::id, Reports.Answer::error)
+                    .containsExactly(
+                            org.assertj.core.groups.Tuple.tuple("old", "expired"),
+                            org.assertj.core.groups.Tuple.tuple("fresh", null));
         }
     }
 
@@ -203,7 +303,9 @@ class PromptResponderTest {
             h.open();
             publishModel(h, 2); // the restored job's model comes back on the model topic
             answerUntil(h, 2);
-            assertThat(answers(h)).extracting(Reports.Answer::id).containsExactly("kept-1", "kept-2");
+            assertThat(answers(h))
+                    .extracting(Reports.Answer::id)
+                    .containsExactly("kept-1", "kept-2");
             assertThat(answers(h)).allSatisfy(a -> assertThat(a.modelRound()).isEqualTo(2));
         }
     }

@@ -1,10 +1,12 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.streamgpt.model.TokenCorpus;
-import java.util.Random;
+
 import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class ReplayBufferTest {
 

@@ -1,11 +1,12 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
+import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 class TokenWindowerTest {
 
@@ -32,7 +33,8 @@ class TokenWindowerTest {
                 assertThat(window.index()).isEqualTo(w);
                 assertThat(window.position()).isEqualTo((long) w * stride);
                 for (int i = 0; i < 9; i++) {
-                    assertThat(window.tokens()[i]).isEqualTo(stream.get((int) window.position() + i));
+                    assertThat(window.tokens()[i])
+                            .isEqualTo(stream.get((int) window.position() + i));
                 }
             }
         }

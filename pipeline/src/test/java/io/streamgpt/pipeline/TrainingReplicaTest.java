@@ -1,11 +1,8 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.streamgpt.connectors.ModelChunk;
 import io.streamgpt.model.ParameterLayout;
-import java.util.List;
-import java.util.Random;
+
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
@@ -14,48 +11,123 @@ import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.Test;
 
-/** One training replica as Flink runs it (operator test harness, real libtorch), driven step by step. */
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * One training replica as Flink runs it (operator test harness, real libtorch), driven step by
+ * step.
+ */
 class TrainingReplicaTest {
 
     private static final int PARAMETERS = (int) ParameterLayout.of(TestConfigs.TINY_MODEL).size();
 
-    private static JobConfig config(JobConfig.SyncMode mode, JobConfig.Pacing pacing, int tokensPerStep) {
-        JobConfig c = TestConfigs.job("127.0.0.1:1", "unit", 2, 2, mode, OuterOptimizer.AVERAGE, 100, 64, 1000, 0, "");
-        return new JobConfig(c.model(), c.vocabulary(), c.replicas(), c.syncEvery(), c.syncMode(), c.outerOptimizer(),
-                c.outerLearningRate(), c.outerMomentum(), c.syncTimeoutMs(), c.chunkSize(), c.averagerParallelism(),
-                c.bootstrapServers(), c.textTopics(), c.textTopicPattern(), c.startingOffsets(), c.groupId(), c.modelTopic(),
-                c.lossesTopic(), c.samplesTopic(), c.promptsTopic(), c.answersTopic(), c.deadLetterTopic(), c.promptQueue(), pacing,
-                tokensPerStep, c.maxSteps(), c.bufferTokens(), c.maxRecordBytes(), c.stride(),
-                c.runWindows(), c.evalInterval(), c.evalIters(), c.sampleInterval(), c.sampleTokens(),
-                c.checkpointIntervalMs(), c.stateBackend(), c.checkpointDir(), c.threadsPerReplica(), c.failAtStep());
+    private static JobConfig config(
+            JobConfig.SyncMode mode, JobConfig.Pacing pacing, int tokensPerStep) {
+        JobConfig c =
+                TestConfigs.job(
+                        "127.0.0.1:1",
+                        "unit",
+                        2,
+                        2,
+                        mode,
+                        OuterOptimizer.AVERAGE,
+                        100,
+                        64,
+                        1000,
+                        0,
+                        "");
+        return new JobConfig(
+                c.model(),
+                c.vocabulary(),
+                c.replicas(),
+                c.syncEvery(),
+                c.syncMode(),
+                c.outerOptimizer(),
+                c.outerLearningRate(),
+                c.outerMomentum(),
+                c.syncTimeoutMs(),
+                c.chunkSize(),
+                c.averagerParallelism(),
+                c.bootstrapServers(),
+                c.textTopics(),
+                c.textTopicPattern(),
+                c.startingOffsets(),
+                c.groupId(),
+                c.modelTopic(),
+                c.lossesTopic(),
+                c.samplesTopic(),
+                c.promptsTopic(),
+                c.answersTopic(),
+                c.deadLetterTopic(),
+                c.promptQueue(),
+                pacing,
+                tokensPerStep,
+                c.maxSteps(),
+                c.bufferTokens(),
+                c.maxRecordBytes(),
+                c.stride(),
+                c.runWindows(),
+                c.evalInterval(),
+                c.evalIters(),
+                c.sampleInterval(),
+                c.sampleTokens(),
+                c.checkpointIntervalMs(),
+                c.stateBackend(),
+                c.checkpointDir(),
+                c.threadsPerReplica(),
+                c.failAtStep());
     }
 
-    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> harness(JobConfig config)
-            throws Exception {
-        return ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(new TrainingReplica(config),
-                w -> 0, Types.INT, TrainingReplica.MODEL_TOPIC);
+    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>
+            harness(JobConfig config) throws Exception {
+        return ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
+                new TrainingReplica(config), w -> 0, Types.INT, TrainingReplica.MODEL_TOPIC);
     }
 
     /** Consecutive windows of one partition: 16 + 1 tokens every 16. */
-    private static void feed(KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h, int windows)
+    private static void feed(
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+            int windows)
             throws Exception {
         Random random = new Random(3);
         for (int w = 0; w < windows; w++) {
-            h.processElement(new TokenWindow("text-0", w * 16L, w, random.ints(17, 0, 65).toArray()), 0);
+            h.processElement(
+                    new TokenWindow("text-0", w * 16L, w, random.ints(17, 0, 65).toArray()), 0);
         }
     }
 
-    private static List<ModelChunk> contributions(KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+    private static List<ModelChunk> contributions(
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
             long round) {
         return h.extractOutputValues().stream().filter(c -> c.round() == round).toList();
     }
 
-    private static void sendGlobal(KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
-            int generation, long round, float[] parameters) throws Exception {
+    private static void sendGlobal(
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+            int generation,
+            long round,
+            float[] parameters)
+            throws Exception {
         int chunks = ParameterChunks.count(parameters.length, 1000);
         for (int c = 0; c < chunks; c++) {
-            h.processBroadcastElement(new ModelChunk(ModelChunk.Kind.GLOBAL, generation, round, 2, c, chunks, round * 2,
-                    0, 1f, 0L, null, ParameterChunks.slice(parameters, c, 1000)), 0);
+            h.processBroadcastElement(
+                    new ModelChunk(
+                            ModelChunk.Kind.GLOBAL,
+                            generation,
+                            round,
+                            2,
+                            c,
+                            chunks,
+                            round * 2,
+                            0,
+                            1f,
+                            0L,
+                            null,
+                            ParameterChunks.slice(parameters, c, 1000)),
+                    0);
         }
     }
 
@@ -72,7 +144,12 @@ class TrainingReplicaTest {
             h.setProcessingTime(1);
             List<ModelChunk> round1 = contributions(h, 1);
             assertThat(round1).hasSize(ParameterChunks.count(PARAMETERS, 1000));
-            assertThat(round1).allMatch(c -> c.kind() == ModelChunk.Kind.CONTRIBUTION && c.step() == 2 && c.generation() == 0);
+            assertThat(round1)
+                    .allMatch(
+                            c ->
+                                    c.kind() == ModelChunk.Kind.CONTRIBUTION
+                                            && c.step() == 2
+                                            && c.generation() == 0);
             h.setProcessingTime(50);
             assertThat(contributions(h, 2)).as("waits for round 1").isEmpty();
 
@@ -85,7 +162,8 @@ class TrainingReplicaTest {
             h.setProcessingTime(150);
             List<ModelChunk> round2 = contributions(h, 2);
             assertThat(round2).isNotEmpty();
-            assertThat(round2.get(0).baseChecksum()).as("round 2 trained from the adopted global model")
+            assertThat(round2.get(0).baseChecksum())
+                    .as("round 2 trained from the adopted global model")
                     .isEqualTo(TrainingReplica.checksum(global));
             assertThat(round2.get(0).step()).isEqualTo(4);
         }
@@ -127,13 +205,20 @@ class TrainingReplicaTest {
             assertThat(contributions(h, 2)).isNotEmpty();
             snapshot = h.snapshot(1, 10);
         }
-        var h = new KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>(
-                new CoBroadcastWithKeyedOperator<>(new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
-                w -> 0, Types.INT, 128, 1, 0);
+        var h =
+                new KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>(
+                        new CoBroadcastWithKeyedOperator<>(
+                                new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
+                        w -> 0,
+                        Types.INT,
+                        128,
+                        1,
+                        0);
         try {
             h.initializeState(snapshot);
             h.open();
-            h.setProcessingTime(20); // the restored timer fires: it sends round 2 again, in generation 1
+            h.setProcessingTime(
+                    20); // the restored timer fires: it sends round 2 again, in generation 1
             List<ModelChunk> resent = contributions(h, 2);
             assertThat(resent).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 4);
             sendGlobal(h, 0, 2, constant(0.2f)); // written by the old generation: ignored
@@ -147,13 +232,20 @@ class TrainingReplicaTest {
         }
     }
 
-    /** Subtask {@code subtask} of {@code parallelism} replicas, keyed as the job's router keys them. */
-    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> subtask(JobConfig config,
-            int subtask, int parallelism) throws Exception {
+    /**
+     * Subtask {@code subtask} of {@code parallelism} replicas, keyed as the job's router keys them.
+     */
+    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>
+            subtask(JobConfig config, int subtask, int parallelism) throws Exception {
         int key = ReplicaRouter.keysForSubtasks(parallelism, 128)[subtask];
         return new KeyedBroadcastOperatorTestHarness<>(
-                new CoBroadcastWithKeyedOperator<>(new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
-                w -> key, Types.INT, 128, parallelism, subtask);
+                new CoBroadcastWithKeyedOperator<>(
+                        new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
+                w -> key,
+                Types.INT,
+                128,
+                parallelism,
+                subtask);
     }
 
     private static float[] values(List<ModelChunk> chunks) {
@@ -164,8 +256,12 @@ class TrainingReplicaTest {
         return all;
     }
 
-    /** Replicas of {@code parallelism} subtasks, each at step 4 waiting for round 2, having adopted {@code global} as round 1. */
-    private static OperatorSubtaskState[] waitingForRound2(JobConfig config, int parallelism, float[] global) throws Exception {
+    /**
+     * Replicas of {@code parallelism} subtasks, each at step 4 waiting for round 2, having adopted
+     * {@code global} as round 1.
+     */
+    private static OperatorSubtaskState[] waitingForRound2(
+            JobConfig config, int parallelism, float[] global) throws Exception {
         OperatorSubtaskState[] snapshots = new OperatorSubtaskState[parallelism];
         for (int i = 0; i < parallelism; i++) {
             try (var h = subtask(config, i, parallelism)) {
@@ -215,15 +311,21 @@ class TrainingReplicaTest {
     void aReplicaAddedByARescaleStartsFromTheGlobalModelAtItsRound() throws Exception {
         JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
         float[] global = constant(0.1f);
-        OperatorSubtaskState both = AbstractStreamOperatorTestHarness.repackageState(waitingForRound2(config, 2, global));
+        OperatorSubtaskState both =
+                AbstractStreamOperatorTestHarness.repackageState(
+                        waitingForRound2(config, 2, global));
         try (var h = subtask(config, 2, 3)) {
-            h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(both, 128, 2, 3, 2));
+            h.initializeState(
+                    AbstractStreamOperatorTestHarness.repartitionOperatorState(both, 128, 2, 3, 2));
             h.open();
             feed(h, 20);
             h.setProcessingTime(20);
-            // it joins at round 1's step (2) and contributes to round 2 like the others, trained from round 1's model
+            // it joins at round 1's step (2) and contributes to round 2 like the others, trained
+            // from round 1's model
             List<ModelChunk> first = h.extractOutputValues();
-            assertThat(first).isNotEmpty().allMatch(c -> c.round() == 2 && c.step() == 4 && c.generation() == 1);
+            assertThat(first)
+                    .isNotEmpty()
+                    .allMatch(c -> c.round() == 2 && c.step() == 4 && c.generation() == 1);
             assertThat(first.get(0).baseChecksum()).isEqualTo(TrainingReplica.checksum(global));
             assertThat(first.get(0).tokens()).isEqualTo(2 * 8 * 16);
         }
@@ -232,18 +334,25 @@ class TrainingReplicaTest {
     @Test
     void aSubtaskTakingOverTwoReplicasKeepsWhatBothTrainedOn() throws Exception {
         JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
-        OperatorSubtaskState all = AbstractStreamOperatorTestHarness.repackageState(waitingForRound2(config, 3, constant(0.1f)));
+        OperatorSubtaskState all =
+                AbstractStreamOperatorTestHarness.repackageState(
+                        waitingForRound2(config, 3, constant(0.1f)));
         try (var h = subtask(config, 0, 2)) {
-            h.initializeState(AbstractStreamOperatorTestHarness.repartitionOperatorState(all, 128, 3, 2, 0));
+            h.initializeState(
+                    AbstractStreamOperatorTestHarness.repartitionOperatorState(all, 128, 3, 2, 0));
             h.open();
             feed(h, 1); // a window wakes it (the timers of its former keys may be elsewhere)
             h.setProcessingTime(20);
             List<ModelChunk> resent = contributions(h, 2);
             assertThat(resent).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 4);
-            assertThat(resent.get(0).tokens()).as("both replicas' 4 steps").isEqualTo(2 * 4 * 8 * 16);
+            assertThat(resent.get(0).tokens())
+                    .as("both replicas' 4 steps")
+                    .isEqualTo(2 * 4 * 8 * 16);
             sendGlobal(h, 1, 2, constant(0.2f));
             h.setProcessingTime(30);
-            assertThat(contributions(h, 3)).isNotEmpty().allMatch(c -> c.step() == 6 && c.tokens() == (2 * 4 + 2) * 8 * 16);
+            assertThat(contributions(h, 3))
+                    .isNotEmpty()
+                    .allMatch(c -> c.step() == 6 && c.tokens() == (2 * 4 + 2) * 8 * 16);
         }
     }
 }

@@ -1,9 +1,11 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.streamgpt.connectors.TextRecord;
 import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.junit.jupiter.api.Test;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -13,16 +15,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
-import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * 12,000 random records (empty, random bytes, oversized, and text mixed with control characters,
  * unknown characters and bytes that are not UTF-8) through the window operator in Flink's harness,
- * restored from a snapshot half way: nothing throws, every structured record is tokenized exactly as
- * its generator says, each bad record has exactly one dead letter, the counters add up, and every
- * partition's windows are exactly the windows of its token stream: tokens in = windows x stride +
- * tail, the tail shorter than a window.
+ * restored from a snapshot half way: nothing throws, every structured record is tokenized exactly
+ * as its generator says, each bad record has exactly one dead letter, the counters add up, and
+ * every partition's windows are exactly the windows of its token stream: tokens in = windows x
+ * stride + tail, the tail shorter than a window.
  */
 class WindowAssemblerFuzzTest {
 
@@ -31,10 +33,14 @@ class WindowAssemblerFuzzTest {
     private static final int BLOCK = 8;
     private static final int STRIDE = 6;
     private static final int MAX_BYTES = 256;
-    private static final String KNOWN = "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    private static final String KNOWN =
+            "\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     private static final String UNKNOWN = "\t\r\u00e9\u20ac\uD83D\uDE00\"(0#\u00a0\ufeff\u4e2d";
-    private static final String CONTROL = "\u0000\u0001\u0007\u0008\u000b\u000c\u000e\u001b\u001f\u007f\u0080\u0085\u009f";
-    private static final byte[][] TRUNCATED = {{(byte) 0xc3}, {(byte) 0xe2, (byte) 0x82}, {(byte) 0xf0, (byte) 0x9f, (byte) 0x98}};
+    private static final String CONTROL =
+            "\u0000\u0001\u0007\u0008\u000b\u000c\u000e\u001b\u001f\u007f\u0080\u0085\u009f";
+    private static final byte[][] TRUNCATED = {
+        {(byte) 0xc3}, {(byte) 0xe2, (byte) 0x82}, {(byte) 0xf0, (byte) 0x9f, (byte) 0x98}
+    };
 
     /** A generated record and, for structured ones, what tokenizing it must give. */
     private record Case(TextRecord record, Expected expected) {}
@@ -50,7 +56,10 @@ class WindowAssemblerFuzzTest {
         long[] nextOffset = new long[PARTITIONS];
         for (int i = 0; i < RECORDS; i++) {
             int partition = random.nextInt(PARTITIONS);
-            cases.add(generate(random, new TextRecord("fuzz", partition, nextOffset[partition]++, null)));
+            cases.add(
+                    generate(
+                            random,
+                            new TextRecord("fuzz", partition, nextOffset[partition]++, null)));
         }
 
         Map<String, List<Integer>> streams = new TreeMap<>();
@@ -64,19 +73,39 @@ class WindowAssemblerFuzzTest {
             TextRecord record = c.record();
             RecordTokenizer.Tokens tokens = tokenizer.tokenize(record.value());
             if (c.expected() != null) {
-                assertThat(tokens.tokens()).as("tokens of %s", record).containsExactly(vocabulary.encode(c.expected().tokens()));
-                assertThat(tokens.malformedBytes()).as("malformed bytes of %s", record).isEqualTo(c.expected().malformed());
-                assertThat(tokens.controlCharacters()).as("control characters of %s", record).isEqualTo(c.expected().control());
-                assertThat(tokens.unknownCharacters()).as("unknown characters of %s", record).isEqualTo(c.expected().unknown());
+                assertThat(tokens.tokens())
+                        .as("tokens of %s", record)
+                        .containsExactly(vocabulary.encode(c.expected().tokens()));
+                assertThat(tokens.malformedBytes())
+                        .as("malformed bytes of %s", record)
+                        .isEqualTo(c.expected().malformed());
+                assertThat(tokens.controlCharacters())
+                        .as("control characters of %s", record)
+                        .isEqualTo(c.expected().control());
+                assertThat(tokens.unknownCharacters())
+                        .as("unknown characters of %s", record)
+                        .isEqualTo(c.expected().unknown());
             }
             int bytes = record.value().length;
             boolean clean = bytes > 0 && bytes <= MAX_BYTES && allKnown(record.value());
             assertThat(tokenizer.problem(tokens) == null).as("clean: %s", record).isEqualTo(clean);
-            assertThat(tokens.tokens().length + tokens.malformedBytes() + tokens.controlCharacters() + tokens.unknownCharacters())
-                    .as("nothing counted twice in %s", record).isLessThanOrEqualTo(bytes);
+            assertThat(
+                            tokens.tokens().length
+                                    + tokens.malformedBytes()
+                                    + tokens.controlCharacters()
+                                    + tokens.unknownCharacters())
+                    .as("nothing counted twice in %s", record)
+                    .isLessThanOrEqualTo(bytes);
             if (!clean) {
-                expectedLetters.put(record.source() + "@" + record.offset(), new Reports.DeadLetter(record.topic(),
-                        record.partition(), record.offset(), tokenizer.problem(tokens), bytes, 0));
+                expectedLetters.put(
+                        record.source() + "@" + record.offset(),
+                        new Reports.DeadLetter(
+                                record.topic(),
+                                record.partition(),
+                                record.offset(),
+                                tokenizer.problem(tokens),
+                                bytes,
+                                0));
             }
             List<Integer> stream = streams.computeIfAbsent(record.source(), s -> new ArrayList<>());
             Arrays.stream(tokens.tokens()).forEach(stream::add);
@@ -97,14 +126,16 @@ class WindowAssemblerFuzzTest {
         List<Reports.DeadLetter> letters = new ArrayList<>();
         Map<String, Long> counters = new HashMap<>();
         OperatorSubtaskState snapshot;
-        try (AssemblerHarness first = new AssemblerHarness(vocabulary, BLOCK, STRIDE, MAX_BYTES, null)) {
+        try (AssemblerHarness first =
+                new AssemblerHarness(vocabulary, BLOCK, STRIDE, MAX_BYTES, null)) {
             for (Case c : cases.subList(0, RECORDS / 2)) {
                 first.process(c.record());
             }
             snapshot = first.snapshot();
             collect(first, windows, letters, counters);
         }
-        try (AssemblerHarness second = new AssemblerHarness(vocabulary, BLOCK, STRIDE, MAX_BYTES, snapshot)) {
+        try (AssemblerHarness second =
+                new AssemblerHarness(vocabulary, BLOCK, STRIDE, MAX_BYTES, snapshot)) {
             for (Case c : cases.subList(RECORDS / 2, RECORDS)) {
                 second.process(c.record());
             }
@@ -114,14 +145,16 @@ class WindowAssemblerFuzzTest {
         // one dead letter per bad record, at its coordinates, with its reason
         assertThat(letters).hasSize(expectedLetters.size());
         for (Reports.DeadLetter letter : letters) {
-            Reports.DeadLetter expected = expectedLetters.remove("fuzz-" + letter.partition() + "@" + letter.offset());
+            Reports.DeadLetter expected =
+                    expectedLetters.remove("fuzz-" + letter.partition() + "@" + letter.offset());
             assertThat(expected).as("dead letter %s is for a bad record, once", letter).isNotNull();
             assertThat(letter.reason()).isEqualTo(expected.reason());
             assertThat(letter.bytes()).isEqualTo(expected.bytes());
         }
 
         long tokensIn = streams.values().stream().mapToLong(List::size).sum();
-        assertThat(counters).containsEntry("text_records", (long) RECORDS)
+        assertThat(counters)
+                .containsEntry("text_records", (long) RECORDS)
                 .containsEntry("tokens_in", tokensIn)
                 .containsEntry("dead_letters", (long) letters.size())
                 .containsEntry("malformed_bytes", malformed)
@@ -130,7 +163,8 @@ class WindowAssemblerFuzzTest {
                 .containsEntry("empty_records", empty)
                 .containsEntry("oversized_records", oversized)
                 .containsEntry("windows", (long) windows.size())
-                .containsEntry("windows_held_out", windows.stream().filter(TokenWindow::heldOut).count());
+                .containsEntry(
+                        "windows_held_out", windows.stream().filter(TokenWindow::heldOut).count());
 
         // every partition: exactly the windows of its token stream, each once
         int width = BLOCK + 1;
@@ -138,7 +172,11 @@ class WindowAssemblerFuzzTest {
         long tails = 0;
         for (var entry : streams.entrySet()) {
             List<Integer> stream = entry.getValue();
-            List<TokenWindow> mine = new ArrayList<>(windows.stream().filter(w -> w.source().equals(entry.getKey())).toList());
+            List<TokenWindow> mine =
+                    new ArrayList<>(
+                            windows.stream()
+                                    .filter(w -> w.source().equals(entry.getKey()))
+                                    .toList());
             mine.sort((a, b) -> Long.compare(a.index(), b.index()));
             int expected = stream.size() < width ? 0 : (stream.size() - width) / STRIDE + 1;
             assertThat(mine).as(entry.getKey()).hasSize(expected);
@@ -146,8 +184,11 @@ class WindowAssemblerFuzzTest {
                 TokenWindow w = mine.get(i);
                 assertThat(w.index()).isEqualTo(i);
                 assertThat(w.position()).isEqualTo((long) i * STRIDE);
-                assertThat(w.tokens()).containsExactly(stream.subList(i * STRIDE, i * STRIDE + width).stream()
-                        .mapToInt(Integer::intValue).toArray());
+                assertThat(w.tokens())
+                        .containsExactly(
+                                stream.subList(i * STRIDE, i * STRIDE + width).stream()
+                                        .mapToInt(Integer::intValue)
+                                        .toArray());
             }
             int tail = stream.size() - expected * STRIDE;
             assertThat(tail).as("tail of %s", entry.getKey()).isBetween(0, width - 1);
@@ -158,7 +199,10 @@ class WindowAssemblerFuzzTest {
         assertThat(windows.size()).isGreaterThan(1000);
     }
 
-    private static void collect(AssemblerHarness harness, List<TokenWindow> windows, List<Reports.DeadLetter> letters,
+    private static void collect(
+            AssemblerHarness harness,
+            List<TokenWindow> windows,
+            List<Reports.DeadLetter> letters,
             Map<String, Long> counters) {
         List<TokenWindow> train = harness.trainWindows();
         List<TokenWindow> heldOut = harness.heldOutWindows();
@@ -167,8 +211,18 @@ class WindowAssemblerFuzzTest {
         windows.addAll(train);
         windows.addAll(heldOut);
         letters.addAll(harness.deadLetters());
-        for (String name : List.of("text_records", "tokens_in", "dead_letters", "malformed_bytes", "control_characters",
-                "unknown_characters", "empty_records", "oversized_records", "windows", "windows_held_out")) {
+        for (String name :
+                List.of(
+                        "text_records",
+                        "tokens_in",
+                        "dead_letters",
+                        "malformed_bytes",
+                        "control_characters",
+                        "unknown_characters",
+                        "empty_records",
+                        "oversized_records",
+                        "windows",
+                        "windows_held_out")) {
             counters.merge(name, harness.counter(name), Long::sum);
         }
     }
@@ -183,7 +237,8 @@ class WindowAssemblerFuzzTest {
             random.nextBytes(bytes);
             return new Case(with(at, bytes), null);
         }
-        // text of known characters, mixed with control characters, unknown characters and bytes that are not UTF-8
+        // text of known characters, mixed with control characters, unknown characters and bytes
+        // that are not UTF-8
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         StringBuilder tokens = new StringBuilder();
         int malformed = 0;
@@ -203,7 +258,10 @@ class WindowAssemblerFuzzTest {
                 bytes.writeBytes(codePoint(UNKNOWN, random).getBytes(StandardCharsets.UTF_8));
                 unknown++;
             } else {
-                bytes.write(neverUtf8(random)); // a byte that starts no character here: always malformed, alone
+                bytes.write(
+                        neverUtf8(
+                                random)); // a byte that starts no character here: always malformed,
+                // alone
                 malformed++;
             }
         }
@@ -212,10 +270,15 @@ class WindowAssemblerFuzzTest {
             bytes.writeBytes(cut);
             malformed += cut.length;
         }
-        return new Case(with(at, bytes.toByteArray()), new Expected(tokens.toString(), malformed, control, unknown));
+        return new Case(
+                with(at, bytes.toByteArray()),
+                new Expected(tokens.toString(), malformed, control, unknown));
     }
 
-    /** A continuation byte with nothing before it, an overlong lead byte, or a byte UTF-8 never uses. */
+    /**
+     * A continuation byte with nothing before it, an overlong lead byte, or a byte UTF-8 never
+     * uses.
+     */
     private static int neverUtf8(Random random) {
         return switch (random.nextInt(3)) {
             case 0 -> 0x80 + random.nextInt(0x40);
@@ -226,7 +289,8 @@ class WindowAssemblerFuzzTest {
 
     private static String codePoint(String alphabet, Random random) {
         int index = random.nextInt(alphabet.codePointCount(0, alphabet.length()));
-        return new String(Character.toChars(alphabet.codePointAt(alphabet.offsetByCodePoints(0, index))));
+        return new String(
+                Character.toChars(alphabet.codePointAt(alphabet.offsetByCodePoints(0, index))));
     }
 
     private static boolean allKnown(byte[] bytes) {

@@ -1,10 +1,17 @@
 package io.streamgpt.pipeline;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.streamgpt.connectors.TextRecord;
 import io.streamgpt.connectors.Utf8Text;
 import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -14,21 +21,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** Tokenizing and windowing as a Flink operator: exact accounting over messy records of two partitions. */
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Tokenizing and windowing as a Flink operator: exact accounting over messy records of two
+ * partitions.
+ */
 class WindowAssemblerTest {
 
     @RegisterExtension
-    static final MiniClusterExtension FLINK = new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder()
-            .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2)
-            .setConfiguration(LoopbackCluster.configuration()).build());
+    static final MiniClusterExtension FLINK =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(2)
+                            .setConfiguration(LoopbackCluster.configuration())
+                            .build());
 
     @Test
     void everyTokenLandsInExactlyTheWindowsItShould() throws Exception {
@@ -41,7 +50,12 @@ class WindowAssemblerTest {
             int partition = random.nextInt(2);
             StringBuilder text = new StringBuilder();
             for (int c = random.nextInt(60); c > 0; c--) {
-                text.appendCodePoint(alphabet.codePointAt(alphabet.offsetByCodePoints(0, random.nextInt(alphabet.codePointCount(0, alphabet.length())))));
+                text.appendCodePoint(
+                        alphabet.codePointAt(
+                                alphabet.offsetByCodePoints(
+                                        0,
+                                        random.nextInt(
+                                                alphabet.codePointCount(0, alphabet.length())))));
             }
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
             bytes.writeBytes(text.toString().getBytes(StandardCharsets.UTF_8));
@@ -59,14 +73,37 @@ class WindowAssemblerTest {
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);
-        SingleOutputStreamOperator<TokenWindow> train = env.fromData(records)
-                .keyBy(TextRecord::source)
-                .process(new WindowAssembler(vocabulary, blockSize, stride, 1 << 20, "dead-letters"));
+        SingleOutputStreamOperator<TokenWindow> train =
+                env.fromData(records)
+                        .keyBy(TextRecord::source)
+                        .process(
+                                new WindowAssembler(
+                                        vocabulary, blockSize, stride, 1 << 20, "dead-letters"));
         DataStream<TokenWindow> heldOut = train.getSideOutput(WindowAssembler.HELD_OUT);
         List<String> out = new ArrayList<>();
-        train.map(w -> "T " + w.source() + " " + w.index() + " " + w.position() + " " + encode(w.tokens()))
-                .union(heldOut.map(w -> "V " + w.source() + " " + w.index() + " " + w.position() + " " + encode(w.tokens())))
-                .executeAndCollect().forEachRemaining(out::add);
+        train.map(
+                        w ->
+                                "T "
+                                        + w.source()
+                                        + " "
+                                        + w.index()
+                                        + " "
+                                        + w.position()
+                                        + " "
+                                        + encode(w.tokens()))
+                .union(
+                        heldOut.map(
+                                w ->
+                                        "V "
+                                                + w.source()
+                                                + " "
+                                                + w.index()
+                                                + " "
+                                                + w.position()
+                                                + " "
+                                                + encode(w.tokens())))
+                .executeAndCollect()
+                .forEachRemaining(out::add);
 
         Set<String> seen = new HashSet<>();
         Map<String, Integer> windowsPerSource = new HashMap<>();
@@ -75,19 +112,30 @@ class WindowAssemblerTest {
             String source = f[1];
             long index = Long.parseLong(f[2]);
             long position = Long.parseLong(f[3]);
-            assertThat(seen.add(source + "#" + index)).as("window %s#%d emitted once", source, index).isTrue();
+            assertThat(seen.add(source + "#" + index))
+                    .as("window %s#%d emitted once", source, index)
+                    .isTrue();
             assertThat(f[0]).isEqualTo(index % 10 == 9 ? "V" : "T");
             assertThat(position).isEqualTo(index * stride);
             List<Integer> stream = streams.get(source);
-            assertThat(f[4]).isEqualTo(encode(stream.subList((int) position, (int) position + blockSize + 1)
-                    .stream().mapToInt(Integer::intValue).toArray()));
+            assertThat(f[4])
+                    .isEqualTo(
+                            encode(
+                                    stream
+                                            .subList((int) position, (int) position + blockSize + 1)
+                                            .stream()
+                                            .mapToInt(Integer::intValue)
+                                            .toArray()));
             windowsPerSource.merge(source, 1, Integer::sum);
         }
         for (var entry : streams.entrySet()) {
             int n = entry.getValue().size();
             int expected = n < blockSize + 1 ? 0 : (n - (blockSize + 1)) / stride + 1;
-            assertThat(windowsPerSource.getOrDefault(entry.getKey(), 0)).as(entry.getKey()).isEqualTo(expected);
-            int tail = n - expected * stride; // tokens in = windows * stride + tail, the tail shorter than a window
+            assertThat(windowsPerSource.getOrDefault(entry.getKey(), 0))
+                    .as(entry.getKey())
+                    .isEqualTo(expected);
+            int tail = n - expected * stride; // tokens in = windows * stride + tail, the tail
+            // shorter than a window
             assertThat(tail).isBetween(0, blockSize);
         }
     }

@@ -11,8 +11,8 @@ import java.util.Iterator;
 import java.util.Properties;
 
 /**
- * Flink's Prometheus reporter with a {@code host} option: the stock factory binds every
- * interface, and streamgpt binds 127.0.0.1 unless told otherwise.
+ * Flink's Prometheus reporter with a {@code host} option: the stock factory binds every interface,
+ * and streamgpt binds 127.0.0.1 unless told otherwise.
  *
  * <pre>
  * metrics.reporter.prom.factory.class: org.apache.flink.metrics.prometheus.HostPrometheusReporterFactory
@@ -27,7 +27,8 @@ public class HostPrometheusReporterFactory implements MetricReporterFactory {
     @Override
     public AbstractPrometheusReporter createMetricReporter(Properties properties) {
         MetricConfig config = (MetricConfig) properties;
-        return new HostPrometheusReporter(config.getString("host", "127.0.0.1"),
+        return new HostPrometheusReporter(
+                config.getString("host", "127.0.0.1"),
                 new PortRange(config.getString("port", "9249")));
     }
 
@@ -48,7 +49,8 @@ public class HostPrometheusReporterFactory implements MetricReporterFactory {
                 }
             }
             if (started == null) {
-                throw new IllegalStateException("no free port for the Prometheus reporter on " + host + " in " + ports);
+                throw new IllegalStateException(
+                        "no free port for the Prometheus reporter on " + host + " in " + ports);
             }
             server = started;
         }
