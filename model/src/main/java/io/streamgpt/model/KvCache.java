@@ -10,7 +10,7 @@ import ai.djl.ndarray.NDScope;
  * <p>The cached tensors outlive the per-token {@link NDScope}: they are unregistered from it and
  * closed here when replaced or when the cache is closed.
  */
-final class KvCache implements AutoCloseable {
+public final class KvCache implements AutoCloseable {
 
     private final NDArray[] keys;
     private final NDArray[] values;

@@ -1,0 +1,96 @@
+package io.streamgpt.connectors.client;
+
+import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.records.Reports;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/** Reads the losses topic from its start until a record matches, for tests and benchmarks. */
+public final class LossReader {
+
+    private LossReader() {}
+
+    /**
+     * Loss records from the start of {@code topic} up to and including the first that matches
+     * {@code until}.
+     */
+    public static List<Reports.LossRecord> readUntil(
+            String bootstrapServers,
+            String topic,
+            Predicate<Reports.LossRecord> until,
+            Duration timeout) {
+        List<Reports.LossRecord> losses = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + timeout.toMillis();
+        try (KafkaConsumer<String, String> consumer =
+                KafkaStreams.textConsumer(bootstrapServers, "streamgpt-reader")) {
+            consumer.subscribe(List.of(topic));
+            while (System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> record :
+                        consumer.poll(Duration.ofMillis(500))) {
+                    Reports.LossRecord loss =
+                            Reports.fromJson(record.value(), Reports.LossRecord.class);
+                    losses.add(loss);
+                    if (until.test(loss)) {
+                        return losses;
+                    }
+                }
+            }
+        }
+        throw new IllegalStateException(
+                "no matching loss record on "
+                        + topic
+                        + " within "
+                        + timeout.toSeconds()
+                        + " s; got "
+                        + losses.size()
+                        + (losses.isEmpty()
+                                ? ""
+                                : ", the last: " + Reports.toJson(losses.get(losses.size() - 1))));
+    }
+
+    /**
+     * Every loss record on {@code topic} at the time of the call (a running job's later records are
+     * not waited for).
+     */
+    public static List<Reports.LossRecord> readAll(
+            String bootstrapServers, String topic, Duration timeout) {
+        List<Reports.LossRecord> losses = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer =
+                KafkaStreams.textConsumer(bootstrapServers, "streamgpt-reader")) {
+            List<TopicPartition> partitions =
+                    consumer.partitionsFor(topic, timeout).stream()
+                            .map(p -> new TopicPartition(topic, p.partition()))
+                            .toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+            long deadline = System.currentTimeMillis() + timeout.toMillis();
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                if (System.currentTimeMillis() > deadline) {
+                    throw new IllegalStateException(
+                            "could not read "
+                                    + topic
+                                    + " to its end within "
+                                    + timeout.toSeconds()
+                                    + " s");
+                }
+                for (ConsumerRecord<String, String> record :
+                        consumer.poll(Duration.ofMillis(200))) {
+                    if (record.offset()
+                            < end.get(new TopicPartition(record.topic(), record.partition()))) {
+                        losses.add(Reports.fromJson(record.value(), Reports.LossRecord.class));
+                    }
+                }
+            }
+        }
+        return losses;
+    }
+}

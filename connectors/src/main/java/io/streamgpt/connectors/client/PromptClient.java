@@ -1,0 +1,176 @@
+package io.streamgpt.connectors.client;
+
+import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.records.PromptRequest;
+import io.streamgpt.connectors.records.Reports;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Asks the running job: sends prompt requests to the prompts topic and completes each with the
+ * answer that carries its id on the answers topic. One reader thread follows the answers topic from
+ * its end as it was when the client started, so an answer is never missed and old ones are never
+ * read. {@code generate} asks once; {@code serve} shares one client among its HTTP requests.
+ */
+public final class PromptClient implements AutoCloseable {
+
+    private final String promptsTopic;
+    private final KafkaConsumer<String, String> answers;
+    private final KafkaProducer<String, String> producer;
+    private final Map<String, CompletableFuture<Reports.Answer>> waiting =
+            new ConcurrentHashMap<>();
+    private final Thread reader;
+    private volatile boolean closed;
+
+    /**
+     * @param connectTimeout how long Kafka may take to answer, here and when sending
+     * @throws IllegalStateException if Kafka does not answer or the answers topic does not exist
+     */
+    public PromptClient(
+            String bootstrapServers,
+            String promptsTopic,
+            String answersTopic,
+            Duration connectTimeout) {
+        this.promptsTopic = promptsTopic;
+        this.answers = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-answers");
+        try {
+            List<PartitionInfo> partitions;
+            try {
+                partitions = answers.partitionsFor(answersTopic, connectTimeout);
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                throw new IllegalStateException(
+                        "Kafka at "
+                                + bootstrapServers
+                                + " did not answer within "
+                                + connectTimeout.toSeconds()
+                                + " s");
+            }
+            if (partitions == null || partitions.isEmpty()) {
+                throw new IllegalStateException(
+                        "no topic "
+                                + answersTopic
+                                + " at "
+                                + bootstrapServers
+                                + ": has a streamgpt job been started there?");
+            }
+            List<TopicPartition> assigned =
+                    partitions.stream()
+                            .map(p -> new TopicPartition(p.topic(), p.partition()))
+                            .toList();
+            answers.assign(assigned);
+            answers.seekToEnd(assigned);
+            assigned.forEach(answers::position); // fix the start before any request goes out
+        } catch (RuntimeException e) {
+            answers.close();
+            throw e;
+        }
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "0");
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(connectTimeout.toMillis()));
+        props.put(
+                ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                String.valueOf(connectTimeout.toMillis()));
+        props.put(
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG,
+                String.valueOf(connectTimeout.toMillis() + 5_000));
+        this.producer = new KafkaProducer<>(props);
+        this.reader = new Thread(this::readAnswers, "streamgpt-answers-reader");
+        reader.setDaemon(true);
+        reader.start();
+    }
+
+    /**
+     * Sends {@code request}; the future completes with its answer, or fails if it could not be
+     * sent.
+     *
+     * @throws IllegalArgumentException if a request with the same id is still waiting
+     */
+    public CompletableFuture<Reports.Answer> ask(PromptRequest request) {
+        CompletableFuture<Reports.Answer> answer = new CompletableFuture<>();
+        if (closed) {
+            answer.completeExceptionally(new IllegalStateException("the prompt client is closed"));
+            return answer;
+        }
+        if (waiting.putIfAbsent(request.id(), answer) != null) {
+            throw new IllegalArgumentException(
+                    "a request with id " + request.id() + " is already waiting for its answer");
+        }
+        answer.whenComplete((a, e) -> waiting.remove(request.id(), answer));
+        producer.send(
+                new ProducerRecord<>(promptsTopic, request.id(), request.toJson()),
+                (metadata, e) -> {
+                    if (e != null) {
+                        answer.completeExceptionally(
+                                new IllegalStateException(
+                                        "could not send the request to "
+                                                + promptsTopic
+                                                + ": "
+                                                + e.getMessage(),
+                                        e));
+                    }
+                });
+        return answer;
+    }
+
+    private void readAnswers() {
+        try {
+            while (!closed) {
+                for (ConsumerRecord<String, String> record : answers.poll(Duration.ofMillis(200))) {
+                    Reports.Answer answer;
+                    try {
+                        answer = Reports.fromJson(record.value(), Reports.Answer.class);
+                    } catch (IllegalArgumentException e) {
+                        continue; // not an answer: someone else's record
+                    }
+                    CompletableFuture<Reports.Answer> asked =
+                            answer.id() == null ? null : waiting.get(answer.id());
+                    if (asked != null) {
+                        asked.complete(answer);
+                    }
+                }
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (RuntimeException e) {
+            closed = true; // later requests fail at once rather than wait for their timeout
+            waiting.values().forEach(f -> f.completeExceptionally(e));
+        } finally {
+            answers.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        answers.wakeup();
+        try {
+            reader.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close(Duration.ofSeconds(5));
+        waiting.values()
+                .forEach(
+                        f ->
+                                f.completeExceptionally(
+                                        new IllegalStateException("the prompt client closed")));
+    }
+}

@@ -1,0 +1,372 @@
+package io.streamgpt.cli.bench;
+
+import io.streamgpt.cli.Paths;
+import io.streamgpt.cli.stream.LocalStack;
+import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.model.Gpt;
+import io.streamgpt.model.GptConfig;
+import io.streamgpt.model.ParameterLayout;
+import io.streamgpt.model.TokenCorpus;
+import io.streamgpt.model.TorchRuntime;
+import io.streamgpt.model.Trainer;
+import io.streamgpt.model.Vocabulary;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.core.execution.JobClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The streaming job's speed and quality targets, measured on an in-process Kafka broker and Flink
+ * MiniCluster, printed as one JSON object.
+ */
+@Command(
+        name = "pipeline",
+        mixinStandardHelpOptions = true,
+        description =
+                "Flink overhead of a replica, sync round latency (reference preset), 2 replicas vs"
+                        + " 1 at equal tokens.")
+public final class PipelineBench implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Option(
+            names = "--threads",
+            defaultValue = "1",
+            description =
+                    "libtorch threads per replica (and of the bare loop). Default:"
+                            + " ${DEFAULT-VALUE}.")
+    int threads;
+
+    @Option(
+            names = "--steps",
+            defaultValue = "300",
+            description = "Measured steps of the one-replica job. Default: ${DEFAULT-VALUE}.")
+    int steps;
+
+    @Option(
+            names = "--sync-rounds",
+            defaultValue = "6",
+            description =
+                    "Sync rounds of the reference preset timed (the first is a warm-up). Default:"
+                            + " ${DEFAULT-VALUE}.")
+    int syncRounds;
+
+    @Option(
+            names = "--compare-steps",
+            defaultValue = "2000",
+            description =
+                    "Steps of the one-replica run in the convergence comparison; 2 replicas run"
+                            + " half each; 0 skips it. Default: ${DEFAULT-VALUE}.")
+    int compareSteps;
+
+    @Option(
+            names = "--sync-every",
+            defaultValue = "10",
+            description = "K of the convergence comparison. Default: ${DEFAULT-VALUE}.")
+    int syncEvery;
+
+    @Option(
+            names = "--outer-optimizer",
+            defaultValue = "AVERAGE",
+            description =
+                    "Outer optimizer of the convergence comparison: AVERAGE or NESTEROV (DiLoCo, lr"
+                            + " 0.7, momentum 0.9). Default: ${DEFAULT-VALUE}.")
+    OuterOptimizer outerOptimizer;
+
+    @Option(names = "--compare-only", description = "Run only the convergence comparison.")
+    boolean compareOnly;
+
+    @Override
+    public Integer call() throws Exception {
+        if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
+            throw new IllegalArgumentException(
+                    "--steps must be >= 100, --sync-rounds >= 2, --compare-steps >= 0");
+        }
+        TorchRuntime.configure(threads);
+        Path corpusFile = Paths.shakespeare();
+        Vocabulary vocabulary = Vocabulary.named("shakespeare");
+        GptConfig cpu = GptConfig.preset("cpu", vocabulary.size());
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode result = json.createObjectNode();
+        result.put("threads_per_replica", threads);
+        PrintWriter log = spec.commandLine().getErr();
+
+        String text = Files.readString(corpusFile, StandardCharsets.UTF_8);
+        TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
+            if (!compareOnly) {
+                measureSpeed(kafka, vocabulary, cpu, corpus, corpusFile, result, log);
+            }
+
+            if (compareSteps > 0) {
+                int every = Math.max(syncEvery, compareSteps / 10 / syncEvery * syncEvery);
+                log.println("bounded trainer (streamgpt train): " + compareSteps + " steps ...");
+                double[] bounded = boundedTrainCurve(cpu, corpus, compareSteps, every);
+                log.println(
+                        "convergence: 1 replica x "
+                                + compareSteps
+                                + " steps vs 2 replicas x "
+                                + compareSteps / 2
+                                + " ...");
+                List<Reports.LossRecord> one =
+                        lossCurve(kafka, vocabulary, cpu, corpusFile, 1, compareSteps, every);
+                List<Reports.LossRecord> two =
+                        lossCurve(
+                                kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2, every / 2);
+                var steps = result.putArray("train_curve_steps");
+                var boundedCurve = result.putArray("train_command_train_loss");
+                var jobCurve = result.putArray("job_one_replica_train_loss");
+                double diff = 0;
+                int points = 0;
+                for (int i = 0; i < bounded.length; i++) {
+                    long step = (long) (i + 1) * every;
+                    var record = one.stream().filter(r -> r.step() == step).findFirst();
+                    if (record.isPresent() && record.get().trainLoss() != null) {
+                        steps.add(step);
+                        boundedCurve.add(thousandths(bounded[i]));
+                        jobCurve.add(thousandths(record.get().trainLoss()));
+                        diff += Math.abs(bounded[i] - record.get().trainLoss());
+                        points++;
+                    }
+                }
+                result.put("train_curves_mean_abs_diff", thousandths(diff / Math.max(1, points)));
+                Reports.LossRecord lastOne = one.get(one.size() - 1);
+                Reports.LossRecord lastTwo = two.get(two.size() - 1);
+                result.put("compare_tokens", lastOne.tokens());
+                result.put("one_replica_val_loss", lastOne.valLoss());
+                result.put("two_replicas_tokens", lastTwo.tokens());
+                result.put("two_replicas_val_loss", lastTwo.valLoss());
+                result.put(
+                        "two_minus_one_val_loss",
+                        thousandths(lastTwo.valLoss() - lastOne.valLoss()));
+                result.put("sync_every", syncEvery);
+                result.put("outer_optimizer", outerOptimizer.name());
+            }
+        }
+        spec.commandLine().getOut().println(json.writeValueAsString(result));
+        return 0;
+    }
+
+    /** Flink's overhead on one replica, and the sync round of the reference preset. */
+    private void measureSpeed(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            TokenCorpus corpus,
+            Path corpusFile,
+            ObjectNode result,
+            PrintWriter log)
+            throws Exception {
+        double bare =
+                tokensPerSecond(
+                        cpu,
+                        BenchCommand.ModelBench.median(
+                                BenchCommand.ModelBench.stepTimes(cpu, corpus, 10, 200)));
+        result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
+        log.println("one replica in the job, sync and overlap mode ...");
+        double inJob =
+                oneReplicaTokensPerSecond(
+                        kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.SYNC);
+        result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
+        result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
+        double overlap =
+                oneReplicaTokensPerSecond(
+                        kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.OVERLAP);
+        result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
+        result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
+
+        log.println("sync rounds of the reference preset ...");
+        GptConfig reference = GptConfig.preset("reference", vocabulary.size());
+        int parameters = (int) ParameterLayout.of(reference).size();
+        JobConfig sync = config(kafka, reference, 2, 1, 0, 1, 1, 1, 0, JobConfig.SyncMode.SYNC);
+        double[] ms = SyncRoundBench.run(sync, parameters, syncRounds);
+        double[] measured = Arrays.copyOfRange(ms, 1, ms.length);
+        result.put("sync_round_parameters", parameters);
+        result.put(
+                "sync_round_megabytes_per_replica",
+                BenchCommand.ModelBench.round(parameters * 4 / 1e6));
+        result.put(
+                "sync_round_ms_median",
+                BenchCommand.ModelBench.round(BenchCommand.ModelBench.median(measured)));
+        result.put(
+                "sync_round_ms_max",
+                BenchCommand.ModelBench.round(Arrays.stream(measured).max().orElseThrow()));
+    }
+
+    private static double thousandths(double value) {
+        return Math.round(value * 1000) / 1000.0;
+    }
+
+    private static double tokensPerSecond(GptConfig config, double msPerStep) {
+        return config.batchSize() * config.blockSize() / (msPerStep / 1000);
+    }
+
+    /** Steady-state training tokens per second of a one-replica job, from its loss records. */
+    private double oneReplicaTokensPerSecond(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpus,
+            JobConfig.SyncMode mode)
+            throws Exception {
+        int warmup = 100;
+        JobConfig config = config(kafka, cpu, 1, 10, warmup + steps, 50, 1, 0, 0, mode);
+        LocalStack.prepareTopics(config, corpus);
+        JobClient job = LocalStack.startJob(config, vocabulary, null);
+        try {
+            List<Reports.LossRecord> losses =
+                    LossReader.readUntil(
+                            config.bootstrapServers(),
+                            config.lossesTopic(),
+                            r -> r.step() >= warmup + steps,
+                            Duration.ofMinutes(10));
+            Reports.LossRecord from =
+                    losses.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
+            Reports.LossRecord to = losses.get(losses.size() - 1);
+            return (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs());
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The loss records of a job whose {@code replicas} replicas each train {@code replicaSteps}
+     * steps, one every {@code every} steps, each with a 200-batch validation loss.
+     */
+    private List<Reports.LossRecord> lossCurve(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpus,
+            int replicas,
+            int replicaSteps,
+            int every)
+            throws Exception {
+        JobConfig config =
+                config(
+                        kafka,
+                        cpu,
+                        replicas,
+                        syncEvery,
+                        replicaSteps,
+                        every,
+                        200,
+                        0,
+                        0,
+                        JobConfig.SyncMode.SYNC);
+        LocalStack.prepareTopics(config, corpus);
+        JobClient job = LocalStack.startJob(config, vocabulary, null);
+        try {
+            return LossReader.readUntil(
+                    config.bootstrapServers(),
+                    config.lossesTopic(),
+                    r -> r.step() >= replicaSteps,
+                    Duration.ofMinutes(30));
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The bounded trainer's curve (what {@code streamgpt train} runs): at every {@code every}-th
+     * step, the mean training loss of the last sync_every steps, as a job's round reports it.
+     */
+    private double[] boundedTrainCurve(GptConfig config, TokenCorpus corpus, int steps, int every) {
+        try (Gpt model = Gpt.create(config, ai.djl.Device.cpu());
+                Trainer trainer = new Trainer(model)) {
+            java.util.Random random = new java.util.Random(config.seed());
+            double[] curve = new double[steps / every];
+            double sum = 0;
+            for (int step = 1; step <= steps; step++) {
+                float loss =
+                        trainer.step(
+                                corpus.sample(
+                                        TokenCorpus.Split.TRAIN,
+                                        random,
+                                        config.batchSize(),
+                                        config.blockSize()));
+                if (step % every > every - syncEvery || step % every == 0) {
+                    sum += loss;
+                }
+                if (step % every == 0) {
+                    curve[step / every - 1] = sum / syncEvery;
+                    sum = 0;
+                }
+            }
+            return curve;
+        }
+    }
+
+    private JobConfig config(
+            EmbeddedKafka kafka,
+            GptConfig model,
+            int replicas,
+            int syncEvery,
+            long maxSteps,
+            int evalInterval,
+            int evalIters,
+            int sampleTokens,
+            long checkpointMs,
+            JobConfig.SyncMode mode) {
+        String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
+        return new JobConfig(
+                model,
+                "shakespeare",
+                replicas,
+                syncEvery,
+                mode,
+                outerOptimizer,
+                0.7,
+                0.9,
+                60_000,
+                131_072,
+                1,
+                kafka.bootstrapServers(),
+                List.of(prefix + "-text"),
+                null,
+                "earliest",
+                prefix,
+                prefix + "-model",
+                prefix + "-losses",
+                prefix + "-samples",
+                prefix + "-prompts",
+                prefix + "-answers",
+                prefix + "-dead-letters",
+                32,
+                JobConfig.Pacing.CONTINUOUS,
+                768,
+                maxSteps,
+                2_000_000,
+                1 << 20,
+                model.blockSize(),
+                64,
+                Math.max(1, evalInterval),
+                Math.max(1, evalIters),
+                1_000_000,
+                sampleTokens,
+                checkpointMs,
+                "hashmap",
+                "",
+                threads,
+                0);
+    }
+}

@@ -1,0 +1,158 @@
+package io.streamgpt.cli.cluster;
+
+import io.streamgpt.cli.JobMain;
+import io.streamgpt.cli.JobOptions;
+import io.streamgpt.cli.Paths;
+import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.StreamingTrainerJob;
+import io.streamgpt.model.Vocabulary;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+/**
+ * Submits the streaming trainer to a Flink session cluster: checks the options and Kafka, creates
+ * the job's topics, uploads the job jar through the REST API and runs it with the same options.
+ */
+@Command(
+        name = "submit",
+        mixinStandardHelpOptions = true,
+        description = "Submit the streaming trainer to a Flink cluster (default: the local stack).")
+public final class SubmitCommand implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Mixin JobOptions job;
+
+    @Option(
+            names = "--flink",
+            defaultValue = "http://127.0.0.1:8081",
+            description = "Flink REST API. Default: ${DEFAULT-VALUE}.")
+    String flink;
+
+    @Option(
+            names = "--jar",
+            description =
+                    "The job jar (default: pipeline/job/target/streamgpt-job-*-job.jar of this"
+                            + " checkout).")
+    Path jar;
+
+    @Option(
+            names = "--from-savepoint",
+            description = "Resume from this savepoint (a path or URI the cluster can read).")
+    String fromSavepoint;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        Vocabulary vocabulary = job.vocabulary();
+        JobConfig config =
+                job.toConfig(vocabulary); // every option checked before anything is touched
+        Path jobJar = jar != null ? jar : defaultJar();
+        job.preflight(
+                config); // Kafka answers, an existing model topic suits the job: one line, exit 2
+        // otherwise
+        FlinkRest rest = new FlinkRest(flink);
+        requireCheckpointStorage(config, rest);
+        StreamingTrainerJob.createTopics(config);
+        String jarId = rest.uploadJar(jobJar);
+        String jobId;
+        try {
+            jobId =
+                    rest.runJar(
+                            jarId,
+                            JobMain.class.getName(),
+                            jobArguments(),
+                            config.replicas(),
+                            fromSavepoint == null ? null : uri(fromSavepoint));
+        } finally {
+            rest.deleteJar(jarId);
+        }
+        out.println(
+                "job "
+                        + jobId
+                        + " submitted"
+                        + (fromSavepoint != null ? " from savepoint " + fromSavepoint : ""));
+        out.println("web UI: " + rest.jobPage(jobId));
+        out.flush();
+        return 0;
+    }
+
+    /**
+     * Checkpoints need a directory, the job's or the cluster's: without one they go to the
+     * JobManager, which takes at most 5 MB per state, less than one replica's, and every checkpoint
+     * would fail.
+     */
+    private static void requireCheckpointStorage(JobConfig config, FlinkRest rest)
+            throws java.io.IOException {
+        if (config.checkpointIntervalMs() == 0 || !config.checkpointDir().isBlank()) {
+            return;
+        }
+        var cluster = rest.clusterConfig();
+        if (!cluster.containsKey("execution.checkpointing.dir")
+                && !cluster.containsKey("state.checkpoints.dir")) {
+            throw new IllegalArgumentException(
+                    "the cluster at "
+                            + rest.url()
+                            + " has no checkpoint directory (execution.checkpointing.dir): pass"
+                            + " --checkpoint-dir URI, or --checkpoint-interval-ms 0");
+        }
+    }
+
+    /**
+     * The job options exactly as this command parsed them, defaults included, for {@link JobMain}.
+     */
+    private List<String> jobArguments() {
+        List<String> args = new ArrayList<>();
+        for (OptionSpec option : spec.mixins().get("job").options()) {
+            Object value = option.getValue();
+            if (value == null || option.usageHelp() || option.versionHelp()) {
+                continue;
+            }
+            String text =
+                    value instanceof Collection<?> list
+                            ? list.stream().map(String::valueOf).collect(Collectors.joining(","))
+                            : String.valueOf(value);
+            args.add(option.longestName() + "=" + text);
+        }
+        return args;
+    }
+
+    /**
+     * A URI as it is ({@code file:/...}, {@code s3://...}), a local path as its absolute file URI.
+     */
+    static String uri(String pathOrUri) {
+        return pathOrUri.matches("[a-zA-Z][a-zA-Z0-9+.-]+:.*")
+                ? pathOrUri
+                : Path.of(pathOrUri).toAbsolutePath().toUri().toString();
+    }
+
+    private static Path defaultJar() throws java.io.IOException {
+        Path target = Paths.home().resolve("pipeline").resolve("job").resolve("target");
+        try (var files = Files.list(target)) {
+            return files.filter(
+                            f -> f.getFileName().toString().matches("streamgpt-job-.*-job\\.jar"))
+                    .findFirst()
+                    .orElseThrow(
+                            () ->
+                                    new IllegalArgumentException(
+                                            "no job jar in "
+                                                    + target
+                                                    + ": build it (`mvn -DskipTests package`, which"
+                                                    + " ./streamgpt runs) or pass --jar"));
+        }
+    }
+}

@@ -1,0 +1,579 @@
+package io.streamgpt.cli.stack;
+
+import io.streamgpt.cli.cluster.FlinkRest;
+import io.streamgpt.embedded.EmbeddedKafka;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * The stack users run streamgpt on, as separate processes on 127.0.0.1: a Kafka broker (KRaft, from
+ * the Maven jars, storage formatted on first start), a standalone Flink session cluster (one
+ * JobManager, N TaskManagers, assembled from {@code deploy/flink-lib} since no Flink distribution
+ * can be downloaded here), and Prometheus scraping the Flink reporters. {@code up} starts what is
+ * not running yet, {@code down} stops what {@code up} started, by pid file.
+ */
+public final class ClusterStack {
+
+    /**
+     * Where the stack lives and listens.
+     *
+     * @param home the streamgpt checkout (built: the classpath files below exist)
+     * @param runDir pid files, logs, configs, Kafka data, checkpoints and savepoints
+     * @param slots task slots per TaskManager: one per replica
+     * @param taskManagerHeapMb task heap of each TaskManager
+     * @param taskManagerNativeMb task off-heap memory of each TaskManager: libtorch's tensors live
+     *     there
+     * @param reporterPorts port range of the Flink Prometheus reporters, one port per process
+     */
+    public record Settings(
+            Path home,
+            Path runDir,
+            int kafkaPort,
+            int kafkaControllerPort,
+            int flinkRestPort,
+            int flinkRpcPort,
+            int prometheusPort,
+            String reporterPorts,
+            int taskManagers,
+            int slots,
+            int taskManagerHeapMb,
+            int taskManagerNativeMb,
+            boolean prometheus) {
+
+        public Settings {
+            runDir = runDir.toAbsolutePath().normalize();
+            if (taskManagers < 1
+                    || slots < 1
+                    || taskManagerHeapMb < 64
+                    || taskManagerNativeMb < 64) {
+                throw new IllegalArgumentException(
+                        "need >= 1 TaskManager with >= 1 slot, >= 64 MB heap and native memory");
+            }
+            if (!reporterPorts.matches("\\d+(-\\d+)?")) {
+                throw new IllegalArgumentException(
+                        "reporter ports must be a port or a range FROM-TO, got " + reporterPorts);
+            }
+        }
+
+        public String bootstrapServers() {
+            return "127.0.0.1:" + kafkaPort;
+        }
+
+        public String flinkUrl() {
+            return "http://127.0.0.1:" + flinkRestPort;
+        }
+
+        public String prometheusUrl() {
+            return "http://127.0.0.1:" + prometheusPort;
+        }
+
+        List<Integer> reporterPortList() {
+            String[] range = reporterPorts.split("-");
+            int from = Integer.parseInt(range[0]);
+            int to = Integer.parseInt(range[range.length - 1]);
+            return IntStream.rangeClosed(from, to).boxed().toList();
+        }
+    }
+
+    /** One line of {@code status}. */
+    public record ServiceStatus(String name, Optional<Long> pid, String address, String log) {}
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
+    private static final List<String> JVM_OPENS =
+            List.of(
+                    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+                    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+                    "--add-opens=java.base/java.net=ALL-UNNAMED",
+                    "--add-opens=java.base/java.io=ALL-UNNAMED",
+                    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+                    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+                    "--add-opens=java.base/java.text=ALL-UNNAMED",
+                    "--add-opens=java.base/java.time=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+                    "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED",
+                    "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+                    "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+                    "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED");
+
+    private final Settings settings;
+    private Path flinkConf;
+    private final String javaCommand = ProcessHandle.current().info().command().orElse("java");
+
+    public ClusterStack(Settings settings) {
+        this.settings = settings;
+    }
+
+    public Settings settings() {
+        return settings;
+    }
+
+    /** The settings the stack in {@code runDir} was started with, if it was. */
+    public static Optional<Settings> startedIn(Path runDir) throws IOException {
+        Path file = settingsFile(runDir.toAbsolutePath().normalize());
+        return Files.exists(file)
+                ? Optional.of(JSON.readValue(file.toFile(), Settings.class))
+                : Optional.empty();
+    }
+
+    private static Path settingsFile(Path runDir) {
+        return runDir.resolve("stack.json");
+    }
+
+    // ---------------------------------------------------------------- up, down, status
+
+    /** Starts every service that does not run yet and waits until each answers. */
+    public void up(PrintWriter out) throws IOException, InterruptedException {
+        Files.createDirectories(settings.runDir().resolve("logs"));
+        JSON.writerWithDefaultPrettyPrinter()
+                .writeValue(settingsFile(settings.runDir()).toFile(), settings);
+        if (settings.prometheus() && !onPath("prometheus")) {
+            throw new IllegalArgumentException(
+                    "Prometheus is not installed: `sudo apt-get install prometheus` (Debian's "
+                            + "package), or run the stack without it: --no-prometheus");
+        }
+        startIfStopped(kafka(), settings.kafkaPort(), this::startKafka, out);
+        waitForKafka();
+        startIfStopped(jobManager(), settings.flinkRestPort(), this::startJobManager, out);
+        for (int i = 0; i < settings.taskManagers(); i++) {
+            int index = i;
+            startIfStopped(taskManager(i), -1, () -> startTaskManager(index), out);
+        }
+        waitForTaskManagers(settings.taskManagers(), true);
+        if (settings.prometheus()) {
+            startIfStopped(prometheus(), settings.prometheusPort(), this::startPrometheus, out);
+            waitForHttp(settings.prometheusUrl() + "/-/ready");
+        }
+        out.printf(
+                "stack up: Kafka %s, Flink %s (%d TaskManager(s) x %d slot(s))%s%n",
+                settings.bootstrapServers(),
+                settings.flinkUrl(),
+                settings.taskManagers(),
+                settings.slots(),
+                settings.prometheus() ? ", Prometheus " + settings.prometheusUrl() : "");
+        out.flush();
+    }
+
+    /**
+     * Stops, in reverse order, every service this run directory's pid files name; returns how many
+     * ran.
+     */
+    public int down(PrintWriter out) throws IOException {
+        int stopped = 0;
+        List<ManagedProcess> services = services();
+        Collections.reverse(services);
+        for (ManagedProcess service : services) {
+            if (service.stop(Duration.ofSeconds(30))) {
+                out.println("stopped " + service.name());
+                stopped++;
+            }
+        }
+        out.println(stopped == 0 ? "nothing was running" : "stack down");
+        out.flush();
+        return stopped;
+    }
+
+    public List<ServiceStatus> status() {
+        List<ServiceStatus> rows = new ArrayList<>();
+        for (ManagedProcess service : services()) {
+            String address =
+                    switch (service.name()) {
+                        case "kafka" -> settings.bootstrapServers();
+                        case "jobmanager" -> settings.flinkUrl();
+                        case "prometheus" -> settings.prometheusUrl();
+                        default -> "reporter on 127.0.0.1:" + settings.reporterPorts();
+                    };
+            rows.add(
+                    new ServiceStatus(
+                            service.name(),
+                            service.handle().map(ProcessHandle::pid),
+                            address,
+                            settings.runDir().relativize(service.log()).toString()));
+        }
+        return rows;
+    }
+
+    /**
+     * Every service of the stack, TaskManagers found by pid file included (tests start extra ones).
+     */
+    List<ManagedProcess> services() {
+        List<ManagedProcess> services = new ArrayList<>(List.of(kafka(), jobManager()));
+        int taskManagers = settings.taskManagers();
+        while (Files.exists(
+                settings.runDir().resolve("taskmanager-" + (taskManagers + 1) + ".pid"))) {
+            taskManagers++;
+        }
+        for (int i = 0; i < taskManagers; i++) {
+            services.add(taskManager(i));
+        }
+        services.add(prometheus());
+        return services;
+    }
+
+    ManagedProcess kafka() {
+        return new ManagedProcess("kafka", settings.runDir());
+    }
+
+    ManagedProcess jobManager() {
+        return new ManagedProcess("jobmanager", settings.runDir());
+    }
+
+    /** TaskManager {@code index}, counting from 0 (its process is named taskmanager-(index+1)). */
+    public ManagedProcess taskManager(int index) {
+        return new ManagedProcess("taskmanager-" + (index + 1), settings.runDir());
+    }
+
+    ManagedProcess prometheus() {
+        return new ManagedProcess("prometheus", settings.runDir());
+    }
+
+    private interface Starter {
+        void start() throws IOException;
+    }
+
+    private void startIfStopped(ManagedProcess service, int port, Starter starter, PrintWriter out)
+            throws IOException {
+        Optional<ProcessHandle> running = service.handle();
+        if (running.isPresent()) {
+            out.println(service.name() + " already running (pid " + running.get().pid() + ")");
+            return;
+        }
+        if (port > 0 && portInUse(port)) {
+            throw new IllegalArgumentException(
+                    "port "
+                            + port
+                            + " of "
+                            + service.name()
+                            + " is in use by another process: "
+                            + "stop it or choose another port (see `streamgpt stack up --help`)");
+        }
+        starter.start();
+        out.println(
+                "started "
+                        + service.name()
+                        + " (pid "
+                        + service.handle().map(ProcessHandle::pid).orElse(-1L)
+                        + ", log "
+                        + settings.runDir().relativize(service.log())
+                        + ")");
+        out.flush();
+    }
+
+    // ---------------------------------------------------------------- Kafka
+
+    private void startKafka() throws IOException {
+        Path dir = settings.runDir().resolve("kafka");
+        Path data = dir.resolve("data");
+        Files.createDirectories(data);
+        Properties properties =
+                EmbeddedKafka.brokerProperties(
+                        settings.kafkaPort(), settings.kafkaControllerPort(), data);
+        Path config = dir.resolve("server.properties");
+        try (var writer = Files.newBufferedWriter(config)) {
+            properties.store(writer, "streamgpt stack: a single-node KRaft broker on 127.0.0.1");
+        }
+        EmbeddedKafka.format(data); // first start only: a formatted directory is left as it is
+        kafka().start(
+                        List.of(
+                                javaCommand,
+                                "-Xms256m",
+                                "-Xmx512m",
+                                "-cp",
+                                launcherClasspath(),
+                                "kafka.Kafka",
+                                config.toString()),
+                        Map.of());
+    }
+
+    private void waitForKafka() throws IOException, InterruptedException {
+        Properties admin = new Properties();
+        admin.put("bootstrap.servers", settings.bootstrapServers());
+        admin.put("request.timeout.ms", "5000");
+        admin.put("default.api.timeout.ms", "5000");
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        try (var client = org.apache.kafka.clients.admin.Admin.create(admin)) {
+            while (true) {
+                ensureAlive(kafka());
+                try {
+                    client.describeCluster().nodes().get(5, java.util.concurrent.TimeUnit.SECONDS);
+                    return;
+                } catch (java.util.concurrent.ExecutionException
+                        | java.util.concurrent.TimeoutException notYet) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IOException(
+                                "Kafka did not come up on "
+                                        + settings.bootstrapServers()
+                                        + ": see "
+                                        + kafka().log());
+                    }
+                    Thread.sleep(500);
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- Flink
+
+    private void startJobManager() throws IOException {
+        List<String> command = new ArrayList<>(List.of(javaCommand, "-Xms512m", "-Xmx512m"));
+        command.addAll(flinkJvmOptions());
+        command.addAll(
+                List.of(
+                        "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                        "--configDir",
+                        flinkConf().toString()));
+        jobManager().start(command, Map.of());
+    }
+
+    /** Starts TaskManager {@code index}; the fault tests start replacements with it. */
+    public void startTaskManager(int index) throws IOException {
+        int heapMb =
+                128 + settings.taskManagerHeapMb(); // framework + task heap, as config.yaml says
+        int directMb =
+                128 + settings.taskManagerNativeMb() + 64; // framework + task off-heap + network
+        List<String> command =
+                new ArrayList<>(
+                        List.of(
+                                javaCommand,
+                                "-Xms" + heapMb + "m",
+                                "-Xmx" + heapMb + "m",
+                                "-XX:MaxDirectMemorySize=" + directMb + "m",
+                                "-XX:MaxMetaspaceSize=256m",
+                                "-Dai.djl.offline=true"));
+        command.addAll(flinkJvmOptions());
+        command.addAll(
+                List.of(
+                        "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+                        "--configDir",
+                        flinkConf().toString()));
+        Path djl = settings.home().resolve(".djl");
+        // Idle OpenMP threads must sleep, not spin: spinning threads steal the cores of the other
+        // replicas.
+        taskManager(index)
+                .start(
+                        command,
+                        Map.of(
+                                "DJL_CACHE_DIR",
+                                djl.toString(),
+                                "ENGINE_CACHE_DIR",
+                                djl.toString(),
+                                "OMP_WAIT_POLICY",
+                                "PASSIVE"));
+    }
+
+    private List<String> flinkJvmOptions() {
+        List<String> options = new ArrayList<>(JVM_OPENS);
+        options.add(
+                "-Dlog4j.configurationFile="
+                        + settings.home().resolve("deploy/flink/log4j-console.properties"));
+        options.add("-Dstreamgpt.stack=" + settings.runDir());
+        options.add("-cp");
+        options.add(clusterClasspath());
+        return options;
+    }
+
+    /** The Flink config directory of this stack, written once per ClusterStack. */
+    private Path flinkConf() throws IOException {
+        if (flinkConf == null) {
+            flinkConf = writeFlinkConfig();
+        }
+        return flinkConf;
+    }
+
+    /** deploy/flink/config.yaml, then this stack's addresses, ports, sizes and directories. */
+    private Path writeFlinkConfig() throws IOException {
+        Path conf = settings.runDir().resolve("flink").resolve("conf");
+        Files.createDirectories(conf);
+        Path flinkDir = settings.runDir().resolve("flink");
+        String base = Files.readString(settings.home().resolve("deploy/flink/config.yaml"));
+        String stack =
+                String.join(
+                        "\n",
+                        "",
+                        "# ---- written by `streamgpt stack up` for " + settings.runDir(),
+                        "jobmanager.rpc.address: 127.0.0.1",
+                        "jobmanager.rpc.port: " + settings.flinkRpcPort(),
+                        "rest.port: " + settings.flinkRestPort(),
+                        "taskmanager.numberOfTaskSlots: " + settings.slots(),
+                        "taskmanager.cpu.cores: " + settings.slots(),
+                        "taskmanager.memory.task.heap.size: " + settings.taskManagerHeapMb() + "m",
+                        "taskmanager.memory.task.off-heap.size: "
+                                + settings.taskManagerNativeMb()
+                                + "m",
+                        "metrics.reporter.prom.port: " + settings.reporterPorts(),
+                        "execution.checkpointing.dir: " + flinkDir.resolve("checkpoints").toUri(),
+                        "execution.checkpointing.savepoint-dir: "
+                                + flinkDir.resolve("savepoints").toUri(),
+                        "web.upload.dir: " + flinkDir.resolve("uploads"),
+                        "io.tmp.dirs: " + flinkDir.resolve("tmp"),
+                        "");
+        Files.createDirectories(flinkDir.resolve("uploads"));
+        Files.createDirectories(flinkDir.resolve("tmp"));
+        Path file = conf.resolve("config.yaml");
+        Files.writeString(file, base + stack);
+        return conf;
+    }
+
+    private void waitForTaskManagers(int count, boolean startedByUp)
+            throws IOException, InterruptedException {
+        FlinkRest rest = new FlinkRest(settings.flinkUrl());
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (true) {
+            ensureAlive(jobManager());
+            for (int i = 0; startedByUp && i < count; i++) {
+                ensureAlive(taskManager(i));
+            }
+            try {
+                if (rest.taskManagers() >= count) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // the REST endpoint comes up a few seconds after the process
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException(
+                        "Flink did not get "
+                                + count
+                                + " TaskManager(s) at "
+                                + settings.flinkUrl()
+                                + ": see "
+                                + settings.runDir().resolve("logs"));
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    /**
+     * Waits until {@code count} TaskManagers are registered (after a test started or killed one).
+     */
+    public void awaitTaskManagers(int count) throws IOException, InterruptedException {
+        waitForTaskManagers(count, false);
+    }
+
+    // ---------------------------------------------------------------- Prometheus
+
+    private void startPrometheus() throws IOException {
+        Path dir = settings.runDir().resolve("prometheus");
+        Files.createDirectories(dir.resolve("data"));
+        String targets =
+                settings.reporterPortList().stream()
+                        .map(p -> "'127.0.0.1:" + p + "'")
+                        .collect(Collectors.joining(", ", "[", "]"));
+        String config =
+                Files.readString(settings.home().resolve("deploy/prometheus/prometheus.yml"))
+                        .replaceAll("(?m)^(\\s*- targets: ).*$", "$1" + targets);
+        Path file = dir.resolve("prometheus.yml");
+        Files.writeString(file, config);
+        prometheus()
+                .start(
+                        List.of(
+                                "prometheus",
+                                "--config.file=" + file,
+                                "--storage.tsdb.path=" + dir.resolve("data"),
+                                "--web.listen-address=127.0.0.1:" + settings.prometheusPort()),
+                        Map.of());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /**
+     * The streamgpt command line's classpath, as the launcher builds it: the broker runs from it.
+     */
+    private String launcherClasspath() {
+        return settings.home().resolve("pipeline/cli/target/classes")
+                + ":"
+                + readClasspath("pipeline/cli/target/runtime-classpath.txt");
+    }
+
+    /** Flink, the reporter factory, RocksDB and DJL: {@code deploy/flink-lib}. */
+    private String clusterClasspath() {
+        return settings.home().resolve("deploy/flink-lib/target/classes")
+                + ":"
+                + readClasspath("deploy/flink-lib/target/cluster-classpath.txt");
+    }
+
+    private String readClasspath(String file) {
+        Path path = settings.home().resolve(file);
+        try {
+            return Files.readString(path).trim();
+        } catch (IOException e) {
+            throw new UncheckedIOException(
+                    "missing "
+                            + path
+                            + ": build first (`mvn -DskipTests package`, which the "
+                            + "./streamgpt launcher runs)",
+                    e);
+        }
+    }
+
+    private static void ensureAlive(ManagedProcess service) throws IOException {
+        if (!service.running()) {
+            throw new IOException(service.name() + " exited during start: see " + service.log());
+        }
+    }
+
+    private void waitForHttp(String url) throws IOException, InterruptedException {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        while (true) {
+            ensureAlive(prometheus());
+            try {
+                if (http.send(
+                                        HttpRequest.newBuilder(URI.create(url)).build(),
+                                        HttpResponse.BodyHandlers.discarding())
+                                .statusCode()
+                        == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IOException(
+                        url + " did not answer: see " + settings.runDir().resolve("logs"));
+            }
+            Thread.sleep(300);
+        }
+    }
+
+    static boolean portInUse(int port) {
+        try (Socket socket = new Socket()) {
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 300);
+            return true;
+        } catch (IOException free) {
+            return false;
+        }
+    }
+
+    private static boolean onPath(String program) {
+        String path = System.getenv().getOrDefault("PATH", "");
+        for (String dir : path.split(":")) {
+            if (Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

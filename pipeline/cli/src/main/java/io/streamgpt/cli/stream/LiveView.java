@@ -1,0 +1,110 @@
+package io.streamgpt.cli.stream;
+
+import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.job.JobConfig;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+/** Prints the job's loss records and samples as they arrive on their topics. */
+public final class LiveView implements AutoCloseable {
+
+    private final KafkaConsumer<String, String> consumer;
+    private final JobConfig config;
+    private final PrintWriter out;
+    private long lastTokens = -1;
+    private long lastTime;
+    private final long sinceMs;
+
+    /** Shows records written from {@code sinceMs} on (topics may hold records of earlier runs). */
+    LiveView(JobConfig config, PrintWriter out, long sinceMs) {
+        this.config = config;
+        this.out = out;
+        this.sinceMs = sinceMs;
+        consumer = KafkaStreams.textConsumer(config.bootstrapServers(), "streamgpt-view");
+        consumer.subscribe(List.of(config.lossesTopic(), config.samplesTopic()));
+    }
+
+    /** The step of the last loss record a run with max_steps writes; 0 when it trains forever. */
+    static long lastReportedStep(JobConfig config) {
+        if (config.maxSteps() == 0) {
+            return 0;
+        }
+        long lastRound = config.maxSteps() / config.syncEvery() * config.syncEvery();
+        return Math.max(1, lastRound / config.evalInterval() * config.evalInterval());
+    }
+
+    /**
+     * Prints what arrived within a second; true once a loss record at {@code stopAt} (if > 0)
+     * arrived.
+     */
+    boolean poll(long stopAt) {
+        boolean done = false;
+        for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
+            if (record.topic().equals(config.lossesTopic())) {
+                Reports.LossRecord loss =
+                        Reports.fromJson(record.value(), Reports.LossRecord.class);
+                if (loss.timeMs() < sinceMs) {
+                    continue;
+                }
+                print(loss);
+                done |= stopAt > 0 && loss.step() >= stopAt;
+            } else {
+                Reports.SampleRecord sample =
+                        Reports.fromJson(record.value(), Reports.SampleRecord.class);
+                if (sample.timeMs() < sinceMs) {
+                    continue;
+                }
+                out.printf(
+                        Locale.ROOT,
+                        "--- sample at step %d ---%n%s%n---%n",
+                        sample.step(),
+                        sample.text());
+            }
+        }
+        out.flush();
+        return done;
+    }
+
+    private void print(Reports.LossRecord loss) {
+        String speed = "";
+        if (lastTokens >= 0 && loss.timeMs() > lastTime) {
+            speed =
+                    String.format(
+                            Locale.ROOT,
+                            " | %6.0f tok/s",
+                            (loss.tokens() - lastTokens) * 1000.0 / (loss.timeMs() - lastTime));
+        }
+        lastTokens = loss.tokens();
+        lastTime = loss.timeMs();
+        StringBuilder replicas = new StringBuilder();
+        for (Float l : loss.replicaTrainLoss()) {
+            replicas.append(replicas.length() == 0 ? "" : ", ")
+                    .append(l == null ? "-" : String.format(Locale.ROOT, "%.3f", l));
+        }
+        out.printf(
+                Locale.ROOT,
+                "step %6d | round %5d%s | train %s (%s) | val %s%n",
+                loss.step(),
+                loss.round(),
+                speed,
+                format(loss.trainLoss()),
+                replicas,
+                format(loss.valLoss()));
+    }
+
+    private static String format(Float value) {
+        return value == null ? "-" : String.format(Locale.ROOT, "%.4f", value);
+    }
+
+    @Override
+    public void close() {
+        consumer.close();
+    }
+}

@@ -1,0 +1,138 @@
+package io.streamgpt.cli.stream;
+
+import io.streamgpt.cli.JobOptions;
+import io.streamgpt.cli.Paths;
+import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.job.JobConfig;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.core.execution.JobClient;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The whole system on one machine: an in-process Kafka broker and a Flink MiniCluster (Prometheus
+ * reporter on 127.0.0.1), the topics, tiny Shakespeare fed into the text topic, the streaming job
+ * with its replicas, and a live view of its losses and samples.
+ */
+@Command(
+        name = "local",
+        mixinStandardHelpOptions = true,
+        description =
+                "Run the streaming trainer locally: in-process Kafka + Flink MiniCluster, fed with"
+                        + " a corpus, with a live view.")
+public final class LocalCommand implements Callable<Integer> {
+
+    @Spec CommandSpec spec;
+
+    @Mixin JobOptions job;
+
+    @Option(
+            names = "--data",
+            description =
+                    "File fed into the first text topic (default: the bundled tiny Shakespeare).")
+    Path data;
+
+    @Option(
+            names = "--no-feed",
+            description = "Feed nothing; train on what the text topics hold or receive.")
+    boolean noFeed;
+
+    @Option(
+            names = "--kafka-port",
+            defaultValue = "0",
+            description =
+                    "Port of the in-process broker; 0 picks a free one. Default: ${DEFAULT-VALUE}.")
+    int kafkaPort;
+
+    @Option(
+            names = "--prometheus-ports",
+            defaultValue = "9249-9259",
+            description =
+                    "Port range of the Prometheus reporter (127.0.0.1). Default: ${DEFAULT-VALUE}.")
+    String prometheusPorts;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        boolean externalKafka =
+                spec.commandLine().getParseResult().hasMatchedOption("--bootstrap-servers");
+        Vocabulary vocabulary = job.vocabulary();
+        job.toConfig(vocabulary); // validate every option before starting anything
+        if (job.checkpointDir.isBlank()) {
+            job.checkpointDir =
+                    Paths.home().resolve("runs").resolve("checkpoints").toUri().toString();
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook =
+                new Thread(
+                        () -> {
+                            stop.set(true);
+                            try {
+                                stopped.await(60, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        });
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (EmbeddedKafka kafka = externalKafka ? null : EmbeddedKafka.start(kafkaPort, null)) {
+            if (kafka != null) {
+                job.bootstrapServers = kafka.bootstrapServers();
+                out.println("Kafka broker (in-process) on " + kafka.bootstrapServers());
+            }
+            JobConfig config = job.toConfig(vocabulary);
+            job.preflight(
+                    config); // Kafka answers and suits the job, before anything is created or fed
+            out.print(config.describe());
+            out.flush();
+            Path corpus = noFeed ? null : data != null ? data : Paths.shakespeare();
+            long records = LocalStack.prepareTopics(config, corpus);
+            if (corpus != null && !config.textTopics().isEmpty()) {
+                out.printf(
+                        "fed %s into topic %s: %d records%n",
+                        corpus, config.textTopics().get(0), records);
+            }
+            long startedMs = System.currentTimeMillis();
+            JobClient client = LocalStack.startJob(config, vocabulary, prometheusPorts);
+            out.println(
+                    "job "
+                            + client.getJobID()
+                            + " running; Prometheus metrics on 127.0.0.1:"
+                            + prometheusPorts
+                            + "; Ctrl-C stops");
+            out.flush();
+            try (LiveView view = new LiveView(config, out, startedMs)) {
+                long stopAt = LiveView.lastReportedStep(config);
+                while (!stop.get() && !view.poll(stopAt)) {
+                    if (client.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                        out.println("the job ended: " + client.getJobStatus().get());
+                        break;
+                    }
+                }
+            } finally {
+                if (!client.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                    client.cancel().get(60, TimeUnit.SECONDS);
+                }
+                out.println("stopped");
+                out.flush();
+            }
+        } finally {
+            stopped.countDown();
+            if (!stop.get()) {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
+        }
+        return 0;
+    }
+}

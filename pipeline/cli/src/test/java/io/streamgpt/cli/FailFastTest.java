@@ -1,0 +1,247 @@
+package io.streamgpt.cli;
+
+import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.model.GptConfig;
+import io.streamgpt.model.ModelFile;
+import io.streamgpt.model.ParameterLayout;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Invalid options and a Kafka that cannot serve the job fail before anything is created, fed or
+ * trained: exit code 2 and one line on stderr. (A wrongly passing check would start the job: the
+ * timeout turns that into a failure.)
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class FailFastTest {
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start(0, null);
+    }
+
+    @AfterAll
+    static void stop() {
+        kafka.close();
+    }
+
+    record Result(int exit, String out, String err) {}
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Result(exit, out.toString(), err.toString());
+    }
+
+    /** Exit code 2, one line on stderr that says {@code expected}, nothing started. */
+    private static void assertFailsFast(Result r, String expected) {
+        assertThat(r.exit()).as(r.err()).isEqualTo(2);
+        assertThat(r.err())
+                .startsWith("streamgpt: ")
+                .contains(expected)
+                .endsWith(System.lineSeparator());
+        assertThat(r.err().strip()).doesNotContain("\n");
+        assertThat(r.out()).doesNotContain("Kafka broker").doesNotContain("running");
+    }
+
+    static Stream<Arguments> invalidOptions() {
+        return Stream.of(
+                Arguments.of(
+                        List.of("--block-size", "-1"),
+                        "invalid model config: block_size must be > 0, got -1"),
+                Arguments.of(List.of("--batch-size", "-8"), "batch_size must be > 0, got -8"),
+                Arguments.of(
+                        List.of("--n-embd", "30", "--n-head", "4"),
+                        "n_embd (30) must be divisible by n_head (4)"),
+                Arguments.of(
+                        List.of("--replicas", "-2"),
+                        "invalid job config: replicas must be >= 1, got -2"),
+                Arguments.of(List.of("--chunk-size", "-5"), "chunk_size must be in [1, 200000]"),
+                Arguments.of(
+                        List.of("--buffer-tokens", "-1"),
+                        "buffer_tokens must exceed block_size, got -1"),
+                Arguments.of(
+                        List.of("--max-record-bytes", "-1"),
+                        "max_record_bytes must be >= 1, got -1"),
+                Arguments.of(List.of("--sync-every", "0"), "sync_every must be >= 1, got 0"),
+                Arguments.of(List.of("--text-topics", ""), "text topic names must not be blank"),
+                Arguments.of(
+                        List.of("--text-topics", "streamgpt-model"),
+                        "text topics must not be the job's own topics"),
+                Arguments.of(
+                        List.of(
+                                "--bootstrap-servers",
+                                "127.0.0.1:1",
+                                "--preflight-timeout-ms",
+                                "0"),
+                        "--preflight-timeout-ms must be >= 1, got 0"));
+    }
+
+    @ParameterizedTest
+    @MethodSource("invalidOptions")
+    void anInvalidOptionFailsWithOneLine(List<String> options, String expected) {
+        List<String> args = new ArrayList<>(List.of("local"));
+        args.addAll(options);
+        assertFailsFast(run(args.toArray(String[]::new)), expected);
+    }
+
+    @Test
+    void anUnreachableKafkaFailsWithinTheTimeout() throws Exception {
+        int closed = EmbeddedKafka.freePort();
+        Result r =
+                run(
+                        "local",
+                        "--bootstrap-servers",
+                        "127.0.0.1:" + closed,
+                        "--preflight-timeout-ms",
+                        "1000");
+        assertFailsFast(r, "cannot reach Kafka at 127.0.0.1:" + closed + " within 1 s");
+        assertFailsFast(
+                run(
+                        "local",
+                        "--bootstrap-servers",
+                        "no-such-host.invalid:9092",
+                        "--preflight-timeout-ms",
+                        "1000"),
+                "cannot reach Kafka at no-such-host.invalid:9092");
+    }
+
+    @Test
+    void aModelTopicWithTooFewPartitionsFailsBeforeAnythingIsCreated() throws Exception {
+        String prefix = prefix();
+        createTopic(prefix + "-model", 1, Map.of());
+        Result r =
+                run(
+                        "local",
+                        "--bootstrap-servers",
+                        kafka.bootstrapServers(),
+                        "--model-topic",
+                        prefix + "-model",
+                        "--text-topics",
+                        prefix + "-text",
+                        "--averager-parallelism",
+                        "2",
+                        "--dead-letter-topic",
+                        prefix + "-dead");
+        assertFailsFast(
+                r,
+                "model topic "
+                        + prefix
+                        + "-model has 1 partition(s), fewer than averager_parallelism (2)");
+        assertThat(topics())
+                .doesNotContain(prefix + "-text", prefix + "-dead"); // nothing created, nothing fed
+    }
+
+    @Test
+    void aModelTopicWhoseMessagesAreTooSmallForAChunkFails() throws Exception {
+        String prefix = prefix();
+        createTopic(prefix + "-model", 4, Map.of("max.message.bytes", "100000"));
+        Result r =
+                run(
+                        "local",
+                        "--bootstrap-servers",
+                        kafka.bootstrapServers(),
+                        "--model-topic",
+                        prefix + "-model",
+                        "--text-topics",
+                        prefix + "-text",
+                        "--chunk-size",
+                        "131072");
+        assertFailsFast(
+                r,
+                "model topic "
+                        + prefix
+                        + "-model takes messages of at most 100000 bytes (max.message.bytes),"
+                        + " a model chunk of chunk_size 131072 needs 524");
+        assertThat(topics()).doesNotContain(prefix + "-text");
+    }
+
+    @Test
+    void aDamagedModelFileFailsGenerateWithOneLine(@TempDir Path dir) throws Exception {
+        GptConfig config = GptConfig.preset("cpu", 65).withArchitecture(16, 1, 2, 32, 0.0);
+        Path file = dir.resolve("model.bin");
+        ModelFile.save(
+                file,
+                new ModelFile.Contents(
+                        config,
+                        Vocabulary.named("shakespeare"),
+                        ParameterLayout.of(config).initialValues(1),
+                        10));
+        assertThat(run("generate", "--model", file.toString(), "--tokens", "3").exit()).isZero();
+
+        byte[] bytes = Files.readAllBytes(file);
+        byte[] flipped = bytes.clone();
+        flipped[flipped.length / 2] ^= 0x10;
+        Files.write(file, flipped);
+        assertFailsFast(
+                run("generate", "--model", file.toString()),
+                "cannot load the model: " + file + " is damaged: checksum mismatch");
+        Files.write(file, Arrays.copyOf(bytes, bytes.length / 3));
+        assertFailsFast(
+                run("generate", "--model", file.toString()), "is damaged: checksum mismatch");
+        Files.write(file, Arrays.copyOf(bytes, 10));
+        assertFailsFast(
+                run("generate", "--model", file.toString()), "is not a streamgpt model file");
+        assertFailsFast(
+                run("generate", "--model", dir.resolve("missing.bin").toString()), "no model file");
+    }
+
+    /**
+     * Creates a topic and waits until the broker lists it (creation returns before every view of it
+     * is updated).
+     */
+    private static void createTopic(String name, int partitions, Map<String, String> configs)
+            throws InterruptedException {
+        TopicAdmin.ensureTopics(
+                kafka.bootstrapServers(),
+                List.of(new TopicAdmin.TopicSpec(name, partitions, configs)));
+        while (!topics().contains(name)) {
+            Thread.sleep(20);
+        }
+    }
+
+    private static Set<String> topics() {
+        try (Admin admin =
+                Admin.create(
+                        Map.of(
+                                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                                kafka.bootstrapServers()))) {
+            return admin.listTopics().names().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String prefix() {
+        return "f" + UUID.randomUUID().toString().substring(0, 8);
+    }
+}

@@ -1,0 +1,382 @@
+package io.streamgpt.cli;
+
+import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.client.PromptClient;
+import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.kafka.TextFeeder;
+import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.connectors.records.PromptRequest;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.embedded.LoopbackCluster;
+import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.StreamingTrainerJob;
+import io.streamgpt.job.TestConfigs;
+import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.model.ModelFile;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The live model as users reach it: one training job on a real in-JVM Kafka broker and a Flink
+ * MiniCluster (tiny model), asked through the prompts topic, the {@code generate} command and
+ * {@code export}.
+ */
+class LiveModelTest {
+
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final MiniClusterExtension FLINK =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(2)
+                            .setConfiguration(LoopbackCluster.configuration())
+                            .build());
+
+    private static final String[] TINY = {
+        "--n-layer", "1", "--n-head", "2", "--n-embd", "32", "--block-size", "16"
+    };
+
+    private static EmbeddedKafka kafka;
+    private static JobConfig config;
+    private static JobClient job;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start(0, null);
+        config =
+                TestConfigs.job(
+                        kafka.bootstrapServers(),
+                        "live" + UUID.randomUUID().toString().substring(0, 6),
+                        1,
+                        2,
+                        JobConfig.SyncMode.SYNC,
+                        OuterOptimizer.AVERAGE,
+                        0,
+                        8,
+                        30_000,
+                        0,
+                        "");
+        StreamingTrainerJob.createTopics(config);
+        TopicAdmin.ensureTopics(
+                config.bootstrapServers(),
+                List.of(new TopicAdmin.TopicSpec(config.textTopics().get(0), 1, Map.of())));
+        String text =
+                Files.readString(Path.of("../data/tinyshakespeare.txt"), StandardCharsets.UTF_8)
+                        .substring(0, 40_000);
+        try (TextFeeder feeder =
+                new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 2048)) {
+            feeder.feed(
+                    new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        StreamingTrainerJob.build(env, config, Vocabulary.named("shakespeare"));
+        job = env.executeAsync("live model test");
+        losses(r -> true); // a global model exists from the first loss record on
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (job != null) {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+        kafka.close();
+    }
+
+    private static List<Reports.LossRecord> losses(Predicate<Reports.LossRecord> until) {
+        return LossReader.readUntil(
+                config.bootstrapServers(), config.lossesTopic(), until, Duration.ofSeconds(120));
+    }
+
+    private static String[] cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
+    }
+
+    /** The answer to {@code request}, asking again while the job's responder has no model yet. */
+    private static Reports.Answer ask(PromptClient client, PromptRequest request) throws Exception {
+        for (int attempt = 0; ; attempt++) {
+            Reports.Answer answer = client.ask(request).get(60, TimeUnit.SECONDS);
+            if (!Reports.Answer.NO_MODEL.equals(answer.error()) || attempt == 20) {
+                return answer;
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    @Test
+    void theJobAnswersAPromptWithItsIdAndTheGenerateCommandPrintsIt() throws Exception {
+        try (PromptClient client =
+                new PromptClient(
+                        config.bootstrapServers(),
+                        config.promptsTopic(),
+                        config.answersTopic(),
+                        Duration.ofSeconds(10))) {
+            Reports.Answer answer =
+                    ask(client, new PromptRequest("valid-1", "ROMEO:", 20, 0.8, 50, 1, 30_000));
+            assertThat(answer.id()).isEqualTo("valid-1");
+            assertThat(answer.error()).isNull();
+            assertThat(answer.text()).hasSize(20);
+            assertThat(answer.modelRound()).isGreaterThanOrEqualTo(1);
+            assertThat(answer.step()).isEqualTo(answer.modelRound() * config.syncEvery());
+        }
+        String[] generate =
+                cli(
+                        "generate",
+                        "--bootstrap-servers",
+                        config.bootstrapServers(),
+                        "--prompts-topic",
+                        config.promptsTopic(),
+                        "--answers-topic",
+                        config.answersTopic(),
+                        "--prompt",
+                        "ROMEO:",
+                        "--tokens",
+                        "30",
+                        "--temperature",
+                        "0.8",
+                        "--top-k",
+                        "50",
+                        "--timeout",
+                        "30");
+        assertThat(generate[0]).as(generate[2]).isEqualTo("0");
+        assertThat(generate[1].strip()).startsWith("ROMEO:");
+        assertThat(generate[1].replace("\r", "").length()).isEqualTo(6 + 30 + 1);
+        assertThat(generate[2]).contains("answered by the live model of round");
+    }
+
+    @Test
+    void eachKindOfBadPromptGetsAnErrorAnswerAndADeadLetter() throws Exception {
+        Map<String, String> bad =
+                new LinkedHashMap<>(); // request -> the reason the dead letter must give
+        bad.put("{\"id\": \"broken\", \"prompt\": ", "malformed JSON");
+        bad.put("{\"prompt\": \"ROMEO:\"}", "missing field 'id'");
+        bad.put("{\"id\": \"no-prompt\"}", "missing field 'prompt'");
+        bad.put(
+                "{\"id\": \"too-many\", \"prompt\": \"A\", \"tokens\": 5000}",
+                "tokens must be in [1, 1000], got 5000");
+        bad.put(
+                "{\"id\": \"too-hot\", \"prompt\": \"A\", \"temperature\": 2.5}",
+                "temperature must be in (0, 2], got 2.5");
+        bad.put(
+                "{\"id\": \"top-k\", \"prompt\": \"A\", \"top_k\": 66}",
+                "top_k must be in [1, 65], got 66");
+        bad.put(
+                "{\"id\": \"too-long\", \"prompt\": \"" + "a".repeat(2001) + "\"}",
+                "prompt has 2001 characters");
+        Map<Long, String> reasonByOffset = new HashMap<>();
+        Properties props = new Properties();
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+            for (var e : bad.entrySet()) {
+                long offset =
+                        producer.send(new ProducerRecord<>(config.promptsTopic(), e.getKey()))
+                                .get()
+                                .offset();
+                reasonByOffset.put(offset, e.getValue());
+            }
+        }
+        List<Reports.DeadLetter> dead =
+                read(
+                        config.deadLetterTopic(),
+                        Reports.DeadLetter.class,
+                        d -> d.topic().equals(config.promptsTopic()),
+                        bad.size());
+        assertThat(dead)
+                .extracting(Reports.DeadLetter::offset)
+                .containsExactlyInAnyOrderElementsOf(reasonByOffset.keySet());
+        assertThat(dead)
+                .allSatisfy(d -> assertThat(d.reason()).contains(reasonByOffset.get(d.offset())));
+
+        List<String> ids =
+                List.of(
+                        "no-prompt",
+                        "too-many",
+                        "too-hot",
+                        "top-k",
+                        "too-long"); // the two without an id: no answer
+        List<Reports.Answer> answers =
+                read(
+                        config.answersTopic(),
+                        Reports.Answer.class,
+                        a -> ids.contains(a.id()),
+                        ids.size());
+        assertThat(answers).extracting(Reports.Answer::id).containsExactlyInAnyOrderElementsOf(ids);
+        assertThat(answers)
+                .allSatisfy(
+                        a -> {
+                            assertThat(a.text()).isNull();
+                            assertThat(a.error()).isNotBlank();
+                        });
+    }
+
+    @Test
+    void aFloodOfPromptsIsBoundedAndTrainingKeepsStepping() throws Exception {
+        long stepBefore = last(losses(r -> true)).step();
+        int flood = 1000;
+        List<CompletableFuture<Reports.Answer>> futures = new ArrayList<>();
+        try (PromptClient client =
+                new PromptClient(
+                        config.bootstrapServers(),
+                        config.promptsTopic(),
+                        config.answersTopic(),
+                        Duration.ofSeconds(10))) {
+            ask(
+                    client,
+                    new PromptRequest(
+                            "warm-up", "A", 1, 1.0, 0, 1, 30_000)); // the responder has a model
+            for (int i = 0; i < flood; i++) {
+                futures.add(
+                        client.ask(
+                                new PromptRequest("flood-" + i, "ROMEO:", 4, 0.8, 50, i, 120_000)));
+            }
+            CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new))
+                    .get(120, TimeUnit.SECONDS);
+        }
+        List<Reports.Answer> answers = futures.stream().map(CompletableFuture::join).toList();
+        long queueFull =
+                answers.stream().filter(a -> Reports.Answer.QUEUE_FULL.equals(a.error())).count();
+        List<Reports.Answer> answered = answers.stream().filter(a -> a.error() == null).toList();
+        System.out.printf(
+                "flood of %d prompts: %d answered with text, %d queue full%n",
+                flood, answered.size(), queueFull);
+        assertThat(queueFull + answered.size())
+                .as("every request answered once, text or queue full")
+                .isEqualTo(flood);
+        assertThat(queueFull).as("most refused at once").isGreaterThan(flood / 2);
+        assertThat(answered)
+                .hasSizeGreaterThanOrEqualTo(config.promptQueue())
+                .allSatisfy(a -> assertThat(a.text()).hasSize(4));
+        // training went on during and after the flood
+        assertThat(last(losses(r -> r.step() >= stepBefore + 3L * config.evalInterval())).step())
+                .isGreaterThanOrEqualTo(stepBefore + 3L * config.evalInterval());
+    }
+
+    @Test
+    void exportWritesTheNewestModelThatGenerateLoadsWithoutTheJob(@TempDir Path dir)
+            throws Exception {
+        Path model = dir.resolve("model.bin");
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "export",
+                                "--out",
+                                model.toString(),
+                                "--bootstrap-servers",
+                                config.bootstrapServers(),
+                                "--model-topic",
+                                config.modelTopic()));
+        args.addAll(List.of(TINY));
+        String[] export = cli(args.toArray(String[]::new));
+        assertThat(export[0]).as(export[2]).isEqualTo("0");
+        assertThat(export[1])
+                .containsPattern(
+                        "exported round \\d+ \\(generation 0, step \\d+, [0-9,]+ parameters\\) to"
+                                + " ");
+        ModelFile.Contents contents = ModelFile.load(model);
+        assertThat(contents.config().nLayer()).isEqualTo(1);
+        assertThat(contents.step())
+                .isPositive()
+                .isEqualTo(Long.parseLong(export[1].replaceAll("(?s).*step (\\d+),.*", "$1")));
+
+        String[] generate =
+                cli(
+                        "generate",
+                        "--model",
+                        model.toString(),
+                        "--prompt",
+                        "ROMEO:",
+                        "--tokens",
+                        "25",
+                        "--top-k",
+                        "10");
+        assertThat(generate[0]).as(generate[2]).isEqualTo("0");
+        assertThat(generate[1].replace("\r", "")).startsWith("ROMEO:").hasSize(6 + 25 + 1);
+
+        byte[] bytes = Files.readAllBytes(model);
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(model, bytes);
+        String[] damaged =
+                cli("generate", "--model", model.toString(), "--prompt", "A", "--tokens", "5");
+        assertThat(damaged[0]).isNotEqualTo("0");
+        assertThat(damaged[2]).contains("checksum mismatch");
+
+        String[] wrongShape =
+                cli(
+                        "export",
+                        "--out",
+                        dir.resolve("other.bin").toString(),
+                        "--bootstrap-servers",
+                        config.bootstrapServers(),
+                        "--model-topic",
+                        config.modelTopic()); // the cpu preset: not the job's model
+        assertThat(wrongShape[0]).isEqualTo("2");
+        assertThat(wrongShape[2])
+                .contains("the model options give")
+                .contains("pass the job's --preset");
+        assertThat(dir.resolve("other.bin")).doesNotExist();
+    }
+
+    private static Reports.LossRecord last(List<Reports.LossRecord> losses) {
+        return losses.get(losses.size() - 1);
+    }
+
+    /** The first {@code count} records of {@code topic} that match, read from its start. */
+    private static <T> List<T> read(String topic, Class<T> type, Predicate<T> match, int count) {
+        List<T> found = new ArrayList<>();
+        long deadline = System.currentTimeMillis() + 60_000;
+        try (KafkaConsumer<String, String> consumer =
+                KafkaStreams.textConsumer(config.bootstrapServers(), "live-test")) {
+            consumer.subscribe(List.of(topic));
+            while (found.size() < count && System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, String> record :
+                        consumer.poll(Duration.ofMillis(500))) {
+                    T value = Reports.fromJson(record.value(), type);
+                    if (match.test(value)) {
+                        found.add(value);
+                    }
+                }
+            }
+        }
+        return found;
+    }
+}

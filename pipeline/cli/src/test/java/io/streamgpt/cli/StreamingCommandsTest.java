@@ -1,0 +1,154 @@
+package io.streamgpt.cli;
+
+import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.embedded.EmbeddedKafka;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The streaming commands end to end: local (in-process Kafka + MiniCluster), feed, samples. */
+class StreamingCommandsTest {
+
+    private static final String[] TINY = {
+        "--n-layer",
+        "1",
+        "--n-head",
+        "2",
+        "--n-embd",
+        "32",
+        "--block-size",
+        "16",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "3e-3"
+    };
+
+    private static String[] run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
+    }
+
+    @Test
+    void localTrainsShowsLossesAndSamplesAndStopsAtMaxSteps(@TempDir Path dir) throws Exception {
+        Path corpus =
+                Files.writeString(
+                        dir.resolve("c.txt"),
+                        Files.readString(Path.of("../data/tinyshakespeare.txt"))
+                                .substring(0, 40_000));
+        List<String> args =
+                new java.util.ArrayList<>(
+                        List.of(
+                                "local",
+                                "--data",
+                                corpus.toString(),
+                                "--max-steps",
+                                "40",
+                                "--sync-every",
+                                "5",
+                                "--eval-interval",
+                                "20",
+                                "--eval-iters",
+                                "2",
+                                "--sample-interval",
+                                "20",
+                                "--sample-tokens",
+                                "30",
+                                "--prometheus-ports",
+                                "0",
+                                "--checkpoint-dir",
+                                dir.resolve("ck").toUri().toString()));
+        args.addAll(List.of(TINY));
+        String[] r = run(args.toArray(String[]::new));
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1])
+                .contains(
+                        "Kafka broker (in-process) on 127.0.0.1:",
+                        "streamgpt job config:",
+                        "replicas")
+                .containsPattern(
+                        "step +40 \\| round +8 \\|.*train [0-9.]+ \\([0-9.]+, [0-9.]+\\) \\| val"
+                                + " [0-9.]+")
+                .contains("--- sample at step 20 ---", "stopped");
+    }
+
+    @Test
+    void feedSendsAFileAndSamplesPrintsTheNewest(@TempDir Path dir) throws Exception {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
+            String bootstrap = kafka.bootstrapServers();
+            TopicAdmin.ensureTopics(
+                    bootstrap,
+                    List.of(
+                            new TopicAdmin.TopicSpec("text", 1, Map.of()),
+                            new TopicAdmin.TopicSpec("samples", 1, Map.of())));
+            Path file =
+                    Files.writeString(
+                            dir.resolve("f.txt"), "a line of text\n".repeat(2000)); // 30,000 bytes
+            String[] feed =
+                    run(
+                            "feed",
+                            "--topic",
+                            "text",
+                            "--bootstrap-servers",
+                            bootstrap,
+                            "--record-bytes",
+                            "4096",
+                            file.toString());
+            assertThat(feed[0]).as(feed[2]).isEqualTo("0");
+            assertThat(feed[1]).contains("sent 8 records to text");
+
+            Properties props = new Properties();
+            props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+            props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            props.put(
+                    ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+                for (int step = 100; step <= 400; step += 100) {
+                    producer.send(
+                                    new ProducerRecord<>(
+                                            "samples",
+                                            Reports.toJson(
+                                                    new Reports.SampleRecord(
+                                                            step,
+                                                            step / 10,
+                                                            0,
+                                                            "text at " + step,
+                                                            0L))))
+                            .get();
+                }
+            }
+            String[] samples =
+                    run(
+                            "samples",
+                            "--topic",
+                            "samples",
+                            "--bootstrap-servers",
+                            bootstrap,
+                            "--last",
+                            "2");
+            assertThat(samples[0]).as(samples[2]).isEqualTo("0");
+            assertThat(samples[1])
+                    .contains(
+                            "--- step 300 (round 30) ---\ntext at 300",
+                            "--- step 400 (round 40) ---")
+                    .doesNotContain("step 200");
+        }
+    }
+}

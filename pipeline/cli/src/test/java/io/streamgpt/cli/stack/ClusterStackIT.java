@@ -1,0 +1,397 @@
+package io.streamgpt.cli.stack;
+
+import io.streamgpt.cli.StreamGpt;
+import io.streamgpt.cli.cluster.FlinkRest;
+import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.embedded.EmbeddedKafka;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The system as users run it: {@code stack up} (a Kafka broker, a standalone Flink session cluster
+ * and Prometheus, each its own process on 127.0.0.1), {@code submit} of the job jar with 2 replicas
+ * on the cpu preset, {@code feed}, then losses, samples, Prometheus, stop with a savepoint, a
+ * resubmission that continues from it, and {@code stack down} leaving nothing behind.
+ */
+class ClusterStackIT {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir Path runDir;
+
+    private List<String> stackOptions;
+    private ClusterStack.Settings settings;
+
+    @BeforeEach
+    void stackUp() throws Exception {
+        int reporterBase = freeRange(4);
+        stackOptions =
+                List.of(
+                        "--run-dir",
+                        runDir.toString(),
+                        "--kafka-port",
+                        String.valueOf(EmbeddedKafka.freePort()),
+                        "--kafka-controller-port",
+                        String.valueOf(EmbeddedKafka.freePort()),
+                        "--flink-port",
+                        String.valueOf(EmbeddedKafka.freePort()),
+                        "--flink-rpc-port",
+                        String.valueOf(EmbeddedKafka.freePort()),
+                        "--prometheus-port",
+                        String.valueOf(EmbeddedKafka.freePort()),
+                        "--reporter-ports",
+                        reporterBase + "-" + (reporterBase + 3),
+                        "--taskmanager-heap-mb",
+                        "512",
+                        "--taskmanager-native-mb",
+                        "512");
+        String[] up = cli(concat(List.of("stack", "up"), stackOptions));
+        assertThat(up[0]).as(up[2]).isEqualTo("0");
+        settings = ClusterStack.startedIn(runDir).orElseThrow();
+    }
+
+    @AfterEach
+    void stackDown() throws Exception {
+        List<Long> pids =
+                new ClusterStack(settings)
+                        .status().stream().flatMap(s -> s.pid().stream()).toList();
+        String[] down =
+                cli(concat(List.of("stack", "down"), List.of("--run-dir", runDir.toString())));
+        assertThat(down[0]).as(down[2]).isEqualTo("0");
+        assertThat(pids)
+                .hasSize(4)
+                .allSatisfy(
+                        pid ->
+                                assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive))
+                                        .as("process %d after down", pid)
+                                        .isNotEqualTo(java.util.Optional.of(true)));
+        for (int port :
+                List.of(
+                        settings.kafkaPort(),
+                        settings.kafkaControllerPort(),
+                        settings.flinkRestPort(),
+                        settings.flinkRpcPort(),
+                        settings.prometheusPort())) {
+            assertThat(ClusterStack.portInUse(port)).as("port %d after down", port).isFalse();
+        }
+        for (int port : settings.reporterPortList()) {
+            assertThat(ClusterStack.portInUse(port))
+                    .as("reporter port %d after down", port)
+                    .isFalse();
+        }
+    }
+
+    @Test
+    void submittedJobTrainsReportsToPrometheusAndResumesFromItsSavepoint() throws Exception {
+        String flink = settings.flinkUrl();
+        String kafka = settings.bootstrapServers();
+        List<String> job =
+                List.of(
+                        "--flink",
+                        flink,
+                        "--bootstrap-servers",
+                        kafka,
+                        "--replicas",
+                        "2",
+                        "--preset",
+                        "cpu",
+                        "--text-topics",
+                        "it-text",
+                        "--sync-every",
+                        "5",
+                        "--eval-interval",
+                        "10",
+                        "--eval-iters",
+                        "2",
+                        "--sample-interval",
+                        "20",
+                        "--sample-tokens",
+                        "40",
+                        "--checkpoint-interval-ms",
+                        "3000");
+        // the first run also fails once at step 30 and restarts on the same TaskManager
+        List<String> firstRun = concat(job, List.of("--fail-at-step", "30"));
+
+        String[] submitted = cli(concat(List.of("submit"), firstRun));
+        assertThat(submitted[0]).as(submitted[2]).isEqualTo("0");
+        String jobId = match(submitted[1], "job ([0-9a-f]{32}) submitted");
+        FlinkRest rest = new FlinkRest(flink);
+        awaitState(rest, jobId, "RUNNING");
+
+        Path corpus =
+                Files.writeString(
+                        runDir.resolve("corpus.txt"),
+                        Files.readString(Path.of("../data/tinyshakespeare.txt"))
+                                .substring(0, 200_000));
+        String[] fed =
+                cli("feed", "--topic", "it-text", "--bootstrap-servers", kafka, corpus.toString());
+        assertThat(fed[0]).as(fed[2]).isEqualTo("0");
+
+        // a restart after the injected failure: libtorch, loaded once by the cluster's class
+        // loader, serves it
+        List<Reports.LossRecord> before =
+                LossReader.readUntil(
+                        kafka,
+                        "streamgpt-losses",
+                        r -> r.generation() >= 1 && r.step() >= 50 && r.valLoss() != null,
+                        Duration.ofMinutes(4));
+        assertThat(before.get(before.size() - 1).trainLoss()).isLessThan(before.get(0).trainLoss());
+
+        String[] samples = cli("samples", "--bootstrap-servers", kafka, "--last", "1");
+        assertThat(samples[0]).as(samples[2]).isEqualTo("0");
+        assertThat(samples[1]).containsPattern("--- step \\d+ \\(round \\d+\\) ---\\n.{10,}");
+
+        String[] answer =
+                cli(
+                        "generate",
+                        "--prompt",
+                        "ROMEO:",
+                        "--tokens",
+                        "30",
+                        "--temperature",
+                        "0.8",
+                        "--top-k",
+                        "50",
+                        "--bootstrap-servers",
+                        kafka,
+                        "--timeout",
+                        "60");
+        assertThat(answer[0]).as(answer[2]).isEqualTo("0");
+        assertThat(answer[1]).startsWith("ROMEO:").hasSizeGreaterThan("ROMEO:".length() + 20);
+        assertThat(answer[2]).contains("answered by the live model of round");
+
+        assertThat(prometheusSeries("flink_taskmanager_job_task_operator_val_loss"))
+                .as("val loss in Prometheus")
+                .isPositive();
+
+        String[] stopped =
+                cli(
+                        "stop",
+                        jobId,
+                        "--flink",
+                        flink,
+                        "--savepoint",
+                        runDir.resolve("savepoints").toString());
+        assertThat(stopped[0]).as(stopped[2]).isEqualTo("0");
+        String savepoint = match(stopped[1], "savepoint (\\S+)");
+        awaitState(rest, jobId, "FINISHED");
+        List<Reports.LossRecord> all =
+                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30));
+        long stepAtStop = all.stream().mapToLong(Reports.LossRecord::step).max().orElseThrow();
+        int generationAtStop =
+                all.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
+
+        String[] resumed = cli(concat(List.of("submit", "--from-savepoint", savepoint), job));
+        assertThat(resumed[0]).as(resumed[2]).isEqualTo("0");
+        String resumedId = match(resumed[1], "job ([0-9a-f]{32}) submitted");
+        awaitState(rest, resumedId, "RUNNING");
+        // a second job on the same TaskManager: libtorch, loaded once by the cluster's class
+        // loader, serves it too
+        List<Reports.LossRecord> after =
+                LossReader.readUntil(
+                        kafka,
+                        "streamgpt-losses",
+                        r -> r.generation() > generationAtStop && r.step() > stepAtStop,
+                        Duration.ofMinutes(3));
+        Reports.LossRecord first =
+                after.stream()
+                        .filter(r -> r.generation() > generationAtStop)
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(first.step())
+                .as("the resumed job continues the step count")
+                .isGreaterThanOrEqualTo(stepAtStop - 10);
+
+        String[] cancelled = cli("cancel", resumedId, "--flink", flink);
+        assertThat(cancelled[0]).as(cancelled[2]).isEqualTo("0");
+    }
+
+    @Test
+    void jobSurvivesAKilledTaskManagerOnAReplacement() throws Exception {
+        String flink = settings.flinkUrl();
+        String kafka = settings.bootstrapServers();
+        Path corpus =
+                Files.writeString(
+                        runDir.resolve("corpus.txt"),
+                        Files.readString(Path.of("../data/tinyshakespeare.txt"))
+                                .substring(0, 200_000));
+        String[] fed =
+                cli("feed", "--topic", "it-text", "--bootstrap-servers", kafka, corpus.toString());
+        assertThat(fed[0]).as(fed[2]).isEqualTo("0");
+        String[] submitted =
+                cli(
+                        "submit",
+                        "--flink",
+                        flink,
+                        "--bootstrap-servers",
+                        kafka,
+                        "--replicas",
+                        "2",
+                        "--text-topics",
+                        "it-text",
+                        "--sync-every",
+                        "5",
+                        "--eval-interval",
+                        "10",
+                        "--eval-iters",
+                        "2",
+                        "--sample-tokens",
+                        "0",
+                        "--checkpoint-interval-ms",
+                        "2000");
+        assertThat(submitted[0]).as(submitted[2]).isEqualTo("0");
+        String jobId = match(submitted[1], "job ([0-9a-f]{32}) submitted");
+        FlinkRest rest = new FlinkRest(flink);
+        awaitState(rest, jobId, "RUNNING");
+        LossReader.readUntil(kafka, "streamgpt-losses", r -> r.step() >= 60, Duration.ofMinutes(3));
+        long checkpoints = rest.completedCheckpoints(jobId);
+        long checkpointDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (rest.completedCheckpoints(jobId) <= checkpoints) { // a checkpoint past step 60
+            assertThat(System.nanoTime())
+                    .as("a checkpoint within 60 s")
+                    .isLessThan(checkpointDeadline);
+            Thread.sleep(200);
+        }
+
+        ClusterStack stack = new ClusterStack(settings);
+        ProcessHandle taskManager = stack.taskManager(0).handle().orElseThrow();
+        taskManager.destroyForcibly(); // kill -9
+        taskManager.onExit().get();
+        long stepAtKill =
+                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30)).stream()
+                        .mapToLong(Reports.LossRecord::step)
+                        .max()
+                        .orElseThrow();
+        stack.startTaskManager(1);
+        stack.awaitTaskManagers(1);
+
+        // the job restarts from its last checkpoint on the replacement and trains on
+        List<Reports.LossRecord> after =
+                LossReader.readUntil(
+                        kafka,
+                        "streamgpt-losses",
+                        r -> r.generation() >= 1 && r.step() >= stepAtKill + 20,
+                        Duration.ofMinutes(4));
+        Reports.LossRecord firstAfter =
+                after.stream().filter(r -> r.generation() >= 1).findFirst().orElseThrow();
+        assertThat(firstAfter.step())
+                .as("resumed at the checkpointed step, not from scratch")
+                .isGreaterThanOrEqualTo(50);
+        Reports.LossRecord lastBefore =
+                after.stream()
+                        .filter(r -> r.generation() == 0 && r.valLoss() != null)
+                        .reduce((a, b) -> b)
+                        .orElseThrow();
+        Reports.LossRecord lastAfter = after.get(after.size() - 1);
+        assertThat(lastAfter.valLoss())
+                .as("val loss after recovery")
+                .isLessThan(lastBefore.valLoss() + 0.05f);
+        assertThat(rest.jobState(jobId)).isEqualTo("RUNNING");
+        rest.cancel(jobId);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private double prometheusSeries(String metric) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        URI query =
+                URI.create(
+                        settings.prometheusUrl()
+                                + "/api/v1/query?query="
+                                + URLEncoder.encode(metric, StandardCharsets.UTF_8));
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode reply =
+                    JSON.readTree(
+                            http.send(
+                                            HttpRequest.newBuilder(query).build(),
+                                            HttpResponse.BodyHandlers.ofString())
+                                    .body());
+            for (JsonNode series : reply.path("data").path("result")) {
+                double value = series.path("value").path(1).asDouble(Double.NaN);
+                if (!Double.isNaN(value)) {
+                    return value;
+                }
+            }
+            Thread.sleep(1000);
+        }
+        return Double.NaN;
+    }
+
+    private static void awaitState(FlinkRest rest, String jobId, String state) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        String last = "?";
+        while (System.nanoTime() < deadline) {
+            last = rest.jobState(jobId);
+            if (last.equals(state)) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("job " + jobId + " is " + last + ", not " + state);
+    }
+
+    private static String[] cli(List<String> args) {
+        return cli(args.toArray(String[]::new));
+    }
+
+    private static String[] cli(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
+    }
+
+    private static String match(String text, String regex) {
+        Matcher m = Pattern.compile(regex).matcher(text);
+        assertThat(m.find()).as("'%s' in %s", regex, text).isTrue();
+        return m.group(1);
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** The first of {@code n} consecutive free ports. */
+    private static int freeRange(int n) {
+        Random random = new Random();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            int base = 20_000 + random.nextInt(30_000);
+            boolean free = true;
+            for (int p = base; p < base + n && free; p++) {
+                free = !ClusterStack.portInUse(p);
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new IllegalStateException("no " + n + " consecutive free ports");
+    }
+}

@@ -1,0 +1,252 @@
+package io.streamgpt.job;
+
+import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.connectors.records.PromptRecord;
+import io.streamgpt.connectors.records.TextRecord;
+import io.streamgpt.job.eval.Evaluator;
+import io.streamgpt.job.input.TokenWindow;
+import io.streamgpt.job.input.WindowAssembler;
+import io.streamgpt.job.replica.ReplicaRouter;
+import io.streamgpt.job.replica.TrainingReplica;
+import io.streamgpt.job.serve.PromptResponder;
+import io.streamgpt.job.sync.ParameterAverager;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The streaming trainer, wired as its data-flow diagram:
+ *
+ * <pre>
+ * Kafka text topics -> tokenize -> block_size+1 windows (train / held-out val)
+ *   -> keyBy(replica) -> N training replicas
+ *   -> every K steps: parameter chunks -> keyBy(chunk) -> parameter averager
+ *   -> averaged chunks -> Kafka model topic -> broadcast back to the replicas (the feedback edge)
+ *                                           \-> evaluator/sampler -> losses + samples topics
+ *                                           \-> prompt responder (+ Kafka prompts topic) -> answers + dead-letter topics
+ * </pre>
+ *
+ * Flink 2 has no DataStream iterations, so the loop from the averager back to the replicas goes
+ * through the model topic; the same topic is what the prompt responder and export read.
+ */
+public final class StreamingTrainerJob {
+
+    /**
+     * Max parallelism of the replicas, fixed so that replica keys map to the same subtasks after a
+     * restore.
+     */
+    public static final int REPLICA_MAX_PARALLELISM = 128;
+
+    public static final long NETWORK_FLUSH_MS = 2;
+
+    private StreamingTrainerJob() {}
+
+    /** Adds the job to {@code env}. */
+    public static void build(
+            StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
+        wire(env, config, vocabulary);
+    }
+
+    /** The streams inside the loop, for tests that watch them. */
+    record Loop(
+            DataStream<TokenWindow> trainWindows,
+            DataStream<TokenWindow> heldOutWindows,
+            DataStream<ModelChunk> contributions,
+            DataStream<ModelChunk> globalModel) {}
+
+    static Loop wire(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
+        String kafka = config.bootstrapServers();
+        // Records are few and large: ship each at once. Flink's default 100 ms network buffer
+        // timeout
+        // would sit in the sync loop three times per round.
+        env.setBufferTimeout(NETWORK_FLUSH_MS);
+
+        // Kafka text topics -> tokenize -> windows, every tenth held out
+        DataStream<TextRecord> text =
+                env.fromSource(
+                                KafkaStreams.textSource(
+                                        kafka,
+                                        config.textTopics(),
+                                        config.textTopicPattern(),
+                                        config.startingOffsets(),
+                                        config.groupId()),
+                                WatermarkStrategy.noWatermarks(),
+                                "text topics")
+                        .uid("text-source");
+        SingleOutputStreamOperator<TokenWindow> trainWindows =
+                text.keyBy(TextRecord::source)
+                        .process(new WindowAssembler(vocabulary, config))
+                        .name("tokenize + windows")
+                        .uid("windows");
+        DataStream<TokenWindow> heldOutWindows =
+                trainWindows.getSideOutput(WindowAssembler.HELD_OUT);
+
+        // the feedback edge: averaged chunks come back from the model topic
+        DataStream<ModelChunk> globalModel =
+                env.fromSource(
+                                KafkaStreams.modelSource(
+                                        kafka, config.modelTopic(), config.groupId() + "-model"),
+                                WatermarkStrategy.noWatermarks(),
+                                "model topic")
+                        .setParallelism(1)
+                        .uid("model-source");
+
+        // keyBy(replica) -> N training replicas, each adopting the broadcast global model
+        DataStream<ModelChunk> contributions =
+                trainWindows
+                        .keyBy(
+                                new ReplicaRouter(
+                                        config.replicas(),
+                                        REPLICA_MAX_PARALLELISM,
+                                        config.runWindows()))
+                        .connect(globalModel.broadcast(TrainingReplica.MODEL_TOPIC))
+                        .process(new TrainingReplica(config))
+                        .setParallelism(config.replicas())
+                        .setMaxParallelism(REPLICA_MAX_PARALLELISM)
+                        .name("training replicas")
+                        .uid("replicas");
+
+        // parameter chunks -> keyBy(chunk) -> averager -> model topic
+        contributions
+                .keyBy(ModelChunk::chunk)
+                .process(new ParameterAverager(config))
+                .setParallelism(config.averagerParallelism())
+                .name("parameter averager")
+                .uid("averager")
+                .sinkTo(KafkaStreams.modelSink(kafka, config.modelTopic()))
+                .name("model topic")
+                .uid("model-sink");
+
+        // evaluator/sampler -> losses + samples topics; bad input -> dead-letter topic, through the
+        // same sink
+        globalModel
+                .connect(heldOutWindows)
+                .process(new Evaluator(config, vocabulary))
+                .setParallelism(1)
+                .name("evaluator + sampler")
+                .uid("evaluator")
+                .union(trainWindows.getSideOutput(WindowAssembler.DEAD_LETTERS))
+                .sinkTo(KafkaStreams.topicRecordSink(kafka))
+                .setParallelism(1)
+                .name("reports topics")
+                .uid("reports-sink");
+
+        // prompts topic + the newest global model -> prompt responder -> answers + dead-letter
+        // topics
+        DataStream<PromptRecord> prompts =
+                env.fromSource(
+                                KafkaStreams.promptSource(
+                                        kafka,
+                                        config.promptsTopic(),
+                                        config.groupId() + "-prompts"),
+                                WatermarkStrategy.noWatermarks(),
+                                "prompts topic")
+                        .setParallelism(1)
+                        .uid("prompts-source");
+        prompts.connect(globalModel)
+                .keyBy(request -> 0, chunk -> 0) // one responder: keyed only for its timers
+                .process(new PromptResponder(config, vocabulary))
+                .setParallelism(1)
+                .name("prompt responder")
+                .uid("responder")
+                .sinkTo(KafkaStreams.topicRecordSink(kafka))
+                .setParallelism(1)
+                .name("answers + dead-letter topics")
+                .uid("answers-sink");
+        return new Loop(trainWindows, heldOutWindows, contributions, globalModel);
+    }
+
+    /**
+     * Consecutive failed checkpoints (a broker outage stalls the sinks' flush) before the job
+     * restarts.
+     */
+    static final int TOLERABLE_FAILED_CHECKPOINTS = 10;
+
+    /**
+     * Checkpointing, state backend and restart settings of the job. A failure restarts the job from
+     * its last checkpoint, for ever: after 1 s, doubling up to 10 s between attempts while they
+     * keep failing (a broker down for minutes), back to 1 s after 10 minutes without failure.
+     */
+    public static Configuration configuration(JobConfig config) {
+        Configuration conf = new Configuration();
+        conf.set(StateBackendOptions.STATE_BACKEND, config.stateBackend());
+        if (config.checkpointDir() != null && !config.checkpointDir().isBlank()) {
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
+        }
+        conf.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        conf.set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER, TOLERABLE_FAILED_CHECKPOINTS);
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        conf.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+                Duration.ofSeconds(1));
+        conf.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+                Duration.ofSeconds(10));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
+        conf.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+                Duration.ofMinutes(10));
+        return conf;
+    }
+
+    /** Enables checkpointing on {@code env} as the config says. */
+    public static void enableCheckpointing(StreamExecutionEnvironment env, JobConfig config) {
+        if (config.checkpointIntervalMs() > 0) {
+            env.enableCheckpointing(config.checkpointIntervalMs(), CheckpointingMode.EXACTLY_ONCE);
+            env.getCheckpointConfig()
+                    .setMinPauseBetweenCheckpoints(config.checkpointIntervalMs() / 2);
+        }
+    }
+
+    /**
+     * Creates the topics the job uses where missing and returns the names of those it created: its
+     * own topics with the settings they need (the model topic spreads chunks over at least
+     * averager_parallelism partitions and takes 4 MB messages), and the text topics it is told to
+     * read, with one partition, so that the job can start before their producers. Fails with an
+     * {@link IllegalArgumentException} if an existing model topic cannot carry the job's chunks
+     * (see {@link Preflight}).
+     */
+    public static List<String> createTopics(JobConfig config) {
+        String maxMessage = String.valueOf(4 << 20);
+        List<TopicAdmin.TopicSpec> topics =
+                new ArrayList<>(
+                        List.of(
+                                new TopicAdmin.TopicSpec(
+                                        config.modelTopic(),
+                                        Math.max(4, config.averagerParallelism()),
+                                        Map.of(
+                                                "max.message.bytes",
+                                                maxMessage,
+                                                "retention.ms",
+                                                String.valueOf(6 * 3600_000L))),
+                                new TopicAdmin.TopicSpec(config.lossesTopic(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(config.samplesTopic(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(config.promptsTopic(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(config.answersTopic(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(config.deadLetterTopic(), 1, Map.of())));
+        for (String text : config.textTopics()) {
+            topics.add(new TopicAdmin.TopicSpec(text, 1, Map.of()));
+        }
+        List<String> created = TopicAdmin.ensureTopics(config.bootstrapServers(), topics);
+        Preflight.checkModelTopic(config);
+        return created;
+    }
+}

@@ -1,0 +1,235 @@
+package io.streamgpt.job.eval;
+
+import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.connectors.records.TopicRecord;
+import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.input.TokenWindow;
+import io.streamgpt.job.replica.ReplayBuffer;
+import io.streamgpt.job.sync.GlobalRounds;
+import io.streamgpt.model.Generator;
+import io.streamgpt.model.Gpt;
+import io.streamgpt.model.GptConfig;
+import io.streamgpt.model.Sampler;
+import io.streamgpt.model.TokenCorpus;
+import io.streamgpt.model.TorchRuntime;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
+import org.apache.flink.streaming.api.functions.co.CoProcessFunction;
+import org.apache.flink.util.Collector;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.Random;
+
+/**
+ * Assembles each global model version from the model topic, keeps a buffer of held-out windows, and
+ * every {@code eval_interval} steps writes a loss record (per-replica training losses, global
+ * validation loss) to the losses topic, every {@code sample_interval} steps a generated sample to
+ * the samples topic.
+ */
+public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRecord>
+        implements CheckpointedFunction {
+
+    /** Held-out tokens kept for validation: ~2,000 windows of the cpu preset. */
+    private static final long VAL_BUFFER_TOKENS = 130_000;
+
+    private final JobConfig config;
+    private final Vocabulary vocabulary;
+
+    private transient Gpt model;
+    private transient ReplayBuffer heldOut;
+    private transient long heldOutWindows;
+    private transient Random random;
+    private transient GlobalRounds globalRounds;
+    private transient long lastEvalBucket;
+    private transient long lastSampleBucket;
+    private transient ListState<byte[]> heldOutState;
+    private transient ListState<Integer> generationState;
+    private transient ListState<Long> heldOutWindowsState;
+    private transient long restoredHeldOutWindows;
+    private transient int generation;
+    private transient List<ReplayBuffer.Run> restoredHeldOut;
+    private transient volatile float valLoss = Float.NaN;
+    private transient volatile long modelVersion;
+
+    public Evaluator(JobConfig config, Vocabulary vocabulary) {
+        this.config = config;
+        this.vocabulary = vocabulary;
+    }
+
+    /**
+     * The held-out windows are state: after a restore the text source does not replay them. The
+     * generation is state too, counted as the replicas count theirs: after a restore the model
+     * topic replays the old generation's rounds written after the checkpoint, which must not be
+     * reported twice.
+     */
+    @Override
+    public void initializeState(FunctionInitializationContext context) throws Exception {
+        generationState =
+                context.getOperatorStateStore()
+                        .getUnionListState(
+                                new ListStateDescriptor<>("evaluator-generation", Types.INT));
+        int newest = -1;
+        for (Integer g : generationState.get()) {
+            newest = Math.max(newest, g);
+        }
+        generation = context.isRestored() ? newest + 1 : 0;
+        heldOutState =
+                context.getOperatorStateStore()
+                        .getListState(
+                                new ListStateDescriptor<>(
+                                        "held-out",
+                                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        heldOutWindowsState =
+                context.getOperatorStateStore()
+                        .getListState(new ListStateDescriptor<>("held-out-windows", Types.LONG));
+        for (Long count : heldOutWindowsState.get()) {
+            restoredHeldOutWindows += count;
+        }
+        restoredHeldOut = new ArrayList<>();
+        for (byte[] bytes : heldOutState.get()) {
+            try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
+                restoredHeldOut.addAll(ReplayBuffer.readRuns(in));
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(FunctionSnapshotContext context) throws Exception {
+        generationState.update(List.of(generation));
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            ReplayBuffer.writeRuns(out, heldOut.runs());
+        }
+        heldOutState.update(List.of(bytes.toByteArray()));
+        heldOutWindowsState.update(List.of(heldOutWindows));
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        TorchRuntime.configure(config.threadsPerReplica());
+        model =
+                Gpt.create(
+                        config.model(),
+                        TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
+        heldOut = new ReplayBuffer(VAL_BUFFER_TOKENS);
+        heldOut.restore(restoredHeldOut);
+        heldOutWindows =
+                restoredHeldOutWindows; // windows received, not the runs they were merged into
+        random = new Random(config.model().seed() + 1);
+        globalRounds =
+                new GlobalRounds(
+                        (int) model.parameterCount(), config.chunkSize(), generation, 0, true);
+        lastEvalBucket = -1;
+        lastSampleBucket = 0;
+        var metrics = getRuntimeContext().getMetricGroup();
+        metrics.gauge("val_loss", () -> valLoss);
+        metrics.gauge("model_version", () -> modelVersion);
+        metrics.gauge("held_out_windows", () -> heldOutWindows);
+    }
+
+    @Override
+    public void processElement2(TokenWindow window, Context ctx, Collector<TopicRecord> out) {
+        heldOut.add(window);
+        heldOutWindows++;
+    }
+
+    @Override
+    public void processElement1(ModelChunk chunk, Context ctx, Collector<TopicRecord> out) {
+        GlobalRounds.Round complete = globalRounds.offer(chunk);
+        if (complete != null) {
+            modelVersion = complete.round();
+            report(complete, out);
+        }
+    }
+
+    /**
+     * Loads the round into the model only when it is evaluated or sampled: most rounds are neither.
+     */
+    private void report(GlobalRounds.Round round, Collector<TopicRecord> out) {
+        ModelChunk head = round.head();
+        long step = head.step();
+        boolean evaluate = step / config.evalInterval() > lastEvalBucket;
+        boolean sample =
+                config.sampleTokens() > 0 && step / config.sampleInterval() > lastSampleBucket;
+        if (evaluate || sample) {
+            model.setParameterValues(round.parameters());
+        }
+        if (evaluate) {
+            lastEvalBucket = step / config.evalInterval();
+            valLoss = validationLoss();
+            Float[] perReplica = new Float[head.replicaLosses().length];
+            for (int i = 0; i < perReplica.length; i++) {
+                perReplica[i] = Reports.orNull(head.replicaLosses()[i]);
+            }
+            out.collect(
+                    new TopicRecord(
+                            config.lossesTopic(),
+                            Reports.toJson(
+                                    new Reports.LossRecord(
+                                            step,
+                                            head.round(),
+                                            head.generation(),
+                                            head.tokens(),
+                                            Reports.orNull(head.loss()),
+                                            perReplica,
+                                            Reports.orNull(valLoss),
+                                            heldOutWindows,
+                                            System.currentTimeMillis()))));
+        }
+        if (sample) {
+            lastSampleBucket = step / config.sampleInterval();
+            int[] tokens =
+                    new Generator(model)
+                            .generate(
+                                    new int[0],
+                                    config.sampleTokens(),
+                                    Sampler.multinomial(step),
+                                    true);
+            out.collect(
+                    new TopicRecord(
+                            config.samplesTopic(),
+                            Reports.toJson(
+                                    new Reports.SampleRecord(
+                                            step,
+                                            head.round(),
+                                            head.generation(),
+                                            vocabulary.decode(tokens),
+                                            System.currentTimeMillis()))));
+        }
+    }
+
+    private float validationLoss() {
+        GptConfig c = model.config();
+        double sum = 0;
+        for (int i = 0; i < config.evalIters(); i++) {
+            TokenCorpus.Batch batch = heldOut.sample(random, c.batchSize(), c.blockSize());
+            if (batch == null) {
+                return Float.NaN;
+            }
+            sum += model.evaluate(batch);
+        }
+        return (float) (sum / config.evalIters());
+    }
+
+    @Override
+    public void close() {
+        if (model != null) {
+            model.close();
+        }
+    }
+}

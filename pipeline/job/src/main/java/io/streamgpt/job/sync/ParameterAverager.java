@@ -1,0 +1,280 @@
+package io.streamgpt.job.sync;
+
+import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.job.JobConfig;
+
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Averages one chunk of the parameter vector (the key) over the replicas, round by round, and
+ * applies the outer optimizer. A round closes when all N replicas contributed, or when the sync
+ * timeout passes after its first contribution, averaging what arrived: a starved or slow replica
+ * never stalls the others. Everything it keeps is keyed state, so it is checkpointed and scales
+ * with the number of chunks.
+ */
+public final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, ModelChunk> {
+
+    /** The running sum of one round's contributions to this chunk. */
+    public static final class RoundSum {
+        public int generation;
+        public long round;
+        public int chunkCount;
+        public float[] sum;
+        public double sumOfSquares;
+        public int count;
+        public long[] contributors; // bit set of replica indices
+        public float[] losses; // chunk 0 only: each replica's loss, NaN when absent
+        public long maxStep;
+        public long tokens;
+        public long deadline;
+
+        public RoundSum() {}
+    }
+
+    /** The newest generation seen and the last round of it closed for this chunk. */
+    public static final class Closed {
+        public int generation;
+        public long round;
+
+        public Closed() {}
+
+        Closed(int generation, long round) {
+            this.generation = generation;
+            this.round = round;
+        }
+    }
+
+    private final JobConfig config;
+
+    private transient MapState<Long, RoundSum> rounds;
+    private transient ValueState<Closed> closed;
+    private transient ValueState<float[]> previousGlobal;
+    private transient ValueState<float[]> momentum;
+    private transient Counter closedRounds;
+    private transient Counter partialRounds;
+    private transient Counter lateContributions;
+    private transient volatile double divergence;
+
+    public ParameterAverager(JobConfig config) {
+        this.config = config;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        rounds =
+                getRuntimeContext()
+                        .getMapState(
+                                new MapStateDescriptor<>(
+                                        "rounds", Types.LONG, TypeInformation.of(RoundSum.class)));
+        closed =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "closed", TypeInformation.of(Closed.class)));
+        previousGlobal =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "global",
+                                        PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
+        momentum =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "momentum",
+                                        PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
+        var metrics = getRuntimeContext().getMetricGroup();
+        closedRounds = metrics.counter("rounds_closed");
+        partialRounds = metrics.counter("rounds_closed_by_timeout");
+        lateContributions = metrics.counter("late_contributions");
+        metrics.gauge("replica_divergence_l2", () -> divergence);
+    }
+
+    @Override
+    public void processElement(ModelChunk chunk, Context ctx, Collector<ModelChunk> out)
+            throws Exception {
+        if (chunk.kind() != ModelChunk.Kind.CONTRIBUTION) {
+            return;
+        }
+        Closed last = closed.value();
+        if (last == null
+                || chunk.generation()
+                        > last.generation) { // first contribution, or a restored job's
+            last = new Closed(chunk.generation(), 0);
+            closed.update(last);
+            dropRoundsBefore(chunk.generation());
+        }
+        if (chunk.generation() < last.generation || chunk.round() <= last.round) {
+            lateContributions.inc(); // its round already closed, or it predates a restore
+            return;
+        }
+        RoundSum sum = rounds.get(chunk.round());
+        if (sum != null && sum.generation != chunk.generation()) {
+            sum = null; // a round number reused after a restore
+        }
+        if (sum == null) {
+            sum = newRound(chunk, ctx.timerService().currentProcessingTime());
+            ctx.timerService().registerProcessingTimeTimer(sum.deadline);
+        }
+        if (!add(sum, chunk)) {
+            return; // a repeated contribution
+        }
+        if (sum.count == config.replicas()) {
+            close(sum, ctx.getCurrentKey(), out);
+        } else {
+            rounds.put(chunk.round(), sum);
+        }
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ModelChunk> out)
+            throws Exception {
+        List<RoundSum> due = new ArrayList<>();
+        for (RoundSum sum : rounds.values()) {
+            if (sum.deadline <= timestamp) {
+                due.add(sum);
+            }
+        }
+        due.sort((a, b) -> Long.compare(a.round, b.round));
+        for (RoundSum sum : due) {
+            partialRounds.inc();
+            close(sum, ctx.getCurrentKey(), out);
+        }
+    }
+
+    private RoundSum newRound(ModelChunk chunk, long now) {
+        RoundSum sum = new RoundSum();
+        sum.generation = chunk.generation();
+        sum.round = chunk.round();
+        sum.chunkCount = chunk.chunkCount();
+        sum.sum = new float[chunk.values().length];
+        sum.contributors = new long[(config.replicas() + 63) / 64];
+        sum.losses = new float[chunk.chunk() == 0 ? config.replicas() : 0];
+        Arrays.fill(sum.losses, Float.NaN);
+        sum.deadline = now + config.syncTimeoutMs();
+        return sum;
+    }
+
+    /** Adds a contribution; false if this replica already contributed to the round. */
+    static boolean add(RoundSum sum, ModelChunk chunk) {
+        int r = chunk.replica();
+        if ((sum.contributors[r / 64] & (1L << (r % 64))) != 0) {
+            return false;
+        }
+        if (chunk.values().length != sum.sum.length) {
+            throw new IllegalArgumentException(
+                    "chunk "
+                            + chunk.chunk()
+                            + " of replica "
+                            + r
+                            + " has "
+                            + chunk.values().length
+                            + " values, others sent "
+                            + sum.sum.length);
+        }
+        sum.contributors[r / 64] |= 1L << (r % 64);
+        float[] values = chunk.values();
+        double squares = 0;
+        for (int i = 0; i < values.length; i++) {
+            sum.sum[i] += values[i];
+            squares += (double) values[i] * values[i];
+        }
+        sum.sumOfSquares += squares;
+        sum.count++;
+        if (sum.losses.length > 0) {
+            sum.losses[r] = chunk.loss();
+        }
+        sum.maxStep = Math.max(sum.maxStep, chunk.step());
+        sum.tokens += chunk.tokens();
+        return true;
+    }
+
+    private void close(RoundSum sum, int chunk, Collector<ModelChunk> out) throws Exception {
+        float[] average = new float[sum.sum.length];
+        double averageSquares = 0;
+        for (int i = 0; i < average.length; i++) {
+            average[i] = sum.sum[i] / sum.count;
+            averageSquares += (double) average[i] * average[i];
+        }
+        // sum_i |x_i - avg|^2 = sum_i |x_i|^2 - n |avg|^2: how far the replicas drifted apart
+        divergence =
+                Math.sqrt(Math.max(0, sum.sumOfSquares - sum.count * averageSquares) / sum.count);
+        float[] previous = previousGlobal.value();
+        float[] m = momentum.value();
+        if (m == null) {
+            m = new float[average.length];
+        }
+        float[] next =
+                config.outerOptimizer()
+                        .apply(
+                                previous,
+                                average,
+                                m,
+                                config.outerLearningRate(),
+                                config.outerMomentum());
+        previousGlobal.update(next);
+        momentum.update(m);
+        closed.update(new Closed(sum.generation, sum.round));
+        for (Map.Entry<Long, RoundSum> entry : toList(rounds.entries())) {
+            if (entry.getKey() <= sum.round) {
+                rounds.remove(entry.getKey());
+            }
+        }
+        closedRounds.inc();
+        out.collect(
+                new ModelChunk(
+                        ModelChunk.Kind.GLOBAL,
+                        sum.generation,
+                        sum.round,
+                        sum.count,
+                        chunk,
+                        sum.chunkCount,
+                        sum.maxStep,
+                        sum.tokens,
+                        meanLoss(sum.losses),
+                        0L,
+                        sum.losses,
+                        next));
+    }
+
+    private static float meanLoss(float[] losses) {
+        double total = 0;
+        int n = 0;
+        for (float l : losses) {
+            if (!Float.isNaN(l)) {
+                total += l;
+                n++;
+            }
+        }
+        return n == 0 ? Float.NaN : (float) (total / n);
+    }
+
+    private void dropRoundsBefore(int generation) throws Exception {
+        for (Map.Entry<Long, RoundSum> entry : toList(rounds.entries())) {
+            if (entry.getValue().generation < generation) {
+                rounds.remove(entry.getKey());
+            }
+        }
+    }
+
+    private static <T> List<T> toList(Iterable<T> items) {
+        List<T> list = new ArrayList<>();
+        items.forEach(list::add);
+        return list;
+    }
+}

@@ -1,0 +1,147 @@
+package io.streamgpt.job;
+
+import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.ModelChunkFormat;
+import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.embedded.EmbeddedKafka;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The checks before a job starts and the job's topic creation, against a real broker. */
+class PreflightTest {
+
+    private static EmbeddedKafka kafka;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start(0, null);
+    }
+
+    @AfterAll
+    static void stop() {
+        kafka.close();
+    }
+
+    private static String prefix() {
+        return "p" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @Test
+    void createTopicsMakesTheJobsTopicsAndRejectsAnUnsuitableModelTopic() throws Exception {
+        String prefix = prefix();
+        JobConfig config = TestConfigs.topics(kafka.bootstrapServers(), prefix, 6, 131072);
+        Preflight.check(config); // no model topic yet: fine, createTopics makes it right
+        assertThat(StreamingTrainerJob.createTopics(config))
+                .containsExactlyInAnyOrder(
+                        prefix + "-model",
+                        prefix + "-losses",
+                        prefix + "-samples",
+                        prefix + "-prompts",
+                        prefix + "-answers",
+                        prefix + "-dead-letters",
+                        prefix + "-text");
+        try (Admin admin =
+                Admin.create(
+                        Map.of(
+                                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                                kafka.bootstrapServers()))) {
+            assertThat(
+                            admin.describeTopics(List.of(prefix + "-model"))
+                                    .allTopicNames()
+                                    .get(30, TimeUnit.SECONDS)
+                                    .get(prefix + "-model")
+                                    .partitions())
+                    .hasSize(6); // averager_parallelism, above the default 4
+        }
+        Preflight.check(config);
+        assertThat(StreamingTrainerJob.createTopics(config)).isEmpty();
+
+        JobConfig moreAveragers = TestConfigs.topics(kafka.bootstrapServers(), prefix, 8, 131072);
+        assertThatThrownBy(() -> Preflight.check(moreAveragers))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(
+                        "model topic "
+                                + prefix
+                                + "-model has 6 partition(s), fewer than averager_parallelism (8):"
+                                + " add partitions to it or lower the averager parallelism");
+        assertThatThrownBy(() -> StreamingTrainerJob.createTopics(moreAveragers))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("fewer than averager_parallelism (8)");
+    }
+
+    @Test
+    void theLargestChunkOfAFittingChunkSizeIsAcceptedByTheTopicItPassed() throws Exception {
+        String prefix = prefix();
+        JobConfig config = TestConfigs.topics(kafka.bootstrapServers(), prefix, 1, 20_000);
+        int limit = Preflight.modelMessageBytes(config);
+        TopicAdmin.ensureTopics(
+                kafka.bootstrapServers(),
+                List.of(
+                        new TopicAdmin.TopicSpec(
+                                config.modelTopic(),
+                                1,
+                                Map.of("max.message.bytes", String.valueOf(limit)))));
+        try (Admin admin =
+                Admin.create(
+                        Map.of(
+                                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                                kafka.bootstrapServers()))) {
+            while (!admin.listTopics()
+                    .names()
+                    .get(30, TimeUnit.SECONDS)
+                    .contains(config.modelTopic())) {
+                Thread.sleep(20); // creation returns before the broker lists the topic
+            }
+        }
+        Preflight.check(config); // the topic takes exactly what the check asks for
+        assertThatThrownBy(
+                        () ->
+                                Preflight.check(
+                                        TestConfigs.topics(
+                                                kafka.bootstrapServers(), prefix, 1, 20_001)))
+                .hasMessageContaining("takes messages of at most " + limit + " bytes");
+
+        // and Kafka does take the job's largest chunk there: the check's margin is enough
+        byte[] chunk =
+                ModelChunkFormat.serialize(
+                        new ModelChunk(
+                                ModelChunk.Kind.GLOBAL,
+                                0,
+                                1,
+                                2,
+                                0,
+                                1,
+                                1,
+                                1,
+                                1f,
+                                0L,
+                                new float[config.replicas()],
+                                new float[config.chunkSize()]));
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(
+                        Map.of(
+                                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                                ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(4 << 20)),
+                        new ByteArraySerializer(),
+                        new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(config.modelTopic(), new byte[4], chunk))
+                    .get(30, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,256 @@
+package io.streamgpt.job;
+
+import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.ModelChunkFormat;
+import io.streamgpt.connectors.chunks.ParameterChunks;
+import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.kafka.TextFeeder;
+import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.model.ParameterLayout;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.CloseableIterator;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+/**
+ * Starting the job on the test MiniCluster, feeding it and reading what it wrote, for the
+ * end-to-end tests.
+ */
+public final class TestJobs {
+
+    public static final int PARAMETERS = (int) ParameterLayout.of(TestConfigs.TINY_MODEL).size();
+
+    private TestJobs() {}
+
+    public static String prefix() {
+        return "t" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** Creates the job's topics and its one-partition text topic. */
+    public static void createTopics(JobConfig config) {
+        StreamingTrainerJob.createTopics(config);
+        TopicAdmin.ensureTopics(
+                config.bootstrapServers(),
+                List.of(new TopicAdmin.TopicSpec(config.textTopics().get(0), 1, Map.of())));
+    }
+
+    /** Sends {@code text} to the text topic in records of about 2 KB. */
+    public static void feed(JobConfig config, String text) throws Exception {
+        try (TextFeeder feeder =
+                new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 2048)) {
+            feeder.feed(
+                    new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
+        }
+    }
+
+    /**
+     * Starts the job with {@code parallelism} (the replicas') on the test MiniCluster, restored
+     * from {@code restoreFrom} if not null; {@code watch} may attach test sinks to the streams of
+     * the loop.
+     */
+    public static JobClient start(
+            JobConfig config,
+            Vocabulary vocabulary,
+            String restoreFrom,
+            Consumer<StreamingTrainerJob.Loop> watch)
+            throws Exception {
+        Configuration conf = StreamingTrainerJob.configuration(config);
+        if (restoreFrom != null) {
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom);
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(config.replicas());
+        StreamingTrainerJob.enableCheckpointing(env, config);
+        watch.accept(StreamingTrainerJob.wire(env, config, vocabulary));
+        return env.executeAsync("streamgpt test");
+    }
+
+    public static List<Reports.LossRecord> readLosses(
+            JobConfig config, Predicate<Reports.LossRecord> until) {
+        return LossReader.readUntil(
+                config.bootstrapServers(), config.lossesTopic(), until, Duration.ofSeconds(120));
+    }
+
+    /** What a collect iterator delivered so far, and why it stopped if it failed. */
+    public static final class Drained<T> {
+        public final List<T> items = Collections.synchronizedList(new ArrayList<>());
+        public volatile RuntimeException failure;
+    }
+
+    /**
+     * Drains a collect iterator on a daemon thread; a failure is kept, and {@link #await} reports
+     * it.
+     */
+    public static <T> Drained<T> drain(CloseableIterator<T> results) {
+        Drained<T> drained = new Drained<>();
+        Thread drainer =
+                new Thread(
+                        () -> {
+                            try {
+                                while (results.hasNext()) {
+                                    drained.items.add(results.next());
+                                }
+                            } catch (RuntimeException e) {
+                                drained.failure =
+                                        e; // also how a cancelled job ends, after the test has what
+                                // it waited for
+                            }
+                        },
+                        "collect-drainer");
+        drainer.setDaemon(true);
+        drainer.start();
+        return drained;
+    }
+
+    /**
+     * Waits until {@code condition} holds on what was drained or two minutes pass; returns a copy
+     * either way, unless collecting failed first: then that failure is the test's.
+     */
+    public static <T> List<T> await(Drained<T> drained, Predicate<List<T>> condition)
+            throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (System.currentTimeMillis() < deadline) {
+            synchronized (drained.items) {
+                if (condition.test(drained.items)) {
+                    return new ArrayList<>(drained.items);
+                }
+            }
+            if (drained.failure != null) {
+                throw new AssertionError(
+                        "collecting the job's output failed after "
+                                + drained.items.size()
+                                + " items",
+                        drained.failure);
+            }
+            Thread.sleep(100);
+        }
+        synchronized (drained.items) {
+            return new ArrayList<>(drained.items);
+        }
+    }
+
+    /**
+     * Every complete global model on the model topic now, by generation and round:
+     * "generation:round".
+     */
+    public static Map<String, float[]> globalModels(JobConfig config) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(
+                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class.getName());
+        props.put(
+                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+                ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 << 20));
+        Map<String, ParameterChunks.Assembly> assemblies = new HashMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
+            List<TopicPartition> partitions =
+                    consumer.partitionsFor(config.modelTopic()).stream()
+                            .map(p -> new TopicPartition(p.topic(), p.partition()))
+                            .toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                for (ConsumerRecord<byte[], byte[]> record :
+                        consumer.poll(Duration.ofMillis(200))) {
+                    ModelChunk chunk = ModelChunkFormat.deserialize(record.value());
+                    if (chunk.kind() == ModelChunk.Kind.GLOBAL) {
+                        assemblies
+                                .computeIfAbsent(
+                                        chunk.generation() + ":" + chunk.round(),
+                                        k ->
+                                                new ParameterChunks.Assembly(
+                                                        PARAMETERS, config.chunkSize()))
+                                .add(chunk.chunk(), chunk.values());
+                    }
+                }
+            }
+        }
+        Map<String, float[]> complete = new HashMap<>();
+        assemblies.forEach(
+                (key, assembly) -> {
+                    if (assembly.complete()) {
+                        complete.put(key, assembly.values());
+                    }
+                });
+        return complete;
+    }
+
+    /** The first chunk of a contribution, as a test sink collects it. */
+    public record Contribution(
+            int generation, long round, int replica, long step, long tokens, long baseChecksum) {
+        public static Contribution of(ModelChunk c) {
+            return new Contribution(
+                    c.generation(), c.round(), c.replica(), c.step(), c.tokens(), c.baseChecksum());
+        }
+    }
+
+    /** A copy of {@code c} with other evaluation settings and fault hook. */
+    public static JobConfig with(
+            JobConfig c, int evalInterval, int evalIters, long maxSteps, long failAtStep) {
+        return new JobConfig(
+                c.model(),
+                c.vocabulary(),
+                c.replicas(),
+                c.syncEvery(),
+                c.syncMode(),
+                c.outerOptimizer(),
+                c.outerLearningRate(),
+                c.outerMomentum(),
+                c.syncTimeoutMs(),
+                c.chunkSize(),
+                c.averagerParallelism(),
+                c.bootstrapServers(),
+                c.textTopics(),
+                c.textTopicPattern(),
+                c.startingOffsets(),
+                c.groupId(),
+                c.modelTopic(),
+                c.lossesTopic(),
+                c.samplesTopic(),
+                c.promptsTopic(),
+                c.answersTopic(),
+                c.deadLetterTopic(),
+                c.promptQueue(),
+                c.pacing(),
+                c.tokensPerStep(),
+                maxSteps,
+                c.bufferTokens(),
+                c.maxRecordBytes(),
+                c.stride(),
+                c.runWindows(),
+                evalInterval,
+                evalIters,
+                c.sampleInterval(),
+                c.sampleTokens(),
+                c.checkpointIntervalMs(),
+                c.stateBackend(),
+                c.checkpointDir(),
+                c.threadsPerReplica(),
+                failAtStep);
+    }
+}

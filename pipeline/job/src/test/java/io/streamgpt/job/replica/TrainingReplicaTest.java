@@ -1,0 +1,363 @@
+package io.streamgpt.job.replica;
+
+import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.ParameterChunks;
+import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.TestConfigs;
+import io.streamgpt.job.input.TokenWindow;
+import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.model.ParameterLayout;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * One training replica as Flink runs it (operator test harness, real libtorch), driven step by
+ * step.
+ */
+class TrainingReplicaTest {
+
+    private static final int PARAMETERS = (int) ParameterLayout.of(TestConfigs.TINY_MODEL).size();
+
+    private static JobConfig config(
+            JobConfig.SyncMode mode, JobConfig.Pacing pacing, int tokensPerStep) {
+        JobConfig c =
+                TestConfigs.job(
+                        "127.0.0.1:1",
+                        "unit",
+                        2,
+                        2,
+                        mode,
+                        OuterOptimizer.AVERAGE,
+                        100,
+                        64,
+                        1000,
+                        0,
+                        "");
+        return new JobConfig(
+                c.model(),
+                c.vocabulary(),
+                c.replicas(),
+                c.syncEvery(),
+                c.syncMode(),
+                c.outerOptimizer(),
+                c.outerLearningRate(),
+                c.outerMomentum(),
+                c.syncTimeoutMs(),
+                c.chunkSize(),
+                c.averagerParallelism(),
+                c.bootstrapServers(),
+                c.textTopics(),
+                c.textTopicPattern(),
+                c.startingOffsets(),
+                c.groupId(),
+                c.modelTopic(),
+                c.lossesTopic(),
+                c.samplesTopic(),
+                c.promptsTopic(),
+                c.answersTopic(),
+                c.deadLetterTopic(),
+                c.promptQueue(),
+                pacing,
+                tokensPerStep,
+                c.maxSteps(),
+                c.bufferTokens(),
+                c.maxRecordBytes(),
+                c.stride(),
+                c.runWindows(),
+                c.evalInterval(),
+                c.evalIters(),
+                c.sampleInterval(),
+                c.sampleTokens(),
+                c.checkpointIntervalMs(),
+                c.stateBackend(),
+                c.checkpointDir(),
+                c.threadsPerReplica(),
+                c.failAtStep());
+    }
+
+    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>
+            harness(JobConfig config) throws Exception {
+        return ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
+                new TrainingReplica(config), w -> 0, Types.INT, TrainingReplica.MODEL_TOPIC);
+    }
+
+    /** Consecutive windows of one partition: 16 + 1 tokens every 16. */
+    private static void feed(
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+            int windows)
+            throws Exception {
+        Random random = new Random(3);
+        for (int w = 0; w < windows; w++) {
+            h.processElement(
+                    new TokenWindow("text-0", w * 16L, w, random.ints(17, 0, 65).toArray()), 0);
+        }
+    }
+
+    private static List<ModelChunk> contributions(
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+            long round) {
+        return h.extractOutputValues().stream().filter(c -> c.round() == round).toList();
+    }
+
+    private static void sendGlobal(
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+            int generation,
+            long round,
+            float[] parameters)
+            throws Exception {
+        int chunks = ParameterChunks.count(parameters.length, 1000);
+        for (int c = 0; c < chunks; c++) {
+            h.processBroadcastElement(
+                    new ModelChunk(
+                            ModelChunk.Kind.GLOBAL,
+                            generation,
+                            round,
+                            2,
+                            c,
+                            chunks,
+                            round * 2,
+                            0,
+                            1f,
+                            0L,
+                            null,
+                            ParameterChunks.slice(parameters, c, 1000)),
+                    0);
+        }
+    }
+
+    private static float[] constant(float value) {
+        float[] p = new float[PARAMETERS];
+        java.util.Arrays.fill(p, value);
+        return p;
+    }
+
+    @Test
+    void syncReplicaSendsEveryKStepsWaitsForTheRoundAndAdoptsIt() throws Exception {
+        try (var h = harness(config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1))) {
+            feed(h, 20);
+            h.setProcessingTime(1);
+            List<ModelChunk> round1 = contributions(h, 1);
+            assertThat(round1).hasSize(ParameterChunks.count(PARAMETERS, 1000));
+            assertThat(round1)
+                    .allMatch(
+                            c ->
+                                    c.kind() == ModelChunk.Kind.CONTRIBUTION
+                                            && c.step() == 2
+                                            && c.generation() == 0);
+            h.setProcessingTime(50);
+            assertThat(contributions(h, 2)).as("waits for round 1").isEmpty();
+
+            sendGlobal(h, 1, 1, constant(0.5f)); // another generation: ignored
+            h.setProcessingTime(100);
+            assertThat(contributions(h, 2)).isEmpty();
+
+            float[] global = constant(0.25f);
+            sendGlobal(h, 0, 1, global);
+            h.setProcessingTime(150);
+            List<ModelChunk> round2 = contributions(h, 2);
+            assertThat(round2).isNotEmpty();
+            assertThat(round2.get(0).baseChecksum())
+                    .as("round 2 trained from the adopted global model")
+                    .isEqualTo(TrainingReplica.checksum(global));
+            assertThat(round2.get(0).step()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void overlapReplicaKeepsTrainingWhileARoundIsInFlight() throws Exception {
+        try (var h = harness(config(JobConfig.SyncMode.OVERLAP, JobConfig.Pacing.CONTINUOUS, 1))) {
+            feed(h, 20);
+            h.setProcessingTime(1); // continuous pacing, no waiting: runs to max_steps (100)
+            assertThat(contributions(h, 1)).isNotEmpty();
+            assertThat(contributions(h, 50)).isNotEmpty();
+            assertThat(contributions(h, 51)).isEmpty();
+        }
+    }
+
+    @Test
+    void perTokensPacingTakesOneStepPerTokensArrived() throws Exception {
+        try (var h = harness(config(JobConfig.SyncMode.OVERLAP, JobConfig.Pacing.PER_TOKENS, 64))) {
+            feed(h, 20); // 20 windows x 16 new tokens = 320 tokens: 5 steps of 64
+            h.setProcessingTime(1);
+            assertThat(contributions(h, 2)).isNotEmpty(); // step 4
+            assertThat(contributions(h, 3)).isEmpty(); // step 6 would need 384 tokens
+            feed(h, 4);
+            h.setProcessingTime(2);
+            assertThat(contributions(h, 3)).isNotEmpty();
+        }
+    }
+
+    @Test
+    void aRestoredReplicaContinuesItsStepsInANewGeneration() throws Exception {
+        OperatorSubtaskState snapshot;
+        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        try (var h = harness(config)) {
+            feed(h, 20);
+            h.setProcessingTime(1);
+            sendGlobal(h, 0, 1, constant(0.1f));
+            h.setProcessingTime(10); // steps 3 and 4, round 2 sent, waiting
+            assertThat(contributions(h, 2)).isNotEmpty();
+            snapshot = h.snapshot(1, 10);
+        }
+        var h =
+                new KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>(
+                        new CoBroadcastWithKeyedOperator<>(
+                                new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
+                        w -> 0,
+                        Types.INT,
+                        128,
+                        1,
+                        0);
+        try {
+            h.initializeState(snapshot);
+            h.open();
+            h.setProcessingTime(
+                    20); // the restored timer fires: it sends round 2 again, in generation 1
+            List<ModelChunk> resent = contributions(h, 2);
+            assertThat(resent).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 4);
+            sendGlobal(h, 0, 2, constant(0.2f)); // written by the old generation: ignored
+            h.setProcessingTime(30);
+            assertThat(contributions(h, 3)).isEmpty();
+            sendGlobal(h, 1, 2, constant(0.2f));
+            h.setProcessingTime(40);
+            assertThat(contributions(h, 3)).isNotEmpty().allMatch(c -> c.step() == 6);
+        } finally {
+            h.close();
+        }
+    }
+
+    /**
+     * Subtask {@code subtask} of {@code parallelism} replicas, keyed as the job's router keys them.
+     */
+    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>
+            subtask(JobConfig config, int subtask, int parallelism) throws Exception {
+        int key = ReplicaRouter.keysForSubtasks(parallelism, 128)[subtask];
+        return new KeyedBroadcastOperatorTestHarness<>(
+                new CoBroadcastWithKeyedOperator<>(
+                        new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
+                w -> key,
+                Types.INT,
+                128,
+                parallelism,
+                subtask);
+    }
+
+    private static float[] values(List<ModelChunk> chunks) {
+        float[] all = new float[PARAMETERS];
+        for (ModelChunk c : chunks) {
+            System.arraycopy(c.values(), 0, all, c.chunk() * 1000, c.values().length);
+        }
+        return all;
+    }
+
+    /**
+     * Replicas of {@code parallelism} subtasks, each at step 4 waiting for round 2, having adopted
+     * {@code global} as round 1.
+     */
+    private static OperatorSubtaskState[] waitingForRound2(
+            JobConfig config, int parallelism, float[] global) throws Exception {
+        OperatorSubtaskState[] snapshots = new OperatorSubtaskState[parallelism];
+        for (int i = 0; i < parallelism; i++) {
+            try (var h = subtask(config, i, parallelism)) {
+                h.open();
+                feed(h, 20);
+                h.setProcessingTime(1);
+                sendGlobal(h, 0, 1, global);
+                h.setProcessingTime(10);
+                assertThat(contributions(h, 2)).isNotEmpty().allMatch(c -> c.step() == 4);
+                snapshots[i] = h.snapshot(1, 10);
+            }
+        }
+        return snapshots;
+    }
+
+    @Test
+    void aRestoredReplicaTrainsOnExactlyAsIfItHadNeverStopped() throws Exception {
+        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        OperatorSubtaskState snapshot;
+        float[] uninterrupted;
+        try (var h = subtask(config, 0, 1)) {
+            h.open();
+            feed(h, 20);
+            h.setProcessingTime(1);
+            sendGlobal(h, 0, 1, values(contributions(h, 1)));
+            h.setProcessingTime(10); // steps 3 and 4: AdamW moments built over four steps
+            snapshot = h.snapshot(1, 10);
+            sendGlobal(h, 0, 2, values(contributions(h, 2)));
+            h.setProcessingTime(20);
+            uninterrupted = values(contributions(h, 3));
+        }
+        try (var h = subtask(config, 0, 1)) {
+            h.initializeState(snapshot);
+            h.open();
+            h.setProcessingTime(20);
+            List<ModelChunk> resent = contributions(h, 2);
+            sendGlobal(h, 1, 2, values(resent));
+            h.setProcessingTime(30);
+            List<ModelChunk> round3 = contributions(h, 3);
+            assertThat(round3).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 6);
+            // same parameters, AdamW moments, batches and step count: bitwise the same update
+            assertThat(values(round3)).containsExactly(uninterrupted);
+        }
+    }
+
+    @Test
+    void aReplicaAddedByARescaleStartsFromTheGlobalModelAtItsRound() throws Exception {
+        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        float[] global = constant(0.1f);
+        OperatorSubtaskState both =
+                AbstractStreamOperatorTestHarness.repackageState(
+                        waitingForRound2(config, 2, global));
+        try (var h = subtask(config, 2, 3)) {
+            h.initializeState(
+                    AbstractStreamOperatorTestHarness.repartitionOperatorState(both, 128, 2, 3, 2));
+            h.open();
+            feed(h, 20);
+            h.setProcessingTime(20);
+            // it joins at round 1's step (2) and contributes to round 2 like the others, trained
+            // from round 1's model
+            List<ModelChunk> first = h.extractOutputValues();
+            assertThat(first)
+                    .isNotEmpty()
+                    .allMatch(c -> c.round() == 2 && c.step() == 4 && c.generation() == 1);
+            assertThat(first.get(0).baseChecksum()).isEqualTo(TrainingReplica.checksum(global));
+            assertThat(first.get(0).tokens()).isEqualTo(2 * 8 * 16);
+        }
+    }
+
+    @Test
+    void aSubtaskTakingOverTwoReplicasKeepsWhatBothTrainedOn() throws Exception {
+        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        OperatorSubtaskState all =
+                AbstractStreamOperatorTestHarness.repackageState(
+                        waitingForRound2(config, 3, constant(0.1f)));
+        try (var h = subtask(config, 0, 2)) {
+            h.initializeState(
+                    AbstractStreamOperatorTestHarness.repartitionOperatorState(all, 128, 3, 2, 0));
+            h.open();
+            feed(h, 1); // a window wakes it (the timers of its former keys may be elsewhere)
+            h.setProcessingTime(20);
+            List<ModelChunk> resent = contributions(h, 2);
+            assertThat(resent).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 4);
+            assertThat(resent.get(0).tokens())
+                    .as("both replicas' 4 steps")
+                    .isEqualTo(2 * 4 * 8 * 16);
+            sendGlobal(h, 1, 2, constant(0.2f));
+            h.setProcessingTime(30);
+            assertThat(contributions(h, 3))
+                    .isNotEmpty()
+                    .allMatch(c -> c.step() == 6 && c.tokens() == (2 * 4 + 2) * 8 * 16);
+        }
+    }
+}

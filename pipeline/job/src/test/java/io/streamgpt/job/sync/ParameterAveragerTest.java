@@ -1,0 +1,118 @@
+package io.streamgpt.job.sync;
+
+import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.TestConfigs;
+
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** The averager as Flink runs it (operator test harness): known vectors in, exact averages out. */
+class ParameterAveragerTest {
+
+    private static ModelChunk contribution(
+            int generation, long round, int replica, float loss, float... values) {
+        return new ModelChunk(
+                ModelChunk.Kind.CONTRIBUTION,
+                generation,
+                round,
+                replica,
+                0,
+                1,
+                round * 10,
+                100,
+                loss,
+                0L,
+                null,
+                values);
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<Integer, ModelChunk, ModelChunk> harness(
+            JobConfig config) throws Exception {
+        var harness =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(new ParameterAverager(config)),
+                        ModelChunk::chunk,
+                        Types.INT);
+        harness.open();
+        return harness;
+    }
+
+    @Test
+    void aRoundClosesWhenEveryReplicaContributedWithTheExactAverage() throws Exception {
+        try (var h = harness(TestConfigs.averagerOnly(3, OuterOptimizer.AVERAGE, 10_000))) {
+            h.processElement(contribution(0, 1, 0, 2f, 1f, 2f, 3f), 0);
+            h.processElement(contribution(0, 1, 2, 4f, 4f, 5f, 6f), 0);
+            assertThat(h.extractOutputValues()).isEmpty();
+            h.processElement(contribution(0, 1, 1, 3f, 7f, 8f, 9f), 0);
+            List<ModelChunk> out = h.extractOutputValues();
+            assertThat(out).hasSize(1);
+            ModelChunk global = out.get(0);
+            assertThat(global.kind()).isEqualTo(ModelChunk.Kind.GLOBAL);
+            assertThat(global.values()).containsExactly(4f, 5f, 6f);
+            assertThat(global.replica()).isEqualTo(3);
+            assertThat(global.replicaLosses()).containsExactly(2f, 3f, 4f);
+            assertThat(global.loss()).isEqualTo(3f);
+            assertThat(global.tokens()).isEqualTo(300);
+        }
+    }
+
+    @Test
+    void nesterovOuterStepsFollowDiLoCo() throws Exception {
+        try (var h = harness(TestConfigs.averagerOnly(2, OuterOptimizer.NESTEROV, 10_000))) {
+            h.processElement(contribution(0, 1, 0, 1f, 1f, 3f), 0);
+            h.processElement(
+                    contribution(0, 1, 1, 1f, 3f, 5f), 0); // first round: the average (2, 4)
+            h.processElement(contribution(0, 2, 0, 1f, 1f, 2f), 0);
+            h.processElement(contribution(0, 2, 1, 1f, 1f, 4f), 0); // average (1, 3)
+            List<ModelChunk> out = h.extractOutputValues();
+            assertThat(out.get(0).values()).containsExactly(2f, 4f);
+            // g = (2,4) - (1,3) = (1,1); m = 0.9*0 + g = (1,1); global = (2,4) - 0.7 * (g + 0.9 m)
+            // = (2,4) - 1.33
+            assertThat(out.get(1).values()[0]).isCloseTo(2f - 0.7f * 1.9f, within(1e-6f));
+            assertThat(out.get(1).values()[1]).isCloseTo(4f - 0.7f * 1.9f, within(1e-6f));
+        }
+    }
+
+    @Test
+    void aMissingReplicaDoesNotStallTheRound() throws Exception {
+        try (var h = harness(TestConfigs.averagerOnly(2, OuterOptimizer.AVERAGE, 500))) {
+            h.setProcessingTime(1000);
+            h.processElement(contribution(0, 1, 0, 2f, 1f, 1f), 0);
+            h.setProcessingTime(1499);
+            assertThat(h.extractOutputValues()).isEmpty();
+            h.setProcessingTime(1500); // the timeout: average what arrived
+            List<ModelChunk> out = h.extractOutputValues();
+            assertThat(out).hasSize(1);
+            assertThat(out.get(0).replica()).isEqualTo(1);
+            assertThat(out.get(0).values()).containsExactly(1f, 1f);
+            assertThat(out.get(0).replicaLosses()[1]).isNaN();
+            h.processElement(contribution(0, 1, 1, 2f, 9f, 9f), 0); // too late for round 1
+            assertThat(h.extractOutputValues()).hasSize(1);
+        }
+    }
+
+    @Test
+    void repeatsAndEarlierGenerationsAreIgnored() throws Exception {
+        try (var h = harness(TestConfigs.averagerOnly(2, OuterOptimizer.AVERAGE, 10_000))) {
+            h.processElement(contribution(0, 1, 0, 1f, 2f), 0);
+            h.processElement(contribution(0, 1, 0, 1f, 100f), 0); // redelivered: ignored
+            h.processElement(
+                    contribution(1, 1, 0, 1f, 4f), 0); // a restore: generation 0's round is dropped
+            h.processElement(
+                    contribution(0, 1, 1, 1f, 50f), 0); // generation 0 after the restore: ignored
+            h.processElement(contribution(1, 1, 1, 1f, 6f), 0);
+            List<ModelChunk> out = h.extractOutputValues();
+            assertThat(out).hasSize(1);
+            assertThat(out.get(0).generation()).isEqualTo(1);
+            assertThat(out.get(0).values()).containsExactly(5f);
+        }
+    }
+}
