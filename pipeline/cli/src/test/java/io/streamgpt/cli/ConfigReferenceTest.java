@@ -15,7 +15,7 @@ class ConfigReferenceTest {
 
     @Test
     void readmeHasTheCurrentConfigurationReference() throws Exception {
-        String readme = Files.readString(Path.of("../README.md"));
+        String readme = Files.readString(Path.of("../docs/configuration.md"));
         String generated = ConfigReference.markdown();
         assertThat(generated)
                 .contains(
