@@ -28,7 +28,7 @@ public final class AdamW implements AutoCloseable {
      */
     private static final int SLICE = 1 << 15;
 
-    private final GptConfig config;
+    private final TrainingConfig config;
     private final NDManager manager;
     private final NDArray parameters;
     private final NDArray firstMoment;
@@ -39,8 +39,8 @@ public final class AdamW implements AutoCloseable {
     private final NDList secondMomentSlices;
     private long step;
 
-    AdamW(Gpt model) {
-        this.config = model.config();
+    AdamW(Gpt model, TrainingConfig training) {
+        this.config = training;
         this.parameters = model.parameters();
         this.manager = model.manager();
         this.firstMoment = manager.zeros(parameters.getShape());
@@ -94,7 +94,7 @@ public final class AdamW implements AutoCloseable {
             NDArray beta2 = scalar(b2);
             NDArray oneMinusBeta2 = scalar(1 - b2);
             NDArray sqrtBiasCorrection2 = scalar(Math.sqrt(biasCorrection2));
-            NDArray epsilon = scalar(GptConfig.ADAM_EPSILON);
+            NDArray epsilon = scalar(TrainingConfig.ADAM_EPSILON);
             NDArray stepSize = scalar(learningRate / biasCorrection1);
             NDList gradSlices = grad.split(slicePoints, 0);
             for (int i = 0; i < gradSlices.size(); i++) {

@@ -58,9 +58,9 @@ public final class Gpt implements AutoCloseable {
         this.attentionScale = manager.create((float) (1.0 / Math.sqrt(config.headSize())));
     }
 
-    /** A new model initialised as the reference does, from {@code config.seed()}. */
-    public static Gpt create(GptConfig config, Device device) {
-        return new Gpt(config, device, ParameterLayout.of(config).initialValues(config.seed()));
+    /** A new model initialised as the reference does, from {@code seed}. */
+    public static Gpt create(GptConfig config, long seed, Device device) {
+        return new Gpt(config, device, ParameterLayout.of(config).initialValues(seed));
     }
 
     /** A model with the given flat parameter vector (for example from a model file). */

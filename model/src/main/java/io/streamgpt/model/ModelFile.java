@@ -90,11 +90,7 @@ public final class ModelFile {
                 out.writeInt(VERSION);
                 out.writeInt(header.length);
                 out.write(header);
-                ByteBuffer floats =
-                        ByteBuffer.allocate(4 * contents.parameters().length)
-                                .order(ByteOrder.LITTLE_ENDIAN);
-                floats.asFloatBuffer().put(contents.parameters());
-                out.write(floats.array());
+                out.write(FloatArrays.toBytes(contents.parameters(), ByteOrder.LITTLE_ENDIAN));
                 out.flush();
                 new DataOutputStream(raw).writeLong(crc.getValue());
             }
@@ -150,11 +146,11 @@ public final class ModelFile {
                             + " parameters, its config needs "
                             + count);
         }
-        float[] parameters = new float[count];
-        ByteBuffer.wrap(bytes, 12 + headerLength, 4 * count)
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .asFloatBuffer()
-                .get(parameters);
+        float[] parameters =
+                FloatArrays.get(
+                        ByteBuffer.wrap(bytes, 12 + headerLength, 4 * count)
+                                .order(ByteOrder.LITTLE_ENDIAN),
+                        count);
         return new Contents(config, vocabulary, parameters, header.get("step").asLong());
     }
 

@@ -16,6 +16,7 @@ import java.util.Random;
 public final class Trainer implements AutoCloseable {
 
     private final Gpt model;
+    private final TrainingConfig training;
     private final AdamW optimizer;
 
     /**
@@ -23,14 +24,19 @@ public final class Trainer implements AutoCloseable {
      * process: it is seeded here from the config's seed, so a process that trains one model gets
      * the same losses for the same seed.
      */
-    public Trainer(Gpt model) {
+    public Trainer(Gpt model, TrainingConfig training) {
         this.model = model;
-        this.optimizer = new AdamW(model);
-        JniUtils.setSeed(model.config().seed());
+        this.training = training;
+        this.optimizer = new AdamW(model, training);
+        JniUtils.setSeed(training.seed());
     }
 
     public Gpt model() {
         return model;
+    }
+
+    public TrainingConfig training() {
+        return training;
     }
 
     public AdamW optimizer() {
@@ -51,7 +57,7 @@ public final class Trainer implements AutoCloseable {
                 loss = model.loss(xy[0], xy[1], true);
                 GradMode.backward(loss);
             }
-            optimizer.update(model.config().learningRateAt(optimizer.steps()));
+            optimizer.update(training.learningRateAt(optimizer.steps()));
             return loss.getFloat();
         }
     }
@@ -66,10 +72,10 @@ public final class Trainer implements AutoCloseable {
      */
     public float estimateLoss(
             TokenCorpus corpus, TokenCorpus.Split split, int evalIters, Random random) {
-        GptConfig c = model.config();
+        int blockSize = model.config().blockSize();
         double sum = 0;
         for (int i = 0; i < evalIters; i++) {
-            sum += evaluate(corpus.sample(split, random, c.batchSize(), c.blockSize()));
+            sum += evaluate(corpus.sample(split, random, training.batchSize(), blockSize));
         }
         return (float) (sum / evalIters);
     }

@@ -19,11 +19,15 @@ class AdamWTest {
 
     @Test
     void updatesMatchTheTorchFormula() {
-        GptConfig config = GptTest.TINY.withTraining(4, 1e-2, 0.1, 0, 0, 0, 0);
+        GptConfig config = GptTest.TINY;
+        TrainingConfig training =
+                GptTest.TINY_TRAINING
+                        .with(TrainingConfig.LEARNING_RATE, 1e-2)
+                        .with(TrainingConfig.WEIGHT_DECAY, 0.1);
         int[] tokens = new Random(0).ints(500, 0, 17).toArray();
         TokenCorpus corpus = TokenCorpus.of(tokens);
-        try (Gpt model = Gpt.create(config, Device.cpu());
-                Trainer trainer = new Trainer(model)) {
+        try (Gpt model = Gpt.create(config, 7, Device.cpu());
+                Trainer trainer = new Trainer(model, training)) {
             int n = (int) model.parameterCount();
             double[] m = new double[n];
             double[] v = new double[n];
@@ -34,14 +38,14 @@ class AdamWTest {
                 float[] grad = gradientOf(model, batch);
                 trainer.step(batch);
                 float[] after = model.parameterValues();
-                double lr = config.learningRate();
+                double lr = training.learningRate();
                 for (int i = 0; i < n; i++) {
                     m[i] = 0.9 * m[i] + 0.1 * grad[i];
                     v[i] = 0.999 * v[i] + 0.001 * grad[i] * grad[i];
                     double mHat = m[i] / (1 - Math.pow(0.9, step));
                     double denom =
                             Math.sqrt(v[i]) / Math.sqrt(1 - Math.pow(0.999, step))
-                                    + GptConfig.ADAM_EPSILON;
+                                    + TrainingConfig.ADAM_EPSILON;
                     double expected = before[i] * (1 - lr * 0.1) - lr * mHat / denom;
                     assertThat((double) after[i])
                             .as("parameter %d at step %d", i, step)

@@ -37,7 +37,7 @@ class GeneratorTest {
     @Test
     void cachedLogitsEqualFullRecomputationWithinAndBeyondTheBlock() {
         GptConfig config = GptTest.TINY; // block 16
-        try (Gpt model = Gpt.create(config, Device.cpu())) {
+        try (Gpt model = Gpt.create(config, 7, Device.cpu())) {
             Generator generator = new Generator(model);
             Random random = new Random(9);
             try (Generator.Session cached = generator.open(new int[] {1, 2, 3}, true);
@@ -65,7 +65,7 @@ class GeneratorTest {
 
     @Test
     void withinTheBlockBothPathsGenerateTheSameText() {
-        try (Gpt model = Gpt.create(GptTest.TINY, Device.cpu())) {
+        try (Gpt model = Gpt.create(GptTest.TINY, 7, Device.cpu())) {
             Generator generator = new Generator(model);
             int[] kv = generator.generate(new int[] {5}, 15, Sampler.multinomial(4), true);
             int[] full = generator.generate(new int[] {5}, 15, Sampler.multinomial(4), false);
@@ -75,7 +75,7 @@ class GeneratorTest {
 
     @Test
     void generationIsSeededAndRespectsTheVocabulary() {
-        try (Gpt model = Gpt.create(GptTest.TINY, Device.cpu())) {
+        try (Gpt model = Gpt.create(GptTest.TINY, 7, Device.cpu())) {
             Generator generator = new Generator(model);
             int[] a = generator.generate(new int[0], 40, new Sampler(0.8, 5, 7), true);
             int[] b = generator.generate(new int[0], 40, new Sampler(0.8, 5, 7), true);

@@ -1,5 +1,7 @@
 package io.streamgpt.connectors.chunks;
 
+import io.streamgpt.model.FloatArrays;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -11,20 +13,22 @@ import java.nio.ByteOrder;
  * byte    kind: 0 contribution, 1 global
  * int32   generation
  * int64   round
- * int32   replica
+ * int32   replica (contribution) or contributors (global)
  * int32   chunk
  * int32   chunk count
  * int64   step
  * int64   tokens
  * float32 loss
- * int64   base checksum
- * int32   L, then L float32 replica losses
+ * int64   base checksum (global: 0)
+ * int32   L, then L float32 replica losses (contribution: 0)
  * int32   N, then N float32 values
  * </pre>
  */
 public final class ModelChunkFormat {
 
     private static final byte VERSION = 1;
+    private static final byte CONTRIBUTION = 0;
+    private static final byte GLOBAL = 1;
     private static final int FIXED = 1 + 1 + 4 + 8 + 4 + 4 + 4 + 8 + 8 + 4 + 8 + 4 + 4;
 
     private ModelChunkFormat() {}
@@ -37,26 +41,27 @@ public final class ModelChunkFormat {
         return FIXED + 4 * (replicaLosses + values);
     }
 
-    public static byte[] serialize(ModelChunk c) {
+    public static byte[] serialize(ModelChunk chunk) {
+        float[] losses = chunk instanceof GlobalChunk g ? g.replicaLosses() : new float[0];
+        Slice slice = chunk.slice();
         ByteBuffer out =
-                ByteBuffer.allocate(serializedSize(c.values().length, c.replicaLosses().length))
+                ByteBuffer.allocate(serializedSize(slice.values().length, losses.length))
                         .order(ByteOrder.LITTLE_ENDIAN);
-        out.put(VERSION)
-                .put((byte) c.kind().ordinal())
-                .putInt(c.generation())
-                .putLong(c.round())
-                .putInt(c.replica())
-                .putInt(c.chunk())
-                .putInt(c.chunkCount())
-                .putLong(c.step())
-                .putLong(c.tokens())
-                .putFloat(c.loss())
-                .putLong(c.baseChecksum());
-        out.putInt(c.replicaLosses().length);
-        out.asFloatBuffer().put(c.replicaLosses());
-        out.position(out.position() + 4 * c.replicaLosses().length);
-        out.putInt(c.values().length);
-        out.asFloatBuffer().put(c.values());
+        boolean contribution = chunk instanceof Contribution;
+        out.put(VERSION).put(contribution ? CONTRIBUTION : GLOBAL);
+        out.putInt(chunk.generation()).putLong(chunk.round());
+        out.putInt(
+                contribution
+                        ? ((Contribution) chunk).replica()
+                        : ((GlobalChunk) chunk).contributors());
+        out.putInt(slice.index()).putInt(slice.count());
+        Progress progress = chunk.progress();
+        out.putLong(progress.step()).putLong(progress.tokens()).putFloat(progress.loss());
+        out.putLong(contribution ? ((Contribution) chunk).baseChecksum() : 0L);
+        out.putInt(losses.length);
+        FloatArrays.put(out, losses);
+        out.putInt(slice.values().length);
+        FloatArrays.put(out, slice.values());
         return out.array();
     }
 
@@ -74,18 +79,15 @@ public final class ModelChunkFormat {
             throw new IllegalArgumentException(
                     "model chunk format version " + version + ", expected " + VERSION);
         }
-        int kind = in.get();
-        if (kind < 0 || kind >= ModelChunk.Kind.values().length) {
+        byte kind = in.get();
+        if (kind != CONTRIBUTION && kind != GLOBAL) {
             throw new IllegalArgumentException("unknown model chunk kind " + kind);
         }
-        int generation = in.getInt();
-        long round = in.getLong();
-        int replica = in.getInt();
+        RoundId round = new RoundId(in.getInt(), in.getLong());
+        int sender = in.getInt();
         int chunk = in.getInt();
         int chunkCount = in.getInt();
-        long step = in.getLong();
-        long tokens = in.getLong();
-        float loss = in.getFloat();
+        Progress progress = new Progress(in.getLong(), in.getLong(), in.getFloat());
         long base = in.getLong();
         float[] losses = floats(in, bytes.length);
         float[] values = floats(in, bytes.length);
@@ -93,19 +95,14 @@ public final class ModelChunkFormat {
             throw new IllegalArgumentException(
                     "model chunk has " + in.remaining() + " trailing bytes");
         }
-        return new ModelChunk(
-                ModelChunk.Kind.values()[kind],
-                generation,
-                round,
-                replica,
-                chunk,
-                chunkCount,
-                step,
-                tokens,
-                loss,
-                base,
-                losses,
-                values);
+        if (chunk < 0 || chunk >= chunkCount) {
+            throw new IllegalArgumentException(
+                    "chunk " + chunk + " outside 0.." + (chunkCount - 1));
+        }
+        Slice slice = new Slice(chunk, chunkCount, values);
+        return kind == CONTRIBUTION
+                ? new Contribution(round, sender, progress, base, slice)
+                : new GlobalChunk(round, sender, progress, losses, slice);
     }
 
     private static float[] floats(ByteBuffer in, int total) {
@@ -119,9 +116,6 @@ public final class ModelChunkFormat {
                             + " bytes left of "
                             + total);
         }
-        float[] values = new float[n];
-        in.asFloatBuffer().get(values);
-        in.position(in.position() + 4 * n);
-        return values;
+        return FloatArrays.get(in, n);
     }
 }

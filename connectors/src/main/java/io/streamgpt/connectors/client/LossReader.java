@@ -1,19 +1,18 @@
 package io.streamgpt.connectors.client;
 
 import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.Reports;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Predicate;
 
-/** Reads the losses topic from its start until a record matches, for tests and benchmarks. */
+/** Reads the losses topic, for tests and benchmarks. */
 public final class LossReader {
 
     private LossReader() {}
@@ -62,35 +61,10 @@ public final class LossReader {
      */
     public static List<Reports.LossRecord> readAll(
             String bootstrapServers, String topic, Duration timeout) {
-        List<Reports.LossRecord> losses = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(bootstrapServers, "streamgpt-reader")) {
-            List<TopicPartition> partitions =
-                    consumer.partitionsFor(topic, timeout).stream()
-                            .map(p -> new TopicPartition(topic, p.partition()))
-                            .toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
-            long deadline = System.currentTimeMillis() + timeout.toMillis();
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new IllegalStateException(
-                            "could not read "
-                                    + topic
-                                    + " to its end within "
-                                    + timeout.toSeconds()
-                                    + " s");
-                }
-                for (ConsumerRecord<String, String> record :
-                        consumer.poll(Duration.ofMillis(200))) {
-                    if (record.offset()
-                            < end.get(new TopicPartition(record.topic(), record.partition()))) {
-                        losses.add(Reports.fromJson(record.value(), Reports.LossRecord.class));
-                    }
-                }
-            }
+        try (TopicReader reader = TopicReader.open(bootstrapServers)) {
+            return reader.readAll(topic, timeout).stream()
+                    .map(r -> Reports.fromJson(TopicReader.text(r), Reports.LossRecord.class))
+                    .toList();
         }
-        return losses;
     }
 }

@@ -1,36 +1,29 @@
 package io.streamgpt.connectors.client;
 
+import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
-import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.chunks.Slice;
+import io.streamgpt.connectors.kafka.TopicReader;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
 
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * Finds the newest complete global model on the model topic, for {@code export}. Only the topic's
  * tail is read: the last record of a partition tells how many chunks a round has, and the last
  * three rounds' worth of records of every partition hold at least one complete round (a partition
- * receives the same chunk indices every round). "Newest" is the highest (generation, round): a
- * restored job writes a higher generation.
+ * receives the same chunk indices every round). "Newest" is the highest {@link RoundId}: a restored
+ * job writes a higher generation.
  */
 public final class ModelTopicReader {
 
     /** A complete global model version. */
-    public record Newest(int generation, long round, long step, float[] parameters) {}
-
-    private record Version(int generation, long round) {}
-
-    private static final Comparator<Version> ORDER =
-            Comparator.comparingInt(Version::generation).thenComparingLong(Version::round);
+    public record Newest(RoundId version, long step, float[] parameters) {}
 
     private ModelTopicReader() {}
 
@@ -38,79 +31,37 @@ public final class ModelTopicReader {
      * @throws IllegalStateException if the topic is missing, empty or holds no complete round
      */
     public static Newest newest(String bootstrapServers, String topic, Duration timeout) {
-        long deadline = System.currentTimeMillis() + timeout.toMillis();
-        try (KafkaConsumer<byte[], byte[]> consumer =
-                KafkaStreams.bytesConsumer(bootstrapServers, "streamgpt-export")) {
-            List<PartitionInfo> infos;
-            try {
-                infos = consumer.partitionsFor(topic, timeout);
-            } catch (org.apache.kafka.common.errors.TimeoutException e) {
-                throw new IllegalStateException(
-                        "Kafka at "
-                                + bootstrapServers
-                                + " did not answer within "
-                                + timeout.toSeconds()
-                                + " s");
-            }
-            if (infos == null || infos.isEmpty()) {
-                throw new IllegalStateException("no topic " + topic + " at " + bootstrapServers);
-            }
-            List<TopicPartition> partitions =
-                    infos.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
-            consumer.assign(partitions);
-            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-
-            int chunkCount = lastChunkCount(consumer, partitions, begin, end, deadline);
+        try (TopicReader reader = TopicReader.open(bootstrapServers)) {
+            int chunkCount =
+                    reader.readNewest(topic, 1, timeout).stream()
+                            .map(r -> chunk(r))
+                            .filter(c -> c != null)
+                            .mapToInt(c -> c.slice().count())
+                            .findFirst()
+                            .orElse(0);
             if (chunkCount == 0) {
                 throw new IllegalStateException(
                         "the model topic "
                                 + topic
                                 + " holds no model chunks: has the job completed a sync round?");
             }
-            for (TopicPartition p : partitions) {
-                consumer.seek(p, Math.max(begin.get(p), end.get(p) - 3L * chunkCount));
-            }
             Newest newest = null;
-            TreeMap<Version, Slices> partial = new TreeMap<>(ORDER);
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new IllegalStateException(
-                            "reading the model topic "
-                                    + topic
-                                    + " took longer than "
-                                    + timeout.toSeconds()
-                                    + " s");
+            TreeMap<RoundId, Round> partial = new TreeMap<>();
+            List<ConsumerRecord<byte[], byte[]>> tail =
+                    reader.readNewest(topic, 3 * chunkCount, timeout);
+            for (ConsumerRecord<byte[], byte[]> record : tail) {
+                if (!(chunk(record) instanceof GlobalChunk chunk)) {
+                    continue;
                 }
-                for (ConsumerRecord<byte[], byte[]> record :
-                        consumer.poll(Duration.ofMillis(500))) {
-                    if (record.offset()
-                            >= end.get(new TopicPartition(record.topic(), record.partition()))) {
-                        continue; // written after we started: the tail we read is fixed
-                    }
-                    ModelChunk chunk = chunk(record.value());
-                    if (chunk == null || chunk.kind() != ModelChunk.Kind.GLOBAL) {
-                        continue;
-                    }
-                    Version version = new Version(chunk.generation(), chunk.round());
-                    if (newest != null
-                            && ORDER.compare(
-                                            version,
-                                            new Version(newest.generation(), newest.round()))
-                                    <= 0) {
-                        continue;
-                    }
-                    Slices slices =
-                            partial.computeIfAbsent(version, v -> new Slices(chunk.chunkCount()));
-                    if (slices.add(chunk)) {
-                        newest =
-                                new Newest(
-                                        version.generation(),
-                                        version.round(),
-                                        slices.step,
-                                        slices.concat());
-                        partial.headMap(version, true).clear();
-                    }
+                if (newest != null && chunk.version().compareTo(newest.version()) <= 0) {
+                    continue;
+                }
+                Round round =
+                        partial.computeIfAbsent(
+                                chunk.version(), v -> new Round(chunk.slice().count()));
+                if (round.add(chunk)) {
+                    newest = new Newest(chunk.version(), round.step, round.concat());
+                    partial.headMap(chunk.version(), true).clear();
                 }
             }
             if (newest == null) {
@@ -121,64 +72,37 @@ public final class ModelTopicReader {
         }
     }
 
-    /**
-     * The chunk count of the last decodable chunk at the end of any partition; 0 if there is none.
-     */
-    private static int lastChunkCount(
-            KafkaConsumer<byte[], byte[]> consumer,
-            List<TopicPartition> partitions,
-            Map<TopicPartition, Long> begin,
-            Map<TopicPartition, Long> end,
-            long deadline) {
-        List<TopicPartition> filled =
-                partitions.stream().filter(p -> end.get(p) > begin.get(p)).toList();
-        if (filled.isEmpty()) {
-            return 0;
-        }
-        filled.forEach(p -> consumer.seek(p, end.get(p) - 1));
-        int read = 0;
-        while (read < filled.size() && System.currentTimeMillis() < deadline) {
-            for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-                read++;
-                ModelChunk chunk = chunk(record.value());
-                if (chunk != null) {
-                    return chunk.chunkCount();
-                }
-            }
-        }
-        return 0;
-    }
-
-    private static ModelChunk chunk(byte[] value) {
+    private static ModelChunk chunk(ConsumerRecord<byte[], byte[]> record) {
         try {
-            return value == null ? null : ModelChunkFormat.deserialize(value);
+            return record.value() == null ? null : ModelChunkFormat.deserialize(record.value());
         } catch (IllegalArgumentException e) {
             return null; // not a model chunk: skipped, as the job skips it
         }
     }
 
-    /** The chunks of one round as they arrive; repeated chunks (redelivery) count once. */
-    private static final class Slices {
+    /** The slices of one round as they arrive; its size is not known before it completes. */
+    private static final class Round {
         private final float[][] values;
         private int missing;
         private long step;
 
-        Slices(int chunkCount) {
+        Round(int chunkCount) {
             values = new float[chunkCount][];
             missing = chunkCount;
         }
 
         /** Adds a chunk; true when the round is complete. */
-        boolean add(ModelChunk chunk) {
-            if (chunk.chunkCount() != values.length) {
+        boolean add(GlobalChunk chunk) {
+            Slice slice = chunk.slice();
+            if (slice.count() != values.length) {
                 return false; // a chunk of a differently cut model
             }
-            if (values[chunk.chunk()] == null) {
-                values[chunk.chunk()] = chunk.values();
+            if (values[slice.index()] == null) {
+                values[slice.index()] = slice.values();
                 missing--;
             }
-            if (chunk.chunk() == 0) {
-                step = chunk.step();
+            if (slice.index() == 0) {
+                step = chunk.progress().step();
             }
             return missing == 0;
         }

@@ -1,6 +1,6 @@
 package io.streamgpt.connectors.kafka;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
 import io.streamgpt.connectors.records.PromptRecord;
 import io.streamgpt.connectors.records.TextRecord;
@@ -70,18 +70,18 @@ public final class KafkaStreams {
     }
 
     /** Model chunks from the model topic, from its end: chunks of earlier runs are not replayed. */
-    public static KafkaSource<ModelChunk> modelSource(
+    public static KafkaSource<GlobalChunk> modelSource(
             String bootstrapServers, String topic, String groupId) {
         return modelSource(bootstrapServers, topic, groupId, OffsetsInitializer.latest());
     }
 
     /** Model chunks from the model topic, from the given offsets. */
-    public static KafkaSource<ModelChunk> modelSource(
+    public static KafkaSource<GlobalChunk> modelSource(
             String bootstrapServers,
             String topic,
             String groupId,
             OffsetsInitializer startingOffsets) {
-        return KafkaSource.<ModelChunk>builder()
+        return KafkaSource.<GlobalChunk>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setGroupId(groupId)
                 .setTopics(topic)
@@ -113,11 +113,11 @@ public final class KafkaStreams {
     }
 
     /** Model chunks to the model topic, keyed by chunk index so chunks spread over partitions. */
-    public static KafkaSink<ModelChunk> modelSink(String bootstrapServers, String topic) {
-        return KafkaSink.<ModelChunk>builder()
+    public static KafkaSink<GlobalChunk> modelSink(String bootstrapServers, String topic) {
+        return KafkaSink.<GlobalChunk>builder()
                 .setBootstrapServers(bootstrapServers)
                 .setRecordSerializer(
-                        (KafkaRecordSerializationSchema<ModelChunk>)
+                        (KafkaRecordSerializationSchema<GlobalChunk>)
                                 (chunk, context, timestamp) ->
                                         new ProducerRecord<>(
                                                 topic,
@@ -246,7 +246,7 @@ public final class KafkaStreams {
     }
 
     static final class ModelChunkDeserializer
-            implements KafkaRecordDeserializationSchema<ModelChunk> {
+            implements KafkaRecordDeserializationSchema<GlobalChunk> {
         private transient Counter malformed;
 
         @Override
@@ -255,9 +255,13 @@ public final class KafkaStreams {
         }
 
         @Override
-        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<ModelChunk> out) {
+        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<GlobalChunk> out) {
             try {
-                out.collect(ModelChunkFormat.deserialize(record.value()));
+                if (ModelChunkFormat.deserialize(record.value()) instanceof GlobalChunk global) {
+                    out.collect(global);
+                } else {
+                    throw new IllegalArgumentException("a contribution, not a global chunk");
+                }
             } catch (IllegalArgumentException e) {
                 // A foreign or damaged record on the model topic must not stop training.
                 if (malformed != null) {
@@ -273,8 +277,8 @@ public final class KafkaStreams {
         }
 
         @Override
-        public TypeInformation<ModelChunk> getProducedType() {
-            return TypeInformation.of(ModelChunk.class);
+        public TypeInformation<GlobalChunk> getProducedType() {
+            return TypeInformation.of(GlobalChunk.class);
         }
     }
 }

@@ -13,24 +13,17 @@ class ModelChunkFormatTest {
     void roundTripsExactly() {
         float[] values = {1.5f, -0f, Float.MIN_VALUE, Float.NaN, 3e38f};
         ModelChunk chunk =
-                new ModelChunk(
-                        ModelChunk.Kind.GLOBAL,
-                        3,
-                        17,
+                new GlobalChunk(
+                        new RoundId(3, 17),
                         2,
-                        4,
-                        9,
-                        1700,
-                        123_456,
-                        1.25f,
-                        0xCAFEL,
+                        new Progress(1700, 123_456, 1.25f),
                         new float[] {1.2f, Float.NaN},
-                        values);
+                        new Slice(4, 9, values));
         byte[] bytes = ModelChunkFormat.serialize(chunk);
         assertThat(bytes).hasSize(ModelChunkFormat.serializedSize(values.length, 2));
         ModelChunk back = ModelChunkFormat.deserialize(bytes);
         assertThat(back).isEqualTo(chunk);
-        assertThat(Float.floatToRawIntBits(back.values()[1]))
+        assertThat(Float.floatToRawIntBits(back.slice().values()[1]))
                 .isEqualTo(Float.floatToRawIntBits(-0f));
     }
 
@@ -38,19 +31,12 @@ class ModelChunkFormatTest {
     void aChunkOfOneQuarterMillionFloatsStaysUnderAMegabyte() {
         byte[] bytes =
                 ModelChunkFormat.serialize(
-                        new ModelChunk(
-                                ModelChunk.Kind.CONTRIBUTION,
+                        new Contribution(
+                                new RoundId(0, 1),
                                 0,
-                                1,
-                                0,
-                                0,
-                                1,
-                                1,
-                                1,
-                                1f,
+                                new Progress(1, 1, 1f),
                                 0L,
-                                null,
-                                new float[1 << 17]));
+                                new Slice(0, 1, new float[1 << 17])));
         assertThat(bytes.length).isLessThan(1_000_000);
     }
 
@@ -60,19 +46,12 @@ class ModelChunkFormatTest {
                 .hasMessageContaining("too short");
         byte[] good =
                 ModelChunkFormat.serialize(
-                        new ModelChunk(
-                                ModelChunk.Kind.CONTRIBUTION,
+                        new Contribution(
+                                new RoundId(0, 1),
                                 0,
-                                1,
-                                0,
-                                0,
-                                1,
-                                1,
-                                1,
-                                1f,
+                                new Progress(1, 1, 1f),
                                 0L,
-                                null,
-                                new float[4]));
+                                new Slice(0, 1, new float[4])));
         assertThatThrownBy(() -> ModelChunkFormat.deserialize(Arrays.copyOf(good, good.length - 4)))
                 .hasMessageContaining("claims 4 floats");
         good[0] = 7;

@@ -1,25 +1,29 @@
 package io.streamgpt.cli;
 
-import io.streamgpt.cli.cluster.SubmitCommand;
+import io.streamgpt.config.Param;
+import io.streamgpt.job.config.JobConfig;
 
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Spec;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The job's options (every field of {@code JobConfig} and of the model config) as a Markdown table:
- * the README's configuration reference is this command's output, and a test keeps the two equal.
+ * the docs/configuration.md's configuration reference is this command's output, and a test keeps
+ * the two equal.
  */
 @Command(
         name = "config-reference",
         hidden = true,
         mixinStandardHelpOptions = true,
-        description = "Print the job options as the README's Markdown configuration reference.")
+        description =
+                "Print the job options as the docs/configuration.md's Markdown configuration"
+                        + " reference.")
 public final class ConfigReference implements Runnable {
 
     static final String START =
@@ -34,33 +38,39 @@ public final class ConfigReference implements Runnable {
         spec.commandLine().getOut().flush();
     }
 
-    static String markdown() {
-        CommandSpec submit = new CommandLine(new SubmitCommand()).getCommandSpec();
-        List<String> lines =
-                new ArrayList<>(
-                        List.of(
-                                START,
-                                "",
-                                "| option | default | meaning |",
-                                "| --- | --- | --- |"));
-        for (OptionSpec option : submit.mixins().get("job").options()) {
-            if (option.usageHelp() || option.versionHelp()) {
-                continue;
+    /** The settings of {@link JobConfig#SECTIONS} as Markdown tables, one per section. */
+    public static String markdown() {
+        List<String> lines = new ArrayList<>(List.of(START));
+        for (JobConfig.Section section : JobConfig.SECTIONS) {
+            lines.addAll(
+                    List.of(
+                            "",
+                            "### " + section.heading(),
+                            "",
+                            "| option | default | meaning |",
+                            "| --- | --- | --- |"));
+            for (Param<?> param : section.params()) {
+                if (param.isDerived()) {
+                    continue;
+                }
+                String names =
+                        Stream.concat(Stream.of("--" + param.name()), param.aliases().stream())
+                                .map(n -> "`" + n + "`")
+                                .collect(Collectors.joining(", "));
+                String byDefault =
+                        param.defaultText().isEmpty() ? "" : "`" + param.defaultText() + "`";
+                if (param.environmentVariable() != null) {
+                    byDefault = "`$" + param.environmentVariable() + "`, else " + byDefault;
+                }
+                lines.add(
+                        "| "
+                                + names
+                                + " | "
+                                + byDefault
+                                + " | "
+                                + param.doc().replace("|", "\\|")
+                                + " |");
             }
-            String description =
-                    String.join(" ", option.description())
-                            .replace(" Default: " + option.defaultValue() + ".", "")
-                            .replace("|", "\\|");
-            String defaultValue =
-                    option.defaultValue() == null ? "" : "`" + option.defaultValue() + "`";
-            lines.add(
-                    "| `"
-                            + option.longestName()
-                            + "` | "
-                            + defaultValue
-                            + " | "
-                            + description
-                            + " |");
         }
         lines.add("");
         lines.add(END);

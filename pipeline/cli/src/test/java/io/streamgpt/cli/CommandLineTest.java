@@ -123,7 +123,7 @@ class CommandLineTest {
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip())
                 .isEqualTo(
-                        "streamgpt: invalid model config: n_embd (128) must be divisible by n_head"
+                        "streamgpt: invalid model config: n-embd (128) must be divisible by n-head"
                                 + " (3)");
         assertThat(run("train", "--preset", "huge", "--data", corpus(dir).toString()).exit())
                 .isEqualTo(2);
@@ -134,7 +134,7 @@ class CommandLineTest {
         assertThat(job.exit()).isEqualTo(2);
         assertThat(job.err().strip())
                 .startsWith("streamgpt: invalid job config: ")
-                .contains("replicas must be >= 1", "sync_every must be >= 1");
+                .contains("replicas must be >= 1", "sync-every must be >= 1");
         assertThat(job.out()).doesNotContain("Kafka broker"); // nothing started
     }
 

@@ -2,15 +2,13 @@ package io.streamgpt.cli;
 
 import io.streamgpt.cli.serve.HttpApi;
 import io.streamgpt.connectors.records.PromptRequest;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.config.JobConfig;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import org.apache.flink.metrics.prometheus.HostPrometheusReporterFactory;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -26,19 +24,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class DeployManifestsTest {
 
-    private static final Path DEPLOY = Path.of("../deploy");
+    private static final Path DEPLOY = Paths.home().resolve("deploy");
     private static final YAMLMapper YAML = new YAMLMapper();
 
     /** The options the job's entry point takes. */
     @Command(name = "job")
-    static final class JobArguments {
-        @Mixin JobOptions job;
-    }
-
-    private static JobConfig jobConfig(List<String> args) throws IOException {
-        JobArguments parsed = new JobArguments();
-        new CommandLine(parsed).parseArgs(args.toArray(String[]::new));
-        return parsed.job.toConfig(parsed.job.vocabulary());
+    /** The job's config as JobMain reads the manifest's arguments. */
+    private static JobConfig jobConfig(List<String> args) {
+        return JobConfig.fromArguments(args.toArray(String[]::new));
     }
 
     private static List<JsonNode> documents(String file) throws IOException {
@@ -71,12 +64,12 @@ class DeployManifestsTest {
 
         JsonNode job = spec.path("job");
         assertThat(job.path("jarURI").asText()).startsWith("local:///opt/flink/usrlib/");
-        assertThat(job.path("entryClass").asText()).isEqualTo("io.streamgpt.cli.JobMain");
+        assertThat(job.path("entryClass").asText()).isEqualTo("io.streamgpt.job.JobMain");
         JobConfig config = jobConfig(strings(job.path("args")));
         assertThat(job.path("parallelism").asInt())
                 .as("parallelism = replicas")
-                .isEqualTo(config.replicas());
-        assertThat(config.bootstrapServers()).isEqualTo("streamgpt-kafka:9092");
+                .isEqualTo(config.replicas().count());
+        assertThat(config.kafka().bootstrapServers()).isEqualTo("streamgpt-kafka:9092");
 
         JsonNode flink = spec.path("flinkConfiguration");
         assertThat(flink.path("taskmanager.numberOfTaskSlots").asText()).isEqualTo("1");
@@ -112,7 +105,7 @@ class DeployManifestsTest {
                 .startsWith("file://" + mount + "/");
         assertThat(flink.path("execution.checkpointing.savepoint-dir").asText())
                 .startsWith("file://" + mount + "/");
-        assertThat(config.checkpointDir())
+        assertThat(config.checkpoints().directory())
                 .isEqualTo(flink.path("execution.checkpointing.dir").asText());
         JsonNode claim = kind(docs, "PersistentVolumeClaim");
         assertThat(
@@ -184,16 +177,16 @@ class DeployManifestsTest {
         }
         List<String> command = strings(services.path("jobmanager").path("command"));
         assertThat(command.subList(0, 3))
-                .containsExactly("standalone-job", "--job-classname", "io.streamgpt.cli.JobMain");
+                .containsExactly("standalone-job", "--job-classname", "io.streamgpt.job.JobMain");
         JobConfig config = jobConfig(command.subList(3, command.size()));
         assertThat(
                         services.path("kafka")
                                 .path("environment")
                                 .path("KAFKA_ADVERTISED_LISTENERS")
                                 .asText())
-                .contains("://" + config.bootstrapServers(), "://127.0.0.1:9092");
+                .contains("://" + config.kafka().bootstrapServers(), "://127.0.0.1:9092");
         assertThat(services.path("taskmanager").path("deploy").path("replicas").asInt())
-                .isEqualTo(config.replicas());
+                .isEqualTo(config.replicas().count());
         assertThat(services.path("prometheus").path("image").asText())
                 .startsWith("prom/prometheus:");
         List<String> published = new ArrayList<>();

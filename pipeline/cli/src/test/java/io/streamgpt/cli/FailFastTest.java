@@ -77,23 +77,27 @@ class FailFastTest {
         return Stream.of(
                 Arguments.of(
                         List.of("--block-size", "-1"),
-                        "invalid model config: block_size must be > 0, got -1"),
-                Arguments.of(List.of("--batch-size", "-8"), "batch_size must be > 0, got -8"),
+                        "invalid job config: model config: block-size must be >= 1, got -1"),
+                Arguments.of(List.of("--batch-size", "-8"), "batch-size must be >= 1, got -8"),
                 Arguments.of(
                         List.of("--n-embd", "30", "--n-head", "4"),
-                        "n_embd (30) must be divisible by n_head (4)"),
+                        "n-embd (30) must be divisible by n-head (4)"),
                 Arguments.of(
                         List.of("--replicas", "-2"),
                         "invalid job config: replicas must be >= 1, got -2"),
-                Arguments.of(List.of("--chunk-size", "-5"), "chunk_size must be in [1, 200000]"),
                 Arguments.of(
-                        List.of("--buffer-tokens", "-1"),
-                        "buffer_tokens must exceed block_size, got -1"),
+                        List.of("--chunk-size", "-5"), "chunk-size must be in [1, 200000], got -5"),
+                Arguments.of(
+                        List.of("--buffer-tokens", "-1"), "buffer-tokens must be >= 2, got -1"),
                 Arguments.of(
                         List.of("--max-record-bytes", "-1"),
-                        "max_record_bytes must be >= 1, got -1"),
-                Arguments.of(List.of("--sync-every", "0"), "sync_every must be >= 1, got 0"),
-                Arguments.of(List.of("--text-topics", ""), "text topic names must not be blank"),
+                        "max-record-bytes must be >= 1, got -1"),
+                Arguments.of(List.of("--sync-every", "0"), "sync-every must be >= 1, got 0"),
+                Arguments.of(
+                        List.of("--text-topics", "a,,b"), "text topic names must not be blank"),
+                Arguments.of(
+                        List.of("--text-topics", ""),
+                        "give either text topics or a text topic pattern"),
                 Arguments.of(
                         List.of("--text-topics", "streamgpt-model"),
                         "text topics must not be the job's own topics"),
@@ -181,13 +185,13 @@ class FailFastTest {
                 "model topic "
                         + prefix
                         + "-model takes messages of at most 100000 bytes (max.message.bytes),"
-                        + " a model chunk of chunk_size 131072 needs 524");
+                        + " a model chunk of chunk-size 131072 needs 524");
         assertThat(topics()).doesNotContain(prefix + "-text");
     }
 
     @Test
     void aDamagedModelFileFailsGenerateWithOneLine(@TempDir Path dir) throws Exception {
-        GptConfig config = GptConfig.preset("cpu", 65).withArchitecture(16, 1, 2, 32, 0.0);
+        GptConfig config = new GptConfig(65, 16, 1, 2, 32, 0.0);
         Path file = dir.resolve("model.bin");
         ModelFile.save(
                 file,

@@ -9,12 +9,13 @@ import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
-import io.streamgpt.job.JobConfig;
 import io.streamgpt.job.StreamingTrainerJob;
 import io.streamgpt.job.TestConfigs;
-import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.ModelFile;
-import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -79,33 +80,30 @@ class LiveModelTest {
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
         config =
-                TestConfigs.job(
-                        kafka.bootstrapServers(),
-                        "live" + UUID.randomUUID().toString().substring(0, 6),
-                        1,
-                        2,
-                        JobConfig.SyncMode.SYNC,
-                        OuterOptimizer.AVERAGE,
-                        0,
-                        8,
-                        30_000,
-                        0,
-                        "");
+                TestConfigs.tiny(
+                                kafka.bootstrapServers(),
+                                "live" + UUID.randomUUID().toString().substring(0, 6))
+                        .withReplicas(r -> r.with(ReplicaConfig.COUNT, 1))
+                        .withSync(
+                                s ->
+                                        s.with(SyncConfig.EVERY, 2)
+                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
         StreamingTrainerJob.createTopics(config);
         TopicAdmin.ensureTopics(
-                config.bootstrapServers(),
-                List.of(new TopicAdmin.TopicSpec(config.textTopics().get(0), 1, Map.of())));
+                config.kafka().bootstrapServers(),
+                List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
         String text =
-                Files.readString(Path.of("../data/tinyshakespeare.txt"), StandardCharsets.UTF_8)
-                        .substring(0, 40_000);
+                Files.readString(Paths.shakespeare(), StandardCharsets.UTF_8).substring(0, 40_000);
         try (TextFeeder feeder =
-                new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 2048)) {
+                new TextFeeder(
+                        config.kafka().bootstrapServers(), config.topics().text().get(0), 2048)) {
             feeder.feed(
                     new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
-        StreamingTrainerJob.build(env, config, Vocabulary.named("shakespeare"));
+        StreamingTrainerJob.build(env, config);
         job = env.executeAsync("live model test");
         losses(r -> true); // a global model exists from the first loss record on
     }
@@ -120,7 +118,10 @@ class LiveModelTest {
 
     private static List<Reports.LossRecord> losses(Predicate<Reports.LossRecord> until) {
         return LossReader.readUntil(
-                config.bootstrapServers(), config.lossesTopic(), until, Duration.ofSeconds(120));
+                config.kafka().bootstrapServers(),
+                config.topics().losses(),
+                until,
+                Duration.ofSeconds(120));
     }
 
     private static String[] cli(String... args) {
@@ -145,9 +146,9 @@ class LiveModelTest {
     void theJobAnswersAPromptWithItsIdAndTheGenerateCommandPrintsIt() throws Exception {
         try (PromptClient client =
                 new PromptClient(
-                        config.bootstrapServers(),
-                        config.promptsTopic(),
-                        config.answersTopic(),
+                        config.kafka().bootstrapServers(),
+                        config.topics().prompts(),
+                        config.topics().answers(),
                         Duration.ofSeconds(10))) {
             Reports.Answer answer =
                     ask(client, new PromptRequest("valid-1", "ROMEO:", 20, 0.8, 50, 1, 30_000));
@@ -155,17 +156,17 @@ class LiveModelTest {
             assertThat(answer.error()).isNull();
             assertThat(answer.text()).hasSize(20);
             assertThat(answer.modelRound()).isGreaterThanOrEqualTo(1);
-            assertThat(answer.step()).isEqualTo(answer.modelRound() * config.syncEvery());
+            assertThat(answer.step()).isEqualTo(answer.modelRound() * config.sync().every());
         }
         String[] generate =
                 cli(
                         "generate",
                         "--bootstrap-servers",
-                        config.bootstrapServers(),
+                        config.kafka().bootstrapServers(),
                         "--prompts-topic",
-                        config.promptsTopic(),
+                        config.topics().prompts(),
                         "--answers-topic",
-                        config.answersTopic(),
+                        config.topics().answers(),
                         "--prompt",
                         "ROMEO:",
                         "--tokens",
@@ -203,13 +204,13 @@ class LiveModelTest {
                 "prompt has 2001 characters");
         Map<Long, String> reasonByOffset = new HashMap<>();
         Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers());
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
             for (var e : bad.entrySet()) {
                 long offset =
-                        producer.send(new ProducerRecord<>(config.promptsTopic(), e.getKey()))
+                        producer.send(new ProducerRecord<>(config.topics().prompts(), e.getKey()))
                                 .get()
                                 .offset();
                 reasonByOffset.put(offset, e.getValue());
@@ -217,9 +218,9 @@ class LiveModelTest {
         }
         List<Reports.DeadLetter> dead =
                 read(
-                        config.deadLetterTopic(),
+                        config.topics().deadLetters(),
                         Reports.DeadLetter.class,
-                        d -> d.topic().equals(config.promptsTopic()),
+                        d -> d.topic().equals(config.topics().prompts()),
                         bad.size());
         assertThat(dead)
                 .extracting(Reports.DeadLetter::offset)
@@ -236,7 +237,7 @@ class LiveModelTest {
                         "too-long"); // the two without an id: no answer
         List<Reports.Answer> answers =
                 read(
-                        config.answersTopic(),
+                        config.topics().answers(),
                         Reports.Answer.class,
                         a -> ids.contains(a.id()),
                         ids.size());
@@ -256,9 +257,9 @@ class LiveModelTest {
         List<CompletableFuture<Reports.Answer>> futures = new ArrayList<>();
         try (PromptClient client =
                 new PromptClient(
-                        config.bootstrapServers(),
-                        config.promptsTopic(),
-                        config.answersTopic(),
+                        config.kafka().bootstrapServers(),
+                        config.topics().prompts(),
+                        config.topics().answers(),
                         Duration.ofSeconds(10))) {
             ask(
                     client,
@@ -284,11 +285,19 @@ class LiveModelTest {
                 .isEqualTo(flood);
         assertThat(queueFull).as("most refused at once").isGreaterThan(flood / 2);
         assertThat(answered)
-                .hasSizeGreaterThanOrEqualTo(config.promptQueue())
+                .hasSizeGreaterThanOrEqualTo(config.serving().promptQueue())
                 .allSatisfy(a -> assertThat(a.text()).hasSize(4));
         // training went on during and after the flood
-        assertThat(last(losses(r -> r.step() >= stepBefore + 3L * config.evalInterval())).step())
-                .isGreaterThanOrEqualTo(stepBefore + 3L * config.evalInterval());
+        assertThat(
+                        last(losses(
+                                        r ->
+                                                r.step()
+                                                        >= stepBefore
+                                                                + 3L
+                                                                        * config.evaluation()
+                                                                                .interval()))
+                                .step())
+                .isGreaterThanOrEqualTo(stepBefore + 3L * config.evaluation().interval());
     }
 
     @Test
@@ -302,9 +311,9 @@ class LiveModelTest {
                                 "--out",
                                 model.toString(),
                                 "--bootstrap-servers",
-                                config.bootstrapServers(),
+                                config.kafka().bootstrapServers(),
                                 "--model-topic",
-                                config.modelTopic()));
+                                config.topics().model()));
         args.addAll(List.of(TINY));
         String[] export = cli(args.toArray(String[]::new));
         assertThat(export[0]).as(export[2]).isEqualTo("0");
@@ -346,9 +355,9 @@ class LiveModelTest {
                         "--out",
                         dir.resolve("other.bin").toString(),
                         "--bootstrap-servers",
-                        config.bootstrapServers(),
+                        config.kafka().bootstrapServers(),
                         "--model-topic",
-                        config.modelTopic()); // the cpu preset: not the job's model
+                        config.topics().model()); // the cpu preset: not the job's model
         assertThat(wrongShape[0]).isEqualTo("2");
         assertThat(wrongShape[2])
                 .contains("the model options give")
@@ -365,7 +374,7 @@ class LiveModelTest {
         List<T> found = new ArrayList<>();
         long deadline = System.currentTimeMillis() + 60_000;
         try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(config.bootstrapServers(), "live-test")) {
+                KafkaStreams.textConsumer(config.kafka().bootstrapServers(), "live-test")) {
             consumer.subscribe(List.of(topic));
             while (found.size() < count && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :

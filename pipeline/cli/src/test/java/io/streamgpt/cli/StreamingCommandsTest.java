@@ -51,8 +51,7 @@ class StreamingCommandsTest {
         Path corpus =
                 Files.writeString(
                         dir.resolve("c.txt"),
-                        Files.readString(Path.of("../data/tinyshakespeare.txt"))
-                                .substring(0, 40_000));
+                        Files.readString(Paths.shakespeare()).substring(0, 40_000));
         List<String> args =
                 new java.util.ArrayList<>(
                         List.of(
@@ -137,9 +136,9 @@ class StreamingCommandsTest {
             String[] samples =
                     run(
                             "samples",
-                            "--topic",
+                            "--samples-topic",
                             "samples",
-                            "--bootstrap-servers",
+                            "--bootstrap-server", // Kafka's own spelling is an alias
                             bootstrap,
                             "--last",
                             "2");

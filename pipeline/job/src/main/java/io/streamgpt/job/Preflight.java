@@ -1,6 +1,7 @@
 package io.streamgpt.job;
 
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
+import io.streamgpt.job.config.JobConfig;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -61,7 +62,7 @@ public final class Preflight {
 
     /** Checks {@code config} against its Kafka, waiting at most {@code timeout} for each answer. */
     public static void check(JobConfig config, Duration timeout) {
-        try (Connection kafka = new Connection(config.bootstrapServers(), timeout)) {
+        try (Connection kafka = new Connection(config.kafka().bootstrapServers(), timeout)) {
             kafka.get(kafka.admin.describeCluster().nodes());
             checkModelTopic(kafka, config);
         }
@@ -72,26 +73,27 @@ public final class Preflight {
      * with.
      */
     static void checkModelTopic(JobConfig config) {
-        try (Connection kafka = new Connection(config.bootstrapServers(), DEFAULT_TIMEOUT)) {
+        try (Connection kafka =
+                new Connection(config.kafka().bootstrapServers(), DEFAULT_TIMEOUT)) {
             checkModelTopic(kafka, config);
         }
     }
 
     /** Bytes Kafka must accept in one message of the model topic. */
     static int modelMessageBytes(JobConfig config) {
-        return ModelChunkFormat.serializedSize(config.chunkSize(), config.replicas())
+        return ModelChunkFormat.serializedSize(config.sync().chunkSize(), config.replicas().count())
                 + KAFKA_RECORD_OVERHEAD;
     }
 
     private static void checkModelTopic(Connection kafka, JobConfig config) {
-        String topic = config.modelTopic();
+        String topic = config.topics().model();
         if (!kafka.get(kafka.admin.listTopics().names()).contains(topic)) {
             return;
         }
         TopicDescription description =
                 kafka.get(kafka.admin.describeTopics(List.of(topic)).topicNameValues().get(topic));
         int partitions = description.partitions().size();
-        if (partitions < config.averagerParallelism()) {
+        if (partitions < config.sync().averagerParallelism()) {
             throw new IllegalArgumentException(
                     "model topic "
                             + topic
@@ -99,7 +101,7 @@ public final class Preflight {
                             + partitions
                             + " partition(s), fewer than"
                             + " averager_parallelism ("
-                            + config.averagerParallelism()
+                            + config.sync().averagerParallelism()
                             + "): add partitions to it or lower"
                             + " the averager parallelism");
         }
@@ -116,8 +118,8 @@ public final class Preflight {
                             + topic
                             + " takes messages of at most "
                             + maxMessage.value()
-                            + " bytes (max.message.bytes), a model chunk of chunk_size "
-                            + config.chunkSize()
+                            + " bytes (max.message.bytes), a model chunk of chunk-size "
+                            + config.sync().chunkSize()
                             + " needs "
                             + needed
                             + ": raise the topic's max.message.bytes or lower the chunk size");

@@ -1,10 +1,12 @@
 package io.streamgpt.job;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicAdmin;
-import io.streamgpt.connectors.records.PromptRecord;
 import io.streamgpt.connectors.records.TextRecord;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.eval.Evaluator;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.input.WindowAssembler;
@@ -43,7 +45,8 @@ import java.util.Map;
  * </pre>
  *
  * Flink 2 has no DataStream iterations, so the loop from the averager back to the replicas goes
- * through the model topic; the same topic is what the prompt responder and export read.
+ * through the model topic; the same topic is what the prompt responder and export read. Each
+ * operator gets only the sections of the {@link JobConfig} it uses.
  */
 public final class StreamingTrainerJob {
 
@@ -53,83 +56,103 @@ public final class StreamingTrainerJob {
      */
     public static final int REPLICA_MAX_PARALLELISM = 128;
 
+    /**
+     * Records are few and large: ship each at once. Flink's default 100 ms network buffer timeout
+     * would sit in the sync loop three times per round.
+     */
     public static final long NETWORK_FLUSH_MS = 2;
 
     private StreamingTrainerJob() {}
 
     /** Adds the job to {@code env}. */
-    public static void build(
-            StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
-        wire(env, config, vocabulary);
+    public static void build(StreamExecutionEnvironment env, JobConfig config) {
+        wire(env, config);
     }
 
     /** The streams inside the loop, for tests that watch them. */
-    record Loop(
+    public record Loop(
             DataStream<TokenWindow> trainWindows,
             DataStream<TokenWindow> heldOutWindows,
-            DataStream<ModelChunk> contributions,
-            DataStream<ModelChunk> globalModel) {}
+            DataStream<Contribution> contributions,
+            DataStream<GlobalChunk> globalModel) {}
 
-    static Loop wire(StreamExecutionEnvironment env, JobConfig config, Vocabulary vocabulary) {
-        String kafka = config.bootstrapServers();
-        // Records are few and large: ship each at once. Flink's default 100 ms network buffer
-        // timeout
-        // would sit in the sync loop three times per round.
+    public static Loop wire(StreamExecutionEnvironment env, JobConfig config) {
+        String kafka = config.kafka().bootstrapServers();
+        TopicsConfig topics = config.topics();
+        Vocabulary vocabulary = config.vocabulary();
+        LiveModelSpec liveModel =
+                new LiveModelSpec(
+                        config.model(),
+                        vocabulary,
+                        config.sync().chunkSize(),
+                        config.replicas().threads());
         env.setBufferTimeout(NETWORK_FLUSH_MS);
 
         // Kafka text topics -> tokenize -> windows, every tenth held out
-        DataStream<TextRecord> text =
+        SingleOutputStreamOperator<TokenWindow> trainWindows =
                 env.fromSource(
                                 KafkaStreams.textSource(
                                         kafka,
-                                        config.textTopics(),
-                                        config.textTopicPattern(),
-                                        config.startingOffsets(),
-                                        config.groupId()),
+                                        topics.text(),
+                                        topics.textPattern(),
+                                        topics.startingOffsets(),
+                                        topics.groupId()),
                                 WatermarkStrategy.noWatermarks(),
                                 "text topics")
-                        .uid("text-source");
-        SingleOutputStreamOperator<TokenWindow> trainWindows =
-                text.keyBy(TextRecord::source)
-                        .process(new WindowAssembler(vocabulary, config))
+                        .uid("text-source")
+                        .keyBy(TextRecord::source)
+                        .process(
+                                new WindowAssembler(
+                                        vocabulary,
+                                        config.model().blockSize(),
+                                        config.stride(),
+                                        config.input().maxRecordBytes(),
+                                        topics.deadLetters()))
                         .name("tokenize + windows")
                         .uid("windows");
         DataStream<TokenWindow> heldOutWindows =
                 trainWindows.getSideOutput(WindowAssembler.HELD_OUT);
 
         // the feedback edge: averaged chunks come back from the model topic
-        DataStream<ModelChunk> globalModel =
+        DataStream<GlobalChunk> globalModel =
                 env.fromSource(
                                 KafkaStreams.modelSource(
-                                        kafka, config.modelTopic(), config.groupId() + "-model"),
+                                        kafka, topics.model(), topics.groupId() + "-model"),
                                 WatermarkStrategy.noWatermarks(),
                                 "model topic")
                         .setParallelism(1)
                         .uid("model-source");
 
         // keyBy(replica) -> N training replicas, each adopting the broadcast global model
-        DataStream<ModelChunk> contributions =
+        DataStream<Contribution> contributions =
                 trainWindows
                         .keyBy(
                                 new ReplicaRouter(
-                                        config.replicas(),
+                                        config.replicas().count(),
                                         REPLICA_MAX_PARALLELISM,
-                                        config.runWindows()))
+                                        config.input().runWindows()))
                         .connect(globalModel.broadcast(TrainingReplica.MODEL_TOPIC))
-                        .process(new TrainingReplica(config))
-                        .setParallelism(config.replicas())
+                        .process(
+                                new TrainingReplica(
+                                        config.model(),
+                                        config.training(),
+                                        config.replicas(),
+                                        config.sync(),
+                                        config.faults(),
+                                        config.stride()))
+                        .setParallelism(config.replicas().count())
                         .setMaxParallelism(REPLICA_MAX_PARALLELISM)
                         .name("training replicas")
                         .uid("replicas");
 
         // parameter chunks -> keyBy(chunk) -> averager -> model topic
         contributions
-                .keyBy(ModelChunk::chunk)
-                .process(new ParameterAverager(config))
-                .setParallelism(config.averagerParallelism())
+                .keyBy(Contribution::chunk)
+                .process(new ParameterAverager(config.sync(), config.replicas().count()))
+                .setParallelism(config.sync().averagerParallelism())
                 .name("parameter averager")
                 .uid("averager")
-                .sinkTo(KafkaStreams.modelSink(kafka, config.modelTopic()))
+                .sinkTo(KafkaStreams.modelSink(kafka, topics.model()))
                 .name("model topic")
                 .uid("model-sink");
 
@@ -137,7 +160,7 @@ public final class StreamingTrainerJob {
         // same sink
         globalModel
                 .connect(heldOutWindows)
-                .process(new Evaluator(config, vocabulary))
+                .process(new Evaluator(liveModel, config.training(), config.evaluation(), topics))
                 .setParallelism(1)
                 .name("evaluator + sampler")
                 .uid("evaluator")
@@ -149,19 +172,16 @@ public final class StreamingTrainerJob {
 
         // prompts topic + the newest global model -> prompt responder -> answers + dead-letter
         // topics
-        DataStream<PromptRecord> prompts =
-                env.fromSource(
-                                KafkaStreams.promptSource(
-                                        kafka,
-                                        config.promptsTopic(),
-                                        config.groupId() + "-prompts"),
-                                WatermarkStrategy.noWatermarks(),
-                                "prompts topic")
-                        .setParallelism(1)
-                        .uid("prompts-source");
-        prompts.connect(globalModel)
+        env.fromSource(
+                        KafkaStreams.promptSource(
+                                kafka, topics.prompts(), topics.groupId() + "-prompts"),
+                        WatermarkStrategy.noWatermarks(),
+                        "prompts topic")
+                .setParallelism(1)
+                .uid("prompts-source")
+                .connect(globalModel)
                 .keyBy(request -> 0, chunk -> 0) // one responder: keyed only for its timers
-                .process(new PromptResponder(config, vocabulary))
+                .process(new PromptResponder(liveModel, config.serving(), topics))
                 .setParallelism(1)
                 .name("prompt responder")
                 .uid("responder")
@@ -185,9 +205,9 @@ public final class StreamingTrainerJob {
      */
     public static Configuration configuration(JobConfig config) {
         Configuration conf = new Configuration();
-        conf.set(StateBackendOptions.STATE_BACKEND, config.stateBackend());
-        if (config.checkpointDir() != null && !config.checkpointDir().isBlank()) {
-            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpointDir());
+        conf.set(StateBackendOptions.STATE_BACKEND, config.checkpoints().stateBackend());
+        if (config.checkpoints().hasDirectory()) {
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, config.checkpoints().directory());
         }
         conf.set(
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
@@ -209,10 +229,10 @@ public final class StreamingTrainerJob {
 
     /** Enables checkpointing on {@code env} as the config says. */
     public static void enableCheckpointing(StreamExecutionEnvironment env, JobConfig config) {
-        if (config.checkpointIntervalMs() > 0) {
-            env.enableCheckpointing(config.checkpointIntervalMs(), CheckpointingMode.EXACTLY_ONCE);
-            env.getCheckpointConfig()
-                    .setMinPauseBetweenCheckpoints(config.checkpointIntervalMs() / 2);
+        long interval = config.checkpoints().intervalMs();
+        if (interval > 0) {
+            env.enableCheckpointing(interval, CheckpointingMode.EXACTLY_ONCE);
+            env.getCheckpointConfig().setMinPauseBetweenCheckpoints(interval / 2);
         }
     }
 
@@ -225,27 +245,28 @@ public final class StreamingTrainerJob {
      * (see {@link Preflight}).
      */
     public static List<String> createTopics(JobConfig config) {
+        TopicsConfig topics = config.topics();
         String maxMessage = String.valueOf(4 << 20);
-        List<TopicAdmin.TopicSpec> topics =
+        List<TopicAdmin.TopicSpec> specs =
                 new ArrayList<>(
                         List.of(
                                 new TopicAdmin.TopicSpec(
-                                        config.modelTopic(),
-                                        Math.max(4, config.averagerParallelism()),
+                                        topics.model(),
+                                        Math.max(4, config.sync().averagerParallelism()),
                                         Map.of(
                                                 "max.message.bytes",
                                                 maxMessage,
                                                 "retention.ms",
                                                 String.valueOf(6 * 3600_000L))),
-                                new TopicAdmin.TopicSpec(config.lossesTopic(), 1, Map.of()),
-                                new TopicAdmin.TopicSpec(config.samplesTopic(), 1, Map.of()),
-                                new TopicAdmin.TopicSpec(config.promptsTopic(), 1, Map.of()),
-                                new TopicAdmin.TopicSpec(config.answersTopic(), 1, Map.of()),
-                                new TopicAdmin.TopicSpec(config.deadLetterTopic(), 1, Map.of())));
-        for (String text : config.textTopics()) {
-            topics.add(new TopicAdmin.TopicSpec(text, 1, Map.of()));
+                                new TopicAdmin.TopicSpec(topics.losses(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(topics.samples(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(topics.prompts(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(topics.answers(), 1, Map.of()),
+                                new TopicAdmin.TopicSpec(topics.deadLetters(), 1, Map.of())));
+        for (String text : topics.text()) {
+            specs.add(new TopicAdmin.TopicSpec(text, 1, Map.of()));
         }
-        List<String> created = TopicAdmin.ensureTopics(config.bootstrapServers(), topics);
+        List<String> created = TopicAdmin.ensureTopics(config.kafka().bootstrapServers(), specs);
         Preflight.checkModelTopic(config);
         return created;
     }

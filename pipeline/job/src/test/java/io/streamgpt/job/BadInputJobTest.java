@@ -5,8 +5,10 @@ import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
-import io.streamgpt.job.sync.OuterOptimizer;
-import io.streamgpt.model.Vocabulary;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
@@ -34,7 +36,6 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -75,8 +76,7 @@ class BadInputJobTest {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
-        shakespeare =
-                Files.readString(Path.of("../data/tinyshakespeare.txt"), StandardCharsets.UTF_8);
+        shakespeare = Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8);
     }
 
     @AfterAll
@@ -88,19 +88,17 @@ class BadInputJobTest {
     void badRecordsAreDeadLetteredAndTheJobKeepsTraining() throws Exception {
         String prefix = "bad" + UUID.randomUUID().toString().substring(0, 8);
         JobConfig config =
-                TestConfigs.job(
-                        kafka.bootstrapServers(),
-                        prefix,
-                        1,
-                        5,
-                        JobConfig.SyncMode.SYNC,
-                        OuterOptimizer.AVERAGE,
-                        20,
-                        8,
-                        30_000,
-                        0,
-                        "");
-        String topic = config.textTopics().get(0);
+                TestConfigs.tiny(kafka.bootstrapServers(), prefix)
+                        .withReplicas(
+                                r ->
+                                        r.with(ReplicaConfig.COUNT, 1)
+                                                .with(ReplicaConfig.MAX_STEPS, 20L))
+                        .withSync(
+                                s ->
+                                        s.with(SyncConfig.EVERY, 5)
+                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
+        String topic = config.topics().text().get(0);
         // the text topic first, with room for 10 MB: createTopics would make it with the broker's
         // defaults
         TopicAdmin.ensureTopics(
@@ -112,7 +110,7 @@ class BadInputJobTest {
                                 Map.of("max.message.bytes", String.valueOf(TEN_MB + (1 << 20))))));
         assertThat(StreamingTrainerJob.createTopics(config))
                 .doesNotContain(topic)
-                .contains(config.deadLetterTopic());
+                .contains(config.topics().deadLetters());
 
         String[] good = new String[5];
         for (int i = 0; i < good.length; i++) {
@@ -148,7 +146,7 @@ class BadInputJobTest {
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
-        StreamingTrainerJob.build(env, config, Vocabulary.named("shakespeare"));
+        StreamingTrainerJob.build(env, config);
         JobClient job = env.executeAsync("bad input");
         try {
             List<Reports.DeadLetter> letters = readDeadLetters(config, 7);
@@ -256,8 +254,8 @@ class BadInputJobTest {
         List<Reports.DeadLetter> letters = new ArrayList<>();
         long deadline = System.currentTimeMillis() + 120_000;
         try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(config.bootstrapServers(), "dead-letters")) {
-            consumer.subscribe(List.of(config.deadLetterTopic()));
+                KafkaStreams.textConsumer(config.kafka().bootstrapServers(), "dead-letters")) {
+            consumer.subscribe(List.of(config.topics().deadLetters()));
             while (letters.size() < count && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :
                         consumer.poll(Duration.ofMillis(500))) {

@@ -3,9 +3,13 @@ package io.streamgpt.job;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
+import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.job.input.TokenWindow;
-import io.streamgpt.job.replica.TrainingReplica;
-import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.model.FloatArrays;
 import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.api.common.JobStatus;
@@ -48,7 +52,7 @@ class FaultToleranceTest {
                             .build());
 
     private static final int TOKENS_PER_STEP =
-            TestConfigs.TINY_MODEL.batchSize() * TestConfigs.TINY_MODEL.blockSize();
+            TestConfigs.TINY_TRAINING.batchSize() * TestConfigs.TINY_MODEL.blockSize();
 
     private static EmbeddedKafka kafka;
     private static Vocabulary vocabulary;
@@ -58,7 +62,7 @@ class FaultToleranceTest {
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
         vocabulary = Vocabulary.named("shakespeare");
-        corpus = Files.readString(Path.of("../data/tinyshakespeare.txt"), StandardCharsets.UTF_8);
+        corpus = Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8);
     }
 
     @AfterAll
@@ -132,18 +136,19 @@ class FaultToleranceTest {
         int syncEvery = 5;
         JobConfig config =
                 TestJobs.with(
-                        TestConfigs.job(
-                                kafka.bootstrapServers(),
-                                TestJobs.prefix(),
-                                2,
-                                syncEvery,
-                                JobConfig.SyncMode.SYNC,
-                                OuterOptimizer.AVERAGE,
-                                0,
-                                8,
-                                30_000,
-                                300,
-                                dir.toUri().toString()),
+                        TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
+                                .withReplicas(r -> r.with(ReplicaConfig.COUNT, 2))
+                                .withSync(
+                                        s ->
+                                                s.with(SyncConfig.EVERY, syncEvery)
+                                                        .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                                .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
+                                .withCheckpoints(
+                                        c ->
+                                                c.with(CheckpointConfig.INTERVAL_MS, 300L)
+                                                        .with(
+                                                                CheckpointConfig.DIRECTORY,
+                                                                dir.toUri().toString())),
                         20,
                         100,
                         0,
@@ -152,12 +157,11 @@ class FaultToleranceTest {
         TestJobs.feed(
                 config, corpus.substring(0, 20_000)); // both replicas have text from the first step
         AtomicReference<CloseableIterator<Long>> windowResults = new AtomicReference<>();
-        AtomicReference<CloseableIterator<TestJobs.Contribution>> contributionResults =
+        AtomicReference<CloseableIterator<TestJobs.Sent>> contributionResults =
                 new AtomicReference<>();
         JobClient job =
                 TestJobs.start(
                         config,
-                        vocabulary,
                         null,
                         loop -> {
                             // Collect sinks are exactly-once under exactly-once checkpoints: what a
@@ -170,12 +174,11 @@ class FaultToleranceTest {
                             contributionResults.set(
                                     loop.contributions()
                                             .filter(c -> c.chunk() == 0)
-                                            .map(TestJobs.Contribution::of)
+                                            .map(TestJobs.Sent::of)
                                             .collectAsync());
                         });
         TestJobs.Drained<Long> windows = TestJobs.drain(windowResults.get());
-        TestJobs.Drained<TestJobs.Contribution> contributions =
-                TestJobs.drain(contributionResults.get());
+        TestJobs.Drained<TestJobs.Sent> contributions = TestJobs.drain(contributionResults.get());
         int fed;
         List<Reports.LossRecord> losses;
         try {
@@ -191,7 +194,7 @@ class FaultToleranceTest {
             int expectedWindows = (fed - 17) / 16 + 1;
             assertEveryWindowExactlyOnce(
                     TestJobs.await(windows, w -> w.size() >= expectedWindows), fed);
-            List<TestJobs.Contribution> seen =
+            List<TestJobs.Sent> seen =
                     TestJobs.await(
                             contributions,
                             c -> c.stream().filter(x -> x.generation() == 1).count() >= 2 * 8);
@@ -202,11 +205,10 @@ class FaultToleranceTest {
             assertThat(losses).extracting(Reports.LossRecord::generation).containsOnly(0, 1);
             for (int replica = 0; replica < 2; replica++) {
                 int r = replica;
-                List<TestJobs.Contribution> mine =
-                        seen.stream().filter(c -> c.replica() == r).toList();
-                TestJobs.Contribution firstAfter =
+                List<TestJobs.Sent> mine = seen.stream().filter(c -> c.replica() == r).toList();
+                TestJobs.Sent firstAfter =
                         mine.stream().filter(c -> c.generation() == 1).findFirst().orElseThrow();
-                TestJobs.Contribution lastBefore =
+                TestJobs.Sent lastBefore =
                         mine.stream()
                                 .filter(c -> c.generation() == 0)
                                 .reduce((a, b) -> b)
@@ -218,8 +220,8 @@ class FaultToleranceTest {
                         .isBetween(lastBefore.round(), lastBefore.round() + 1)
                         .isLessThanOrEqualTo(failAt / syncEvery);
                 for (int i = 1; i < mine.size(); i++) {
-                    TestJobs.Contribution previous = mine.get(i - 1);
-                    TestJobs.Contribution c = mine.get(i);
+                    TestJobs.Sent previous = mine.get(i - 1);
+                    TestJobs.Sent c = mine.get(i);
                     assertThat(c.step()).isEqualTo(c.round() * syncEvery);
                     assertThat(c.tokens())
                             .as("trained tokens, counted once")
@@ -236,7 +238,7 @@ class FaultToleranceTest {
                         assertThat(global)
                                 .as("global round %d of generation 1", c.round() - 1)
                                 .isNotNull();
-                        assertThat(c.baseChecksum()).isEqualTo(TrainingReplica.checksum(global));
+                        assertThat(c.baseChecksum()).isEqualTo(FloatArrays.crc32(global));
                     }
                 }
             }
@@ -272,18 +274,19 @@ class FaultToleranceTest {
     void aBrokerDownFor30SecondsStopsNothingAndLosesNoInput(@TempDir Path dir) throws Exception {
         JobConfig config =
                 TestJobs.with(
-                        TestConfigs.job(
-                                kafka.bootstrapServers(),
-                                TestJobs.prefix(),
-                                2,
-                                5,
-                                JobConfig.SyncMode.SYNC,
-                                OuterOptimizer.AVERAGE,
-                                0,
-                                8,
-                                30_000,
-                                500,
-                                dir.toUri().toString()),
+                        TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
+                                .withReplicas(r -> r.with(ReplicaConfig.COUNT, 2))
+                                .withSync(
+                                        s ->
+                                                s.with(SyncConfig.EVERY, 5)
+                                                        .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                                .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
+                                .withCheckpoints(
+                                        c ->
+                                                c.with(CheckpointConfig.INTERVAL_MS, 500L)
+                                                        .with(
+                                                                CheckpointConfig.DIRECTORY,
+                                                                dir.toUri().toString())),
                         20,
                         100,
                         0,
@@ -294,7 +297,6 @@ class FaultToleranceTest {
         JobClient job =
                 TestJobs.start(
                         config,
-                        vocabulary,
                         null,
                         loop ->
                                 windowResults.set(

@@ -1,9 +1,13 @@
 package io.streamgpt.job;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
+import io.streamgpt.connectors.chunks.Progress;
+import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.job.config.JobConfig;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -94,7 +98,7 @@ class PreflightTest {
                 kafka.bootstrapServers(),
                 List.of(
                         new TopicAdmin.TopicSpec(
-                                config.modelTopic(),
+                                config.topics().model(),
                                 1,
                                 Map.of("max.message.bytes", String.valueOf(limit)))));
         try (Admin admin =
@@ -105,7 +109,7 @@ class PreflightTest {
             while (!admin.listTopics()
                     .names()
                     .get(30, TimeUnit.SECONDS)
-                    .contains(config.modelTopic())) {
+                    .contains(config.topics().model())) {
                 Thread.sleep(20); // creation returns before the broker lists the topic
             }
         }
@@ -120,19 +124,12 @@ class PreflightTest {
         // and Kafka does take the job's largest chunk there: the check's margin is enough
         byte[] chunk =
                 ModelChunkFormat.serialize(
-                        new ModelChunk(
-                                ModelChunk.Kind.GLOBAL,
-                                0,
-                                1,
+                        new GlobalChunk(
+                                new RoundId(0, 1),
                                 2,
-                                0,
-                                1,
-                                1,
-                                1,
-                                1f,
-                                0L,
-                                new float[config.replicas()],
-                                new float[config.chunkSize()]));
+                                new Progress(1, 1, 1f),
+                                new float[config.replicas().count()],
+                                new Slice(0, 1, new float[config.sync().chunkSize()])));
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(
                         Map.of(
@@ -140,7 +137,7 @@ class PreflightTest {
                                 ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(4 << 20)),
                         new ByteArraySerializer(),
                         new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(config.modelTopic(), new byte[4], chunk))
+            producer.send(new ProducerRecord<>(config.topics().model(), new byte[4], chunk))
                     .get(30, TimeUnit.SECONDS);
         }
     }

@@ -3,8 +3,12 @@ package io.streamgpt.job;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
-import io.streamgpt.job.replica.TrainingReplica;
-import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.model.FloatArrays;
 import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.api.common.JobID;
@@ -53,7 +57,7 @@ class RescaleTest {
 
     private static final int SYNC_EVERY = 5;
     private static final long TOKENS_PER_STEP =
-            TestConfigs.TINY_MODEL.batchSize() * TestConfigs.TINY_MODEL.blockSize();
+            TestConfigs.TINY_TRAINING.batchSize() * TestConfigs.TINY_MODEL.blockSize();
 
     private static EmbeddedKafka kafka;
     private static Vocabulary vocabulary;
@@ -64,7 +68,7 @@ class RescaleTest {
         kafka = EmbeddedKafka.start(0, null);
         vocabulary = Vocabulary.named("shakespeare");
         corpus =
-                Files.readString(Path.of("../data/tinyshakespeare.txt"), StandardCharsets.UTF_8)
+                Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8)
                         .substring(0, 40_000);
     }
 
@@ -75,18 +79,24 @@ class RescaleTest {
 
     private static JobConfig config(String prefix, int replicas, long maxSteps, Path dir) {
         return TestJobs.with(
-                TestConfigs.job(
-                        kafka.bootstrapServers(),
-                        prefix,
-                        replicas,
-                        SYNC_EVERY,
-                        JobConfig.SyncMode.SYNC,
-                        OuterOptimizer.AVERAGE,
-                        maxSteps,
-                        8,
-                        30_000,
-                        500,
-                        dir.resolve("checkpoints").toUri().toString()),
+                TestConfigs.tiny(kafka.bootstrapServers(), prefix)
+                        .withReplicas(
+                                r ->
+                                        r.with(ReplicaConfig.COUNT, replicas)
+                                                .with(ReplicaConfig.MAX_STEPS, (long) maxSteps))
+                        .withSync(
+                                s ->
+                                        s.with(SyncConfig.EVERY, SYNC_EVERY)
+                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
+                        .withCheckpoints(
+                                c ->
+                                        c.with(CheckpointConfig.INTERVAL_MS, 500L)
+                                                .with(
+                                                        CheckpointConfig.DIRECTORY,
+                                                        dir.resolve("checkpoints")
+                                                                .toUri()
+                                                                .toString())),
                 20,
                 4,
                 maxSteps,
@@ -125,14 +135,14 @@ class RescaleTest {
 
         // generation 0: every replica trains exactly 60 steps (12 rounds), then the job stops with
         // a savepoint
-        JobClient job = TestJobs.start(first, vocabulary, null, loop -> {});
+        JobClient job = TestJobs.start(first, null, loop -> {});
         String savepoint;
         long buffered;
         try {
             List<Reports.LossRecord> losses = TestJobs.readLosses(first, r -> r.step() >= 60);
             assertThat(losses.get(losses.size() - 1).tokens())
                     .isEqualTo(before * 60 * TOKENS_PER_STEP);
-            buffered = bufferedTokens(job.getJobID(), before, first.bufferTokens());
+            buffered = bufferedTokens(job.getJobID(), before, first.replicas().bufferTokens());
         } finally {
             savepoint =
                     job.stopWithSavepoint(
@@ -143,30 +153,29 @@ class RescaleTest {
         }
 
         JobConfig second = config(prefix, after, 120, dir);
-        AtomicReference<CloseableIterator<TestJobs.Contribution>> results = new AtomicReference<>();
+        AtomicReference<CloseableIterator<TestJobs.Sent>> results = new AtomicReference<>();
         JobClient restored =
                 TestJobs.start(
                         second,
-                        vocabulary,
                         savepoint,
                         loop ->
                                 results.set(
                                         loop.contributions()
                                                 .filter(c -> c.chunk() == 0)
-                                                .map(TestJobs.Contribution::of)
+                                                .map(TestJobs.Sent::of)
                                                 .collectAsync()));
-        TestJobs.Drained<TestJobs.Contribution> contributions = TestJobs.drain(results.get());
+        TestJobs.Drained<TestJobs.Sent> contributions = TestJobs.drain(results.get());
         try {
             // before any new text arrives, the buffers hold what they held, spread over the new
             // replicas
-            assertThat(bufferedTokens(restored.getJobID(), after, second.bufferTokens()))
+            assertThat(bufferedTokens(restored.getJobID(), after, second.replicas().bufferTokens()))
                     .isEqualTo(buffered);
             TestJobs.feed(
                     second,
                     corpus.substring(20_000)); // new text for every replica, the new ones too
             List<Reports.LossRecord> losses =
                     TestJobs.readLosses(second, r -> r.generation() == 1 && r.step() >= 120);
-            List<TestJobs.Contribution> seen =
+            List<TestJobs.Sent> seen =
                     TestJobs.await(
                             contributions,
                             c -> c.stream().filter(x -> x.round() == 24).count() == after);
@@ -176,7 +185,7 @@ class RescaleTest {
                     before * 60L; // what generation 0 trained on, then each replica's steps since
             for (int replica = 0; replica < after; replica++) {
                 int r = replica;
-                TestJobs.Contribution firstAfter =
+                TestJobs.Sent firstAfter =
                         seen.stream().filter(c -> c.replica() == r).findFirst().orElseThrow();
                 assertThat(firstAfter.generation()).isEqualTo(1);
                 if (replica >= before) {
@@ -187,7 +196,7 @@ class RescaleTest {
                     assertThat(firstAfter.step()).isEqualTo(firstAfter.round() * SYNC_EVERY);
                     assertThat(firstAfter.tokens()).isEqualTo(SYNC_EVERY * TOKENS_PER_STEP);
                     assertThat(firstAfter.baseChecksum())
-                            .isEqualTo(TrainingReplica.checksum(globals.get("0:" + joined)));
+                            .isEqualTo(FloatArrays.crc32(globals.get("0:" + joined)));
                     expectedTokens += 120 - joined * SYNC_EVERY;
                 } else {
                     // an old replica goes on from step 60, with the tokens of the replicas it took

@@ -6,7 +6,11 @@ import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
-import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.configuration.Configuration;
@@ -59,8 +63,7 @@ class StreamingTrainerTest {
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
         vocabulary = Vocabulary.named("shakespeare");
-        String text =
-                Files.readString(Path.of("../data/tinyshakespeare.txt"), StandardCharsets.UTF_8);
+        String text = Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8);
         corpus = text.substring(0, 60_000).getBytes(StandardCharsets.UTF_8);
     }
 
@@ -72,10 +75,11 @@ class StreamingTrainerTest {
     private static JobConfig prepare(JobConfig config) throws Exception {
         StreamingTrainerJob.createTopics(config);
         TopicAdmin.ensureTopics(
-                config.bootstrapServers(),
-                List.of(new TopicAdmin.TopicSpec(config.textTopics().get(0), 1, Map.of())));
+                config.kafka().bootstrapServers(),
+                List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
         try (TextFeeder feeder =
-                new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 2048)) {
+                new TextFeeder(
+                        config.kafka().bootstrapServers(), config.topics().text().get(0), 2048)) {
             feeder.feed(new ByteArrayInputStream(corpus), sent -> {});
         }
         return config;
@@ -89,21 +93,19 @@ class StreamingTrainerTest {
     void lossFallsAndSyncedReplicasStayBitwiseEqual() throws Exception {
         JobConfig config =
                 prepare(
-                        TestConfigs.job(
-                                kafka.bootstrapServers(),
-                                prefix(),
-                                2,
-                                1,
-                                JobConfig.SyncMode.SYNC,
-                                OuterOptimizer.AVERAGE,
-                                100,
-                                8,
-                                30_000,
-                                0,
-                                ""));
+                        TestConfigs.tiny(kafka.bootstrapServers(), prefix())
+                                .withReplicas(
+                                        r ->
+                                                r.with(ReplicaConfig.COUNT, 2)
+                                                        .with(ReplicaConfig.MAX_STEPS, 100L))
+                                .withSync(
+                                        s ->
+                                                s.with(SyncConfig.EVERY, 1)
+                                                        .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                                .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8)));
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);
-        StreamingTrainerJob.Loop loop = StreamingTrainerJob.wire(env, config, vocabulary);
+        StreamingTrainerJob.Loop loop = StreamingTrainerJob.wire(env, config);
         CloseableIterator<String> bases =
                 loop.contributions()
                         .filter(c -> c.chunk() == 0)
@@ -155,18 +157,16 @@ class StreamingTrainerTest {
         // every window goes to one replica: the other never sees data
         JobConfig config =
                 prepare(
-                        TestConfigs.job(
-                                kafka.bootstrapServers(),
-                                prefix(),
-                                2,
-                                5,
-                                JobConfig.SyncMode.SYNC,
-                                OuterOptimizer.AVERAGE,
-                                60,
-                                1_000_000,
-                                300,
-                                0,
-                                ""));
+                        TestConfigs.tiny(kafka.bootstrapServers(), prefix())
+                                .withReplicas(
+                                        r ->
+                                                r.with(ReplicaConfig.COUNT, 2)
+                                                        .with(ReplicaConfig.MAX_STEPS, 60L))
+                                .withSync(
+                                        s ->
+                                                s.with(SyncConfig.EVERY, 5)
+                                                        .with(SyncConfig.TIMEOUT_MS, 300L))
+                                .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 1_000_000)));
         JobClient job = startJob(config, null);
         try {
             List<Reports.LossRecord> losses = readLosses(config, r -> r.step() >= 60);
@@ -185,19 +185,24 @@ class StreamingTrainerTest {
             throws Exception {
         JobConfig config =
                 prepare(
-                        TestConfigs.job(
-                                kafka.bootstrapServers(),
-                                prefix(),
-                                2,
-                                5,
-                                JobConfig.SyncMode.SYNC,
-                                OuterOptimizer.AVERAGE,
-                                0,
-                                8,
-                                30_000,
-                                500,
-                                dir.resolve("checkpoints").toUri().toString(),
-                                stateBackend));
+                        TestConfigs.tiny(kafka.bootstrapServers(), prefix())
+                                .withReplicas(r -> r.with(ReplicaConfig.COUNT, 2))
+                                .withSync(
+                                        s ->
+                                                s.with(SyncConfig.EVERY, 5)
+                                                        .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                                .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
+                                .withCheckpoints(
+                                        c ->
+                                                c.with(CheckpointConfig.INTERVAL_MS, 500L)
+                                                        .with(
+                                                                CheckpointConfig.DIRECTORY,
+                                                                dir.resolve("checkpoints")
+                                                                        .toUri()
+                                                                        .toString())
+                                                        .with(
+                                                                CheckpointConfig.STATE_BACKEND,
+                                                                stateBackend)));
         JobClient job = startJob(config, null);
         String savepoint;
         Reports.LossRecord before;
@@ -237,13 +242,16 @@ class StreamingTrainerTest {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         StreamingTrainerJob.enableCheckpointing(env, config);
-        StreamingTrainerJob.build(env, config, vocabulary);
+        StreamingTrainerJob.build(env, config);
         return env.executeAsync("restore test");
     }
 
     static List<Reports.LossRecord> readLosses(
             JobConfig config, Predicate<Reports.LossRecord> until) {
         return LossReader.readUntil(
-                config.bootstrapServers(), config.lossesTopic(), until, Duration.ofSeconds(180));
+                config.kafka().bootstrapServers(),
+                config.topics().losses(),
+                until,
+                Duration.ofSeconds(180));
     }
 }

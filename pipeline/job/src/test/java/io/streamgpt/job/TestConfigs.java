@@ -1,161 +1,76 @@
 package io.streamgpt.job;
 
+import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.EvaluationConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.KafkaConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.sync.OuterOptimizer;
 import io.streamgpt.model.GptConfig;
-
-import java.util.List;
+import io.streamgpt.model.TrainingConfig;
 
 /** Small job configs for tests: a tiny model that trains in milliseconds per step. */
 public final class TestConfigs {
 
-    public static final GptConfig TINY_MODEL =
-            new GptConfig(65, 16, 1, 2, 32, 0.0, 8, 3e-3, 0.01, 0.9, 0.999, 0, 0, 0, 0, 7);
+    /** 65 characters, block 16, one layer of 2 heads, 32 wide, no dropout: 11,201 parameters... */
+    public static final GptConfig TINY_MODEL = new GptConfig(65, 16, 1, 2, 32, 0.0);
+
+    /** Batches of 8 at lr 3e-3, seed 7. */
+    public static final TrainingConfig TINY_TRAINING =
+            TrainingConfig.preset("cpu")
+                    .with(TrainingConfig.BATCH_SIZE, 8)
+                    .with(TrainingConfig.LEARNING_RATE, 3e-3)
+                    .with(TrainingConfig.SEED, 7L);
 
     private TestConfigs() {}
 
-    public static JobConfig job(
-            String bootstrap,
-            String prefix,
-            int replicas,
-            int syncEvery,
-            JobConfig.SyncMode mode,
-            OuterOptimizer outer,
-            long maxSteps,
-            int runWindows,
-            long syncTimeoutMs,
-            long checkpointMs,
-            String checkpointDir) {
-        return job(
-                bootstrap,
-                prefix,
-                replicas,
-                syncEvery,
-                mode,
-                outer,
-                maxSteps,
-                runWindows,
-                syncTimeoutMs,
-                checkpointMs,
-                checkpointDir,
-                "hashmap");
-    }
-
-    public static JobConfig job(
-            String bootstrap,
-            String prefix,
-            int replicas,
-            int syncEvery,
-            JobConfig.SyncMode mode,
-            OuterOptimizer outer,
-            long maxSteps,
-            int runWindows,
-            long syncTimeoutMs,
-            long checkpointMs,
-            String checkpointDir,
-            String stateBackend) {
-        return new JobConfig(
-                TINY_MODEL,
-                "shakespeare",
-                replicas,
-                syncEvery,
-                mode,
-                outer,
-                0.7,
-                0.9,
-                syncTimeoutMs,
-                1000,
-                1,
-                bootstrap,
-                List.of(prefix + "-text"),
-                null,
-                "earliest",
-                prefix,
-                prefix + "-model",
-                prefix + "-losses",
-                prefix + "-samples",
-                prefix + "-prompts",
-                prefix + "-answers",
-                prefix + "-dead-letters",
-                32,
-                JobConfig.Pacing.CONTINUOUS,
-                768,
-                maxSteps,
-                200_000,
-                1 << 20,
-                TINY_MODEL.blockSize(),
-                runWindows,
-                20,
-                4,
-                50,
-                20,
-                checkpointMs,
-                stateBackend,
-                checkpointDir,
-                1,
-                0);
+    /**
+     * The tiny model's job on its own {@code prefix-} topics of the broker at {@code bootstrap}:
+     * chunks of 1000 parameters, buffers of 200,000 tokens, a loss record every 20 steps from 4
+     * batches, a 20-token sample every 50 steps, no checkpoints.
+     */
+    public static JobConfig tiny(String bootstrap, String prefix) {
+        return JobConfig.defaults()
+                .withKafka(k -> k.with(KafkaConfig.BOOTSTRAP_SERVERS, bootstrap))
+                .withTopics(t -> TopicsConfig.prefixed(prefix))
+                .withModel(m -> TINY_MODEL)
+                .withTraining(t -> TINY_TRAINING)
+                .withReplicas(r -> r.with(ReplicaConfig.BUFFER_TOKENS, 200_000L))
+                .withSync(s -> s.with(SyncConfig.CHUNK_SIZE, 1000))
+                .withEvaluation(
+                        e ->
+                                e.with(EvaluationConfig.INTERVAL, 20)
+                                        .with(EvaluationConfig.ITERS, 4)
+                                        .with(EvaluationConfig.SAMPLE_INTERVAL, 50)
+                                        .with(EvaluationConfig.SAMPLE_TOKENS, 20))
+                .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
     }
 
     /**
-     * A config of the cpu preset's shape with the given averager parallelism and chunk size, for
-     * topic checks.
+     * The cpu preset's job with the given averager parallelism and chunk size, for topic checks.
      */
     public static JobConfig topics(
             String bootstrap, String prefix, int averagerParallelism, int chunkSize) {
-        GptConfig cpu = GptConfig.preset("cpu", 65);
-        return new JobConfig(
-                cpu,
-                "shakespeare",
-                2,
-                10,
-                JobConfig.SyncMode.SYNC,
-                OuterOptimizer.AVERAGE,
-                0.7,
-                0.9,
-                10_000,
-                chunkSize,
-                averagerParallelism,
-                bootstrap,
-                List.of(prefix + "-text"),
-                null,
-                "earliest",
-                prefix,
-                prefix + "-model",
-                prefix + "-losses",
-                prefix + "-samples",
-                prefix + "-prompts",
-                prefix + "-answers",
-                prefix + "-dead-letters",
-                32,
-                JobConfig.Pacing.CONTINUOUS,
-                768,
-                0,
-                200_000,
-                1 << 20,
-                cpu.blockSize(),
-                64,
-                100,
-                20,
-                500,
-                200,
-                0,
-                "hashmap",
-                "",
-                1,
-                0);
+        return JobConfig.defaults()
+                .withKafka(k -> k.with(KafkaConfig.BOOTSTRAP_SERVERS, bootstrap))
+                .withTopics(t -> TopicsConfig.prefixed(prefix))
+                .withSync(
+                        s ->
+                                s.with(SyncConfig.AVERAGER_PARALLELISM, averagerParallelism)
+                                        .with(SyncConfig.CHUNK_SIZE, chunkSize))
+                .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
     }
 
+    /** What a parameter averager of {@code replicas} replicas needs, at K = 1. */
     public static JobConfig averagerOnly(int replicas, OuterOptimizer outer, long syncTimeoutMs) {
-        return job(
-                "127.0.0.1:1",
-                "unit",
-                replicas,
-                1,
-                JobConfig.SyncMode.SYNC,
-                outer,
-                0,
-                64,
-                syncTimeoutMs,
-                0,
-                "");
+        return tiny("127.0.0.1:1", "unit")
+                .withReplicas(r -> r.with(ReplicaConfig.COUNT, replicas))
+                .withSync(
+                        s ->
+                                s.with(SyncConfig.EVERY, 1)
+                                        .with(SyncConfig.OUTER_OPTIMIZER, outer)
+                                        .with(SyncConfig.TIMEOUT_MS, syncTimeoutMs));
     }
 }

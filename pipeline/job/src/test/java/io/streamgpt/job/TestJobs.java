@@ -1,35 +1,36 @@
 package io.streamgpt.job;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
-import io.streamgpt.connectors.chunks.ParameterChunks;
+import io.streamgpt.connectors.chunks.VectorAssembly;
 import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.kafka.TextFeeder;
 import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.job.config.EvaluationConfig;
+import io.streamgpt.job.config.FaultConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
 import io.streamgpt.model.ParameterLayout;
-import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.CloseableIterator;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
@@ -44,6 +45,13 @@ public final class TestJobs {
 
     private TestJobs() {}
 
+    /** The tiny Shakespeare corpus of the checkout (surefire sets streamgpt.home to its root). */
+    public static Path shakespeare() {
+        return Path.of(System.getProperty("streamgpt.home", "../.."))
+                .resolve("data")
+                .resolve("tinyshakespeare.txt");
+    }
+
     public static String prefix() {
         return "t" + UUID.randomUUID().toString().substring(0, 8);
     }
@@ -52,14 +60,15 @@ public final class TestJobs {
     public static void createTopics(JobConfig config) {
         StreamingTrainerJob.createTopics(config);
         TopicAdmin.ensureTopics(
-                config.bootstrapServers(),
-                List.of(new TopicAdmin.TopicSpec(config.textTopics().get(0), 1, Map.of())));
+                config.kafka().bootstrapServers(),
+                List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
     }
 
     /** Sends {@code text} to the text topic in records of about 2 KB. */
     public static void feed(JobConfig config, String text) throws Exception {
         try (TextFeeder feeder =
-                new TextFeeder(config.bootstrapServers(), config.textTopics().get(0), 2048)) {
+                new TextFeeder(
+                        config.kafka().bootstrapServers(), config.topics().text().get(0), 2048)) {
             feeder.feed(
                     new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
         }
@@ -71,26 +80,26 @@ public final class TestJobs {
      * the loop.
      */
     public static JobClient start(
-            JobConfig config,
-            Vocabulary vocabulary,
-            String restoreFrom,
-            Consumer<StreamingTrainerJob.Loop> watch)
+            JobConfig config, String restoreFrom, Consumer<StreamingTrainerJob.Loop> watch)
             throws Exception {
         Configuration conf = StreamingTrainerJob.configuration(config);
         if (restoreFrom != null) {
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, restoreFrom);
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(config.replicas());
+        env.setParallelism(config.replicas().count());
         StreamingTrainerJob.enableCheckpointing(env, config);
-        watch.accept(StreamingTrainerJob.wire(env, config, vocabulary));
+        watch.accept(StreamingTrainerJob.wire(env, config));
         return env.executeAsync("streamgpt test");
     }
 
     public static List<Reports.LossRecord> readLosses(
             JobConfig config, Predicate<Reports.LossRecord> until) {
         return LossReader.readUntil(
-                config.bootstrapServers(), config.lossesTopic(), until, Duration.ofSeconds(120));
+                config.kafka().bootstrapServers(),
+                config.topics().losses(),
+                until,
+                Duration.ofSeconds(120));
     }
 
     /** What a collect iterator delivered so far, and why it stopped if it failed. */
@@ -156,37 +165,16 @@ public final class TestJobs {
      * "generation:round".
      */
     public static Map<String, float[]> globalModels(JobConfig config) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-        props.put(
-                ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
-                ByteArrayDeserializer.class.getName());
-        props.put(
-                ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
-                ByteArrayDeserializer.class.getName());
-        props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 << 20));
-        Map<String, ParameterChunks.Assembly> assemblies = new HashMap<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
-            List<TopicPartition> partitions =
-                    consumer.partitionsFor(config.modelTopic()).stream()
-                            .map(p -> new TopicPartition(p.topic(), p.partition()))
-                            .toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
-                for (ConsumerRecord<byte[], byte[]> record :
-                        consumer.poll(Duration.ofMillis(200))) {
-                    ModelChunk chunk = ModelChunkFormat.deserialize(record.value());
-                    if (chunk.kind() == ModelChunk.Kind.GLOBAL) {
-                        assemblies
-                                .computeIfAbsent(
-                                        chunk.generation() + ":" + chunk.round(),
-                                        k ->
-                                                new ParameterChunks.Assembly(
-                                                        PARAMETERS, config.chunkSize()))
-                                .add(chunk.chunk(), chunk.values());
-                    }
+        Map<String, VectorAssembly> assemblies = new HashMap<>();
+        try (TopicReader reader = TopicReader.open(config.kafka().bootstrapServers())) {
+            for (ConsumerRecord<byte[], byte[]> record :
+                    reader.readAll(config.topics().model(), Duration.ofSeconds(60))) {
+                if (ModelChunkFormat.deserialize(record.value()) instanceof GlobalChunk chunk) {
+                    assemblies
+                            .computeIfAbsent(
+                                    chunk.version().toString(),
+                                    k -> new VectorAssembly(PARAMETERS, config.sync().chunkSize()))
+                            .add(chunk.slice());
                 }
             }
         }
@@ -201,56 +189,27 @@ public final class TestJobs {
     }
 
     /** The first chunk of a contribution, as a test sink collects it. */
-    public record Contribution(
+    public record Sent(
             int generation, long round, int replica, long step, long tokens, long baseChecksum) {
-        public static Contribution of(ModelChunk c) {
-            return new Contribution(
-                    c.generation(), c.round(), c.replica(), c.step(), c.tokens(), c.baseChecksum());
+        public static Sent of(Contribution c) {
+            return new Sent(
+                    c.generation(),
+                    c.round(),
+                    c.replica(),
+                    c.progress().step(),
+                    c.progress().tokens(),
+                    c.baseChecksum());
         }
     }
 
-    /** A copy of {@code c} with other evaluation settings and fault hook. */
+    /** A copy of {@code c} with other evaluation settings, step limit and fault hook. */
     public static JobConfig with(
             JobConfig c, int evalInterval, int evalIters, long maxSteps, long failAtStep) {
-        return new JobConfig(
-                c.model(),
-                c.vocabulary(),
-                c.replicas(),
-                c.syncEvery(),
-                c.syncMode(),
-                c.outerOptimizer(),
-                c.outerLearningRate(),
-                c.outerMomentum(),
-                c.syncTimeoutMs(),
-                c.chunkSize(),
-                c.averagerParallelism(),
-                c.bootstrapServers(),
-                c.textTopics(),
-                c.textTopicPattern(),
-                c.startingOffsets(),
-                c.groupId(),
-                c.modelTopic(),
-                c.lossesTopic(),
-                c.samplesTopic(),
-                c.promptsTopic(),
-                c.answersTopic(),
-                c.deadLetterTopic(),
-                c.promptQueue(),
-                c.pacing(),
-                c.tokensPerStep(),
-                maxSteps,
-                c.bufferTokens(),
-                c.maxRecordBytes(),
-                c.stride(),
-                c.runWindows(),
-                evalInterval,
-                evalIters,
-                c.sampleInterval(),
-                c.sampleTokens(),
-                c.checkpointIntervalMs(),
-                c.stateBackend(),
-                c.checkpointDir(),
-                c.threadsPerReplica(),
-                failAtStep);
+        return c.withEvaluation(
+                        e ->
+                                e.with(EvaluationConfig.INTERVAL, evalInterval)
+                                        .with(EvaluationConfig.ITERS, evalIters))
+                .withReplicas(r -> r.with(ReplicaConfig.MAX_STEPS, maxSteps))
+                .withFaults(f -> new FaultConfig(failAtStep));
     }
 }

@@ -8,6 +8,7 @@ import io.streamgpt.model.Sampler;
 import io.streamgpt.model.TokenCorpus;
 import io.streamgpt.model.TorchRuntime;
 import io.streamgpt.model.Trainer;
+import io.streamgpt.model.TrainingConfig;
 import io.streamgpt.model.Vocabulary;
 
 import ai.djl.Device;
@@ -125,19 +126,28 @@ public final class BenchCommand implements Runnable {
             ObjectNode result = JSON.createObjectNode();
             GptConfig reference = GptConfig.preset("reference", vocabulary.size());
             GptConfig cpu = GptConfig.preset("cpu", vocabulary.size());
+            TrainingConfig referenceTraining = TrainingConfig.preset("reference");
+            TrainingConfig cpuTraining = TrainingConfig.preset("cpu");
             result.put("reference_params", io.streamgpt.model.ParameterLayout.of(reference).size());
             result.put("threads", TorchRuntime.threads());
 
-            double[] cpuMs = stepTimes(cpu, corpus, warmup, steps);
+            double[] cpuMs = stepTimes(cpu, cpuTraining, corpus, warmup, steps);
             result.put("cpu_ms_per_step", round(median(cpuMs)));
             result.put("cpu_ms_per_step_mean", round(Arrays.stream(cpuMs).average().orElseThrow()));
             result.put(
                     "cpu_tokens_per_s",
-                    round(cpu.batchSize() * cpu.blockSize() / (median(cpuMs) / 1000)));
+                    round(cpuTraining.batchSize() * cpu.blockSize() / (median(cpuMs) / 1000)));
             if (referenceSteps > 0) {
                 result.put(
                         "reference_ms_per_step",
-                        round(median(stepTimes(reference, corpus, 1, referenceSteps))));
+                        round(
+                                median(
+                                        stepTimes(
+                                                reference,
+                                                referenceTraining,
+                                                corpus,
+                                                1,
+                                                referenceSteps))));
             }
 
             // The KV cache pays off with long contexts and wide layers: the reference preset is the
@@ -156,17 +166,22 @@ public final class BenchCommand implements Runnable {
             return 0;
         }
 
-        static double[] stepTimes(GptConfig config, TokenCorpus corpus, int warmup, int measured) {
-            try (Gpt model = Gpt.create(config, Device.cpu());
-                    Trainer trainer = new Trainer(model)) {
-                Random random = new Random(config.seed());
+        static double[] stepTimes(
+                GptConfig config,
+                TrainingConfig training,
+                TokenCorpus corpus,
+                int warmup,
+                int measured) {
+            try (Gpt model = Gpt.create(config, training.seed(), Device.cpu());
+                    Trainer trainer = new Trainer(model, training)) {
+                Random random = new Random(training.seed());
                 double[] ms = new double[measured];
                 for (int i = 0; i < warmup + measured; i++) {
                     TokenCorpus.Batch batch =
                             corpus.sample(
                                     TokenCorpus.Split.TRAIN,
                                     random,
-                                    config.batchSize(),
+                                    training.batchSize(),
                                     config.blockSize());
                     long t0 = System.nanoTime();
                     trainer.step(batch);
@@ -179,7 +194,7 @@ public final class BenchCommand implements Runnable {
         }
 
         private void putGenerationSpeed(ObjectNode result, String prefix, GptConfig config) {
-            try (Gpt model = Gpt.create(config, Device.cpu())) {
+            try (Gpt model = Gpt.create(config, 1337, Device.cpu())) {
                 Generator generator = new Generator(model);
                 generator.generate(new int[] {0}, 20, Sampler.multinomial(1), true); // warm-up
                 double kv = generationSpeed(generator, true);

@@ -5,16 +5,25 @@ import io.streamgpt.cli.stream.LocalStack;
 import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.EvaluationConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.KafkaConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.sync.OuterOptimizer;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.GptConfig;
+import io.streamgpt.model.ModelPreset;
 import io.streamgpt.model.ParameterLayout;
 import io.streamgpt.model.TokenCorpus;
 import io.streamgpt.model.TorchRuntime;
 import io.streamgpt.model.Trainer;
+import io.streamgpt.model.TrainingConfig;
 import io.streamgpt.model.Vocabulary;
 
+import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.core.execution.JobClient;
@@ -30,6 +39,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -180,24 +191,26 @@ public final class PipelineBench implements Callable<Integer> {
                 tokensPerSecond(
                         cpu,
                         BenchCommand.ModelBench.median(
-                                BenchCommand.ModelBench.stepTimes(cpu, corpus, 10, 200)));
+                                BenchCommand.ModelBench.stepTimes(
+                                        cpu, TrainingConfig.preset("cpu"), corpus, 10, 200)));
         result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
         log.println("one replica in the job, sync and overlap mode ...");
         double inJob =
-                oneReplicaTokensPerSecond(
-                        kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.SYNC);
+                oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC);
         result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
         result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
         double overlap =
                 oneReplicaTokensPerSecond(
-                        kafka, vocabulary, cpu, corpusFile, JobConfig.SyncMode.OVERLAP);
+                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.OVERLAP);
         result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
         result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
 
         log.println("sync rounds of the reference preset ...");
         GptConfig reference = GptConfig.preset("reference", vocabulary.size());
         int parameters = (int) ParameterLayout.of(reference).size();
-        JobConfig sync = config(kafka, reference, 2, 1, 0, 1, 1, 1, 0, JobConfig.SyncMode.SYNC);
+        JobConfig sync =
+                config(kafka, "reference", 2, 0, SyncConfig.Mode.SYNC)
+                        .withSync(s -> s.with(SyncConfig.EVERY, 1));
         double[] ms = SyncRoundBench.run(sync, parameters, syncRounds);
         double[] measured = Arrays.copyOfRange(ms, 1, ms.length);
         result.put("sync_round_parameters", parameters);
@@ -216,8 +229,9 @@ public final class PipelineBench implements Callable<Integer> {
         return Math.round(value * 1000) / 1000.0;
     }
 
+    /** Tokens per second of the cpu preset at {@code msPerStep}. */
     private static double tokensPerSecond(GptConfig config, double msPerStep) {
-        return config.batchSize() * config.blockSize() / (msPerStep / 1000);
+        return TrainingConfig.preset("cpu").batchSize() * config.blockSize() / (msPerStep / 1000);
     }
 
     /** Steady-state training tokens per second of a one-replica job, from its loss records. */
@@ -226,17 +240,19 @@ public final class PipelineBench implements Callable<Integer> {
             Vocabulary vocabulary,
             GptConfig cpu,
             Path corpus,
-            JobConfig.SyncMode mode)
+            SyncConfig.Mode mode)
             throws Exception {
         int warmup = 100;
-        JobConfig config = config(kafka, cpu, 1, 10, warmup + steps, 50, 1, 0, 0, mode);
+        JobConfig config =
+                evaluatedEvery(config(kafka, "cpu", 1, warmup + steps, mode), 50, 1)
+                        .withSync(s -> s.with(SyncConfig.EVERY, 10));
         LocalStack.prepareTopics(config, corpus);
-        JobClient job = LocalStack.startJob(config, vocabulary, null);
+        JobClient job = LocalStack.startJob(config, null);
         try {
             List<Reports.LossRecord> losses =
                     LossReader.readUntil(
-                            config.bootstrapServers(),
-                            config.lossesTopic(),
+                            config.kafka().bootstrapServers(),
+                            config.topics().losses(),
                             r -> r.step() >= warmup + steps,
                             Duration.ofMinutes(10));
             Reports.LossRecord from =
@@ -262,23 +278,16 @@ public final class PipelineBench implements Callable<Integer> {
             int every)
             throws Exception {
         JobConfig config =
-                config(
-                        kafka,
-                        cpu,
-                        replicas,
-                        syncEvery,
-                        replicaSteps,
+                evaluatedEvery(
+                        config(kafka, "cpu", replicas, replicaSteps, SyncConfig.Mode.SYNC),
                         every,
-                        200,
-                        0,
-                        0,
-                        JobConfig.SyncMode.SYNC);
+                        200);
         LocalStack.prepareTopics(config, corpus);
-        JobClient job = LocalStack.startJob(config, vocabulary, null);
+        JobClient job = LocalStack.startJob(config, null);
         try {
             return LossReader.readUntil(
-                    config.bootstrapServers(),
-                    config.lossesTopic(),
+                    config.kafka().bootstrapServers(),
+                    config.topics().losses(),
                     r -> r.step() >= replicaSteps,
                     Duration.ofMinutes(30));
         } finally {
@@ -291,9 +300,10 @@ public final class PipelineBench implements Callable<Integer> {
      * step, the mean training loss of the last sync_every steps, as a job's round reports it.
      */
     private double[] boundedTrainCurve(GptConfig config, TokenCorpus corpus, int steps, int every) {
-        try (Gpt model = Gpt.create(config, ai.djl.Device.cpu());
-                Trainer trainer = new Trainer(model)) {
-            java.util.Random random = new java.util.Random(config.seed());
+        TrainingConfig training = TrainingConfig.preset("cpu");
+        try (Gpt model = Gpt.create(config, training.seed(), Device.cpu());
+                Trainer trainer = new Trainer(model, training)) {
+            Random random = new Random(training.seed());
             double[] curve = new double[steps / every];
             double sum = 0;
             for (int step = 1; step <= steps; step++) {
@@ -302,7 +312,7 @@ public final class PipelineBench implements Callable<Integer> {
                                 corpus.sample(
                                         TokenCorpus.Split.TRAIN,
                                         random,
-                                        config.batchSize(),
+                                        training.batchSize(),
                                         config.blockSize()));
                 if (step % every > every - syncEvery || step % every == 0) {
                     sum += loss;
@@ -316,57 +326,39 @@ public final class PipelineBench implements Callable<Integer> {
         }
     }
 
+    /**
+     * A job of {@code replicas} replicas of the preset, each training {@code maxSteps} steps with
+     * this bench's K and outer optimizer, on its own topics of {@code kafka}; no samples, no
+     * checkpoints, one loss record every {@code evalInterval} steps from {@code evalIters} batches.
+     */
     private JobConfig config(
-            EmbeddedKafka kafka,
-            GptConfig model,
-            int replicas,
-            int syncEvery,
-            long maxSteps,
-            int evalInterval,
-            int evalIters,
-            int sampleTokens,
-            long checkpointMs,
-            JobConfig.SyncMode mode) {
+            EmbeddedKafka kafka, String preset, int replicas, long maxSteps, SyncConfig.Mode mode) {
         String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
-        return new JobConfig(
-                model,
-                "shakespeare",
-                replicas,
-                syncEvery,
-                mode,
-                outerOptimizer,
-                0.7,
-                0.9,
-                60_000,
-                131_072,
-                1,
-                kafka.bootstrapServers(),
-                List.of(prefix + "-text"),
-                null,
-                "earliest",
-                prefix,
-                prefix + "-model",
-                prefix + "-losses",
-                prefix + "-samples",
-                prefix + "-prompts",
-                prefix + "-answers",
-                prefix + "-dead-letters",
-                32,
-                JobConfig.Pacing.CONTINUOUS,
-                768,
-                maxSteps,
-                2_000_000,
-                1 << 20,
-                model.blockSize(),
-                64,
-                Math.max(1, evalInterval),
-                Math.max(1, evalIters),
-                1_000_000,
-                sampleTokens,
-                checkpointMs,
-                "hashmap",
-                "",
-                threads,
-                0);
+        return JobConfig.parse(Map.of(ModelPreset.PARAM.name(), preset))
+                .withKafka(k -> k.with(KafkaConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers()))
+                .withTopics(t -> TopicsConfig.prefixed(prefix))
+                .withReplicas(
+                        r ->
+                                r.with(ReplicaConfig.COUNT, replicas)
+                                        .with(ReplicaConfig.MAX_STEPS, maxSteps)
+                                        .with(ReplicaConfig.THREADS, threads))
+                .withSync(
+                        s ->
+                                s.with(SyncConfig.EVERY, syncEvery)
+                                        .with(SyncConfig.MODE, mode)
+                                        .with(SyncConfig.OUTER_OPTIMIZER, outerOptimizer)
+                                        .with(SyncConfig.TIMEOUT_MS, 60_000L))
+                .withEvaluation(
+                        e ->
+                                e.with(EvaluationConfig.SAMPLE_INTERVAL, 1_000_000)
+                                        .with(EvaluationConfig.SAMPLE_TOKENS, 0))
+                .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
+    }
+
+    private static JobConfig evaluatedEvery(JobConfig config, int interval, int iters) {
+        return config.withEvaluation(
+                e ->
+                        e.with(EvaluationConfig.INTERVAL, Math.max(1, interval))
+                                .with(EvaluationConfig.ITERS, Math.max(1, iters)));
     }
 }

@@ -7,9 +7,11 @@ import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TextFeeder;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
-import io.streamgpt.job.JobConfig;
 import io.streamgpt.job.StreamingTrainerJob;
-import io.streamgpt.model.Vocabulary;
+import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.KafkaConfig;
+import io.streamgpt.model.ModelPreset;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,7 +21,6 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -38,7 +39,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -54,6 +57,7 @@ import java.util.stream.Stream;
 @Command(
         name = "soak",
         mixinStandardHelpOptions = true,
+        modelTransformer = JobOptions.class,
         description =
                 "Run the job for --minutes on in-process Kafka + MiniCluster, fed continuously;"
                         + " print memory, checkpoint and loss samples and a summary as one JSON"
@@ -64,8 +68,6 @@ public final class SoakBench implements Callable<Integer> {
             new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
     @Spec CommandSpec spec;
-
-    @Mixin JobOptions job;
 
     @Option(
             names = "--minutes",
@@ -125,31 +127,32 @@ public final class SoakBench implements Callable<Integer> {
                     "--minutes, --sample-seconds and --feed-kb-per-s must be >= 1, --warmup-minutes"
                             + " >= 0");
         }
-        if (spec.commandLine().getParseResult().hasMatchedOption("--bootstrap-servers")) {
+        if (JobOptions.arguments(spec).containsKey(KafkaConfig.BOOTSTRAP_SERVERS.name())) {
             throw new IllegalArgumentException(
                     "bench soak runs its own in-process Kafka broker: --bootstrap-servers is not"
                             + " used");
         }
         PrintWriter log = spec.commandLine().getErr();
-        Vocabulary vocabulary = job.vocabulary();
-        job.toConfig(vocabulary); // validate every option before starting anything
+        Map<String, String> arguments = new LinkedHashMap<>(JobOptions.arguments(spec));
+        JobConfig.parse(arguments); // validate every option before starting anything
         byte[] corpus = Files.readAllBytes(data != null ? data : Paths.shakespeare());
         Path checkpoints = null;
-        if (job.checkpointDir.isBlank()) {
+        if (!arguments.containsKey(CheckpointConfig.DIRECTORY.name())) {
             checkpoints = Files.createTempDirectory("streamgpt-soak");
-            job.checkpointDir = checkpoints.toUri().toString();
+            arguments.put(CheckpointConfig.DIRECTORY.name(), checkpoints.toUri().toString());
         }
+        JobConfig config;
         List<Sample> samples = new ArrayList<>();
         long fedBytes;
         String finalStatus;
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
-            job.bootstrapServers = kafka.bootstrapServers();
-            JobConfig config = job.toConfig(vocabulary);
+            arguments.put(KafkaConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers());
+            config = JobConfig.parse(arguments);
             StreamingTrainerJob.createTopics(config);
             int restPort = EmbeddedKafka.freePort();
             try (LoopFeed feed = new LoopFeed(config, corpus, feedKilobytesPerSecond * 1024);
                     LossFollower losses = new LossFollower(config)) {
-                JobClient client = LocalStack.startJob(config, vocabulary, null, restPort);
+                JobClient client = LocalStack.startJob(config, null, restPort);
                 try {
                     sample(client, restPort, losses, samples, log);
                 } finally {
@@ -165,8 +168,10 @@ public final class SoakBench implements Callable<Integer> {
         }
         ObjectNode result = JSON.createObjectNode();
         result.put("minutes", minutes);
-        result.put("replicas", job.replicas);
-        result.put("preset", job.model.preset);
+        result.put("replicas", config.replicas().count());
+        result.put(
+                "preset",
+                arguments.getOrDefault(ModelPreset.PARAM.name(), ModelPreset.PARAM.defaultValue()));
         result.put("sample_seconds", sampleSeconds);
         result.put("fed_bytes", fedBytes);
         result.put("job_status_at_end", finalStatus);
@@ -348,8 +353,8 @@ public final class SoakBench implements Callable<Integer> {
                             () -> {
                                 try (TextFeeder feeder =
                                         new TextFeeder(
-                                                config.bootstrapServers(),
-                                                config.textTopics().get(0),
+                                                config.kafka().bootstrapServers(),
+                                                config.topics().text().get(0),
                                                 4096)) {
                                     int offset = 0;
                                     long next = System.nanoTime();
@@ -396,8 +401,8 @@ public final class SoakBench implements Callable<Integer> {
                             () -> {
                                 try (KafkaConsumer<String, String> consumer =
                                         KafkaStreams.textConsumer(
-                                                config.bootstrapServers(), "soak")) {
-                                    consumer.subscribe(List.of(config.lossesTopic()));
+                                                config.kafka().bootstrapServers(), "soak")) {
+                                    consumer.subscribe(List.of(config.topics().losses()));
                                     while (running.get()) {
                                         for (ConsumerRecord<String, String> record :
                                                 consumer.poll(Duration.ofMillis(500))) {

@@ -1,10 +1,12 @@
 package io.streamgpt.cli.bench;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
-import io.streamgpt.connectors.chunks.ParameterChunks;
+import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.Progress;
+import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.kafka.KafkaStreams;
-import io.streamgpt.job.JobConfig;
 import io.streamgpt.job.StreamingTrainerJob;
+import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.job.sync.ParameterAverager;
 
@@ -52,20 +54,27 @@ public final class SyncRoundBench {
         env.setParallelism(1);
         env.setBufferTimeout(StreamingTrainerJob.NETWORK_FLUSH_MS);
         env.fromSequence(1, rounds)
-                .flatMap(new Replicas(id, config.replicas(), parameters, config.chunkSize()))
-                .keyBy(ModelChunk::chunk)
-                .process(new ParameterAverager(config))
-                .setParallelism(config.averagerParallelism())
-                .sinkTo(KafkaStreams.modelSink(config.bootstrapServers(), config.modelTopic()));
+                .flatMap(
+                        new Replicas(
+                                id,
+                                config.replicas().count(),
+                                parameters,
+                                config.sync().chunkSize()))
+                .keyBy(Contribution::chunk)
+                .process(new ParameterAverager(config.sync(), config.replicas().count()))
+                .setParallelism(config.sync().averagerParallelism())
+                .sinkTo(
+                        KafkaStreams.modelSink(
+                                config.kafka().bootstrapServers(), config.topics().model()));
         env.fromSource(
                         KafkaStreams.modelSource(
-                                config.bootstrapServers(),
-                                config.modelTopic(),
+                                config.kafka().bootstrapServers(),
+                                config.topics().model(),
                                 "bench-" + id,
                                 OffsetsInitializer.earliest()),
                         WatermarkStrategy.noWatermarks(),
                         "model topic")
-                .process(new Reader(id, parameters, config.chunkSize()))
+                .process(new Reader(id, parameters, config.sync().chunkSize()))
                 .sinkTo(new DiscardingSink<>());
         JobClient job = env.executeAsync("sync round bench");
         try {
@@ -87,7 +96,7 @@ public final class SyncRoundBench {
     }
 
     /** Sends every replica's chunks for a round once the previous round arrived. */
-    static final class Replicas extends RichFlatMapFunction<Long, ModelChunk> {
+    static final class Replicas extends RichFlatMapFunction<Long, Contribution> {
         private final String id;
         private final int replicas;
         private final int parameters;
@@ -101,39 +110,32 @@ public final class SyncRoundBench {
         }
 
         @Override
-        public void flatMap(Long round, Collector<ModelChunk> out) throws InterruptedException {
+        public void flatMap(Long round, Collector<Contribution> out) throws InterruptedException {
             Map<Long, Long> sent = SENT.get(id);
             while (round > 1
                     && !sent.containsKey(-(round - 1))) { // the previous round has not arrived yet
                 Thread.sleep(1);
             }
-            int chunks = ParameterChunks.count(parameters, chunkSize);
             sent.put(round, System.nanoTime());
             for (int replica = 0; replica < replicas; replica++) {
-                for (int c = 0; c < chunks; c++) {
-                    float[] values = new float[Math.min(chunkSize, parameters - c * chunkSize)];
-                    Arrays.fill(values, replica + round * 0.001f);
-                    out.collect(
-                            new ModelChunk(
-                                    ModelChunk.Kind.CONTRIBUTION,
-                                    0,
-                                    round,
-                                    replica,
-                                    c,
-                                    chunks,
-                                    round,
-                                    0,
-                                    1f,
-                                    0L,
-                                    null,
-                                    values));
+                float[] vector = new float[parameters];
+                Arrays.fill(vector, replica + round * 0.001f);
+                for (Contribution chunk :
+                        Contribution.of(
+                                new RoundId(0, round),
+                                replica,
+                                new Progress(round, 0, 1f),
+                                0L,
+                                vector,
+                                chunkSize)) {
+                    out.collect(chunk);
                 }
             }
         }
     }
 
     /** Assembles global rounds from the model topic and reports when each is complete. */
-    static final class Reader extends ProcessFunction<ModelChunk, Void> {
+    static final class Reader extends ProcessFunction<GlobalChunk, Void> {
         private final String id;
         private final int parameters;
         private final int chunkSize;
@@ -146,7 +148,7 @@ public final class SyncRoundBench {
         }
 
         @Override
-        public void processElement(ModelChunk chunk, Context ctx, Collector<Void> out) {
+        public void processElement(GlobalChunk chunk, Context ctx, Collector<Void> out) {
             if (rounds == null) {
                 rounds = new GlobalRounds(parameters, chunkSize, 0, 0, false);
             }

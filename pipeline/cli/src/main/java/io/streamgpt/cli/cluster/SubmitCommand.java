@@ -1,27 +1,22 @@
 package io.streamgpt.cli.cluster;
 
-import io.streamgpt.cli.JobMain;
 import io.streamgpt.cli.JobOptions;
 import io.streamgpt.cli.Paths;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.cli.PreflightOption;
+import io.streamgpt.job.JobMain;
 import io.streamgpt.job.StreamingTrainerJob;
-import io.streamgpt.model.Vocabulary;
+import io.streamgpt.job.config.JobConfig;
 
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collection;
-import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 
 /**
  * Submits the streaming trainer to a Flink session cluster: checks the options and Kafka, creates
@@ -30,12 +25,13 @@ import java.util.stream.Collectors;
 @Command(
         name = "submit",
         mixinStandardHelpOptions = true,
+        modelTransformer = JobOptions.class,
         description = "Submit the streaming trainer to a Flink cluster (default: the local stack).")
 public final class SubmitCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Mixin JobOptions job;
+    @Mixin PreflightOption preflight;
 
     @Option(
             names = "--flink",
@@ -58,13 +54,10 @@ public final class SubmitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Vocabulary vocabulary = job.vocabulary();
         JobConfig config =
-                job.toConfig(vocabulary); // every option checked before anything is touched
+                JobOptions.config(spec); // every option checked before anything is touched
         Path jobJar = jar != null ? jar : defaultJar();
-        job.preflight(
-                config); // Kafka answers, an existing model topic suits the job: one line, exit 2
-        // otherwise
+        preflight.check(config); // Kafka answers and suits the job: one line, exit 2 otherwise
         FlinkRest rest = new FlinkRest(flink);
         requireCheckpointStorage(config, rest);
         StreamingTrainerJob.createTopics(config);
@@ -75,8 +68,8 @@ public final class SubmitCommand implements Callable<Integer> {
                     rest.runJar(
                             jarId,
                             JobMain.class.getName(),
-                            jobArguments(),
-                            config.replicas(),
+                            config.toArguments(),
+                            config.replicas().count(),
                             fromSavepoint == null ? null : uri(fromSavepoint));
         } finally {
             rest.deleteJar(jarId);
@@ -98,7 +91,7 @@ public final class SubmitCommand implements Callable<Integer> {
      */
     private static void requireCheckpointStorage(JobConfig config, FlinkRest rest)
             throws java.io.IOException {
-        if (config.checkpointIntervalMs() == 0 || !config.checkpointDir().isBlank()) {
+        if (config.checkpoints().intervalMs() == 0 || !config.checkpoints().directory().isBlank()) {
             return;
         }
         var cluster = rest.clusterConfig();
@@ -110,25 +103,6 @@ public final class SubmitCommand implements Callable<Integer> {
                             + " has no checkpoint directory (execution.checkpointing.dir): pass"
                             + " --checkpoint-dir URI, or --checkpoint-interval-ms 0");
         }
-    }
-
-    /**
-     * The job options exactly as this command parsed them, defaults included, for {@link JobMain}.
-     */
-    private List<String> jobArguments() {
-        List<String> args = new ArrayList<>();
-        for (OptionSpec option : spec.mixins().get("job").options()) {
-            Object value = option.getValue();
-            if (value == null || option.usageHelp() || option.versionHelp()) {
-                continue;
-            }
-            String text =
-                    value instanceof Collection<?> list
-                            ? list.stream().map(String::valueOf).collect(Collectors.joining(","))
-                            : String.valueOf(value);
-            args.add(option.longestName() + "=" + text);
-        }
-        return args;
     }
 
     /**

@@ -1,20 +1,28 @@
 package io.streamgpt.cli.model;
 
+import io.streamgpt.cli.KafkaOptions;
 import io.streamgpt.cli.ModelOptions;
+import io.streamgpt.cli.ParamOptions;
 import io.streamgpt.connectors.client.ModelTopicReader;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.KafkaConfig;
+import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.ModelFile;
+import io.streamgpt.model.ModelPreset;
 import io.streamgpt.model.ParameterLayout;
 import io.streamgpt.model.Vocabulary;
 
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
@@ -27,38 +35,29 @@ import java.util.concurrent.Callable;
 @Command(
         name = "export",
         mixinStandardHelpOptions = true,
+        modelTransformer = ExportCommand.Options.class,
         description = "Write the newest complete model on the model topic to a model file.")
 public final class ExportCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Mixin ModelOptions model;
-
-    @Option(
-            names = "--vocab",
-            defaultValue = "shakespeare",
-            description =
-                    "The job's vocabulary: shakespeare, bytes, or a corpus file. Default:"
-                            + " ${DEFAULT-VALUE}.")
-    String vocab;
+    /** The job's model shape and vocabulary, its Kafka and its model topic. */
+    public static final class Options extends ParamOptions {
+        public Options() {
+            super(
+                    List.of(
+                            ModelOptions.sections().get(0),
+                            new JobConfig.Section("Input", List.of(InputConfig.VOCABULARY)),
+                            new JobConfig.Section("Kafka", KafkaConfig.PARAMS),
+                            new JobConfig.Section("Topics", List.of(TopicsConfig.MODEL))));
+        }
+    }
 
     @Option(
             names = "--out",
             required = true,
             description = "Model file to write (atomically, with a checksum).")
     Path out;
-
-    @Option(
-            names = "--bootstrap-servers",
-            defaultValue = "127.0.0.1:9092",
-            description = "Kafka bootstrap servers. Default: ${DEFAULT-VALUE}.")
-    String bootstrapServers;
-
-    @Option(
-            names = "--model-topic",
-            defaultValue = "streamgpt-model",
-            description = "The job's model topic. Default: ${DEFAULT-VALUE}.")
-    String modelTopic;
 
     @Option(
             names = "--timeout",
@@ -68,8 +67,15 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Vocabulary vocabulary = Vocabulary.named(vocab);
-        GptConfig config = model.toConfig(vocabulary.size());
+        Vocabulary vocabulary = Vocabulary.named(ParamOptions.value(spec, InputConfig.VOCABULARY));
+        GptConfig config =
+                ModelPreset.choose(
+                                ParamOptions.arguments(
+                                        spec, ModelOptions.sections().get(0).params()),
+                                vocabulary.size())
+                        .shape();
+        String bootstrapServers = KafkaOptions.bootstrapServers(spec);
+        String modelTopic = ParamOptions.value(spec, TopicsConfig.MODEL);
         long expected = ParameterLayout.of(config).size();
         ModelTopicReader.Newest newest;
         try {
@@ -83,7 +89,7 @@ public final class ExportCommand implements Callable<Integer> {
         if (newest.parameters().length != expected) {
             throw new IllegalArgumentException(
                     String.format(
-                            java.util.Locale.ROOT,
+                            Locale.ROOT,
                             "the newest model on %s has %,d parameters, the model options give %,d:"
                                 + " pass the job's --preset, --n-layer, --n-embd, --block-size and"
                                 + " --vocab",
@@ -97,10 +103,10 @@ public final class ExportCommand implements Callable<Integer> {
         spec.commandLine()
                 .getOut()
                 .printf(
-                        java.util.Locale.ROOT,
+                        Locale.ROOT,
                         "exported round %d (generation %d, step %d, %,d parameters) to %s%n",
-                        newest.round(),
-                        newest.generation(),
+                        newest.version().round(),
+                        newest.version().generation(),
                         newest.step(),
                         newest.parameters().length,
                         out);

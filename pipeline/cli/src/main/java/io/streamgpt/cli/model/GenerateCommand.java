@@ -1,8 +1,11 @@
 package io.streamgpt.cli.model;
 
+import io.streamgpt.cli.KafkaOptions;
+import io.streamgpt.cli.ParamOptions;
 import io.streamgpt.connectors.client.PromptClient;
 import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.model.Generator;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.ModelFile;
@@ -32,9 +35,17 @@ import java.util.concurrent.TimeoutException;
 @Command(
         name = "generate",
         mixinStandardHelpOptions = true,
+        modelTransformer = GenerateCommand.Options.class,
         description =
                 "Generate text from a model file (--model), or from the running job's live model.")
 public final class GenerateCommand implements Callable<Integer> {
+
+    /** The job's Kafka and the topics this command reads or writes. */
+    public static final class Options extends KafkaOptions {
+        public Options() {
+            super(TopicsConfig.PROMPTS, TopicsConfig.ANSWERS);
+        }
+    }
 
     @Spec CommandSpec spec;
 
@@ -42,24 +53,6 @@ public final class GenerateCommand implements Callable<Integer> {
             names = "--model",
             description = "Model file written by train or export (default: ask the running job).")
     Path modelFile;
-
-    @Option(
-            names = "--bootstrap-servers",
-            defaultValue = "127.0.0.1:9092",
-            description = "Kafka of the running job (without --model). Default: ${DEFAULT-VALUE}.")
-    String bootstrapServers;
-
-    @Option(
-            names = "--prompts-topic",
-            defaultValue = "streamgpt-prompts",
-            description = "The job's prompts topic. Default: ${DEFAULT-VALUE}.")
-    String promptsTopic;
-
-    @Option(
-            names = "--answers-topic",
-            defaultValue = "streamgpt-answers",
-            description = "The job's answers topic. Default: ${DEFAULT-VALUE}.")
-    String answersTopic;
 
     @Option(
             names = "--timeout",
@@ -174,9 +167,9 @@ public final class GenerateCommand implements Callable<Integer> {
         Reports.Answer answer;
         try (PromptClient client =
                 new PromptClient(
-                        bootstrapServers,
-                        promptsTopic,
-                        answersTopic,
+                        KafkaOptions.bootstrapServers(spec),
+                        ParamOptions.value(spec, TopicsConfig.PROMPTS),
+                        ParamOptions.value(spec, TopicsConfig.ANSWERS),
                         Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
             answer = client.ask(request).get(timeoutSeconds, TimeUnit.SECONDS);
         } catch (IllegalStateException e) {
@@ -189,7 +182,9 @@ public final class GenerateCommand implements Callable<Integer> {
             err.printf(
                     "streamgpt: no answer within %d s: is a streamgpt job running on %s, reading"
                             + " prompts from %s?%n",
-                    timeoutSeconds, bootstrapServers, promptsTopic);
+                    timeoutSeconds,
+                    KafkaOptions.bootstrapServers(spec),
+                    ParamOptions.value(spec, TopicsConfig.PROMPTS));
             return 1;
         }
         if (answer.error() != null) {

@@ -2,22 +2,25 @@ package io.streamgpt.cli.model;
 
 import io.streamgpt.cli.ModelOptions;
 import io.streamgpt.cli.Paths;
+import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.model.Generator;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.ModelFile;
+import io.streamgpt.model.ModelHost;
+import io.streamgpt.model.ModelPreset;
 import io.streamgpt.model.Sampler;
 import io.streamgpt.model.TokenCorpus;
 import io.streamgpt.model.TokenCorpus.Split;
 import io.streamgpt.model.TorchRuntime;
 import io.streamgpt.model.Trainer;
+import io.streamgpt.model.TrainingConfig;
 import io.streamgpt.model.Vocabulary;
 
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -37,12 +40,11 @@ import java.util.concurrent.Callable;
 @Command(
         name = "train",
         mixinStandardHelpOptions = true,
+        modelTransformer = ModelOptions.class,
         description = "Train on a bounded text corpus, like the reference gpt.py.")
 public final class TrainCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
-
-    @Mixin ModelOptions model;
 
     @Option(
             names = "--data",
@@ -107,10 +109,13 @@ public final class TrainCommand implements Callable<Integer> {
         String text = Files.readString(corpusFile, StandardCharsets.UTF_8);
         Vocabulary vocabulary =
                 "corpus".equals(vocab) ? Vocabulary.ofText(text) : Vocabulary.named(vocab);
-        GptConfig config = model.toConfig(vocabulary.size());
+        ModelPreset.Choice model = ModelOptions.choose(spec, vocabulary.size());
+        GptConfig config = model.shape();
+        TrainingConfig training = model.training();
         PrintWriter out = spec.commandLine().getOut();
-        TorchRuntime.configure(
-                threads != null ? threads : Runtime.getRuntime().availableProcessors());
+        ModelHost host =
+                ModelHost.local(
+                        threads != null ? threads : Runtime.getRuntime().availableProcessors());
 
         TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
         out.printf(
@@ -123,22 +128,19 @@ public final class TrainCommand implements Callable<Integer> {
                 vocabulary,
                 vocabulary.unknownCharacters());
         out.printf(
-                Locale.ROOT, "config %s%n", io.streamgpt.connectors.records.Reports.toJson(config));
-        try (Gpt gpt =
-                        Gpt.create(
-                                config,
-                                TorchRuntime.deviceFor(
-                                        0,
-                                        java.util.OptionalInt.empty(),
-                                        TorchRuntime.visibleGpus()));
-                Trainer trainer = new Trainer(gpt)) {
+                Locale.ROOT,
+                "config %s, training %s%n",
+                Reports.toJson(config),
+                Reports.toJson(training));
+        try (Gpt gpt = host.create(config, training.seed());
+                Trainer trainer = new Trainer(gpt, training)) {
             out.printf(
                     Locale.ROOT,
                     "%.2fM parameters, %d threads%n",
                     gpt.parameterCount() / 1e6,
                     TorchRuntime.threads());
             out.flush();
-            train(trainer, corpus, config, out);
+            train(trainer, corpus, out);
             ModelFile.save(this.out, gpt, vocabulary, trainer.steps());
             out.printf("saved %s%n", this.out);
             if (sampleTokens > 0) {
@@ -147,7 +149,7 @@ public final class TrainCommand implements Callable<Integer> {
                                 .generate(
                                         new int[0],
                                         sampleTokens,
-                                        Sampler.multinomial(config.seed()),
+                                        Sampler.multinomial(training.seed()),
                                         true);
                 out.println("--- sample ---");
                 out.println(vocabulary.decode(sample));
@@ -156,11 +158,13 @@ public final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void train(Trainer trainer, TokenCorpus corpus, GptConfig config, PrintWriter out) {
-        Random batches = new Random(config.seed());
+    private void train(Trainer trainer, TokenCorpus corpus, PrintWriter out) {
+        TrainingConfig training = trainer.training();
+        int blockSize = trainer.model().config().blockSize();
+        Random batches = new Random(training.seed());
         Random evalBatches =
-                new Random(config.seed() + 1); // evaluation never shifts the training batches
-        long tokensPerStep = (long) config.batchSize() * config.blockSize();
+                new Random(training.seed() + 1); // evaluation never shifts the training batches
+        long tokensPerStep = (long) training.batchSize() * blockSize;
         long trainNanos = 0;
         try (ProgressBar bar = progressBar()) {
             for (int step = 0; step < maxSteps; step++) {
@@ -171,10 +175,7 @@ public final class TrainCommand implements Callable<Integer> {
                 float loss =
                         trainer.step(
                                 corpus.sample(
-                                        Split.TRAIN,
-                                        batches,
-                                        config.batchSize(),
-                                        config.blockSize()));
+                                        Split.TRAIN, batches, training.batchSize(), blockSize));
                 trainNanos += System.nanoTime() - t0;
                 if (bar != null) {
                     bar.step();

@@ -1,5 +1,9 @@
 package io.streamgpt.cli.serve;
 
+import io.streamgpt.cli.KafkaOptions;
+import io.streamgpt.cli.ParamOptions;
+import io.streamgpt.job.config.TopicsConfig;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -14,10 +18,18 @@ import java.util.concurrent.CountDownLatch;
 @Command(
         name = "serve",
         mixinStandardHelpOptions = true,
+        modelTransformer = ServeCommand.Options.class,
         description =
                 "Serve an HTTP API for web clients: GET /samples, POST /generate, GET /healthz (see"
                         + " deploy/openapi.yaml).")
 public final class ServeCommand implements Callable<Integer> {
+
+    /** The job's Kafka and the topics this command reads or writes. */
+    public static final class Options extends KafkaOptions {
+        public Options() {
+            super(TopicsConfig.PROMPTS, TopicsConfig.ANSWERS, TopicsConfig.SAMPLES);
+        }
+    }
 
     @Spec CommandSpec spec;
 
@@ -35,30 +47,6 @@ public final class ServeCommand implements Callable<Integer> {
                             + " ${DEFAULT-VALUE}.")
     String host;
 
-    @Option(
-            names = "--bootstrap-servers",
-            defaultValue = "127.0.0.1:9092",
-            description = "Kafka of the running job. Default: ${DEFAULT-VALUE}.")
-    String bootstrapServers;
-
-    @Option(
-            names = "--prompts-topic",
-            defaultValue = "streamgpt-prompts",
-            description = "The job's prompts topic. Default: ${DEFAULT-VALUE}.")
-    String promptsTopic;
-
-    @Option(
-            names = "--answers-topic",
-            defaultValue = "streamgpt-answers",
-            description = "The job's answers topic. Default: ${DEFAULT-VALUE}.")
-    String answersTopic;
-
-    @Option(
-            names = "--samples-topic",
-            defaultValue = "streamgpt-samples",
-            description = "The job's samples topic. Default: ${DEFAULT-VALUE}.")
-    String samplesTopic;
-
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
@@ -66,17 +54,17 @@ public final class ServeCommand implements Callable<Integer> {
                 new HttpApi(
                         host,
                         port,
-                        bootstrapServers,
-                        promptsTopic,
-                        answersTopic,
-                        samplesTopic,
+                        KafkaOptions.bootstrapServers(spec),
+                        ParamOptions.value(spec, TopicsConfig.PROMPTS),
+                        ParamOptions.value(spec, TopicsConfig.ANSWERS),
+                        ParamOptions.value(spec, TopicsConfig.SAMPLES),
                         Duration.ofSeconds(10))) {
             Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
             PrintWriter out = spec.commandLine().getOut();
             out.printf(
                     "serving http://%s:%d (GET /samples, POST /generate, GET /healthz) for the job"
                             + " on %s; Ctrl-C stops%n",
-                    host, api.port(), bootstrapServers);
+                    host, api.port(), KafkaOptions.bootstrapServers(spec));
             out.flush();
             stop.await();
         }

@@ -1,5 +1,6 @@
 package io.streamgpt.cli.stream;
 
+import io.streamgpt.cli.KafkaOptions;
 import io.streamgpt.connectors.kafka.TextFeeder;
 import io.streamgpt.connectors.kafka.TopicAdmin;
 
@@ -23,6 +24,7 @@ import java.util.concurrent.Callable;
 @Command(
         name = "feed",
         mixinStandardHelpOptions = true,
+        modelTransformer = KafkaOptions.class,
         description = "Send a text file or stdin to a text topic.")
 public final class FeedCommand implements Callable<Integer> {
 
@@ -36,12 +38,6 @@ public final class FeedCommand implements Callable<Integer> {
             defaultValue = "text",
             description = "Text topic. Default: ${DEFAULT-VALUE}.")
     String topic;
-
-    @Option(
-            names = "--bootstrap-servers",
-            defaultValue = "127.0.0.1:9092",
-            description = "Kafka bootstrap servers. Default: ${DEFAULT-VALUE}.")
-    String bootstrapServers;
 
     @Option(
             names = "--record-bytes",
@@ -65,11 +61,13 @@ public final class FeedCommand implements Callable<Integer> {
         // a new text topic gets one partition: one token stream, windows in order
         for (String created :
                 TopicAdmin.ensureTopics(
-                        bootstrapServers, List.of(new TopicAdmin.TopicSpec(topic, 1, Map.of())))) {
+                        KafkaOptions.bootstrapServers(spec),
+                        List.of(new TopicAdmin.TopicSpec(topic, 1, Map.of())))) {
             spec.commandLine().getOut().println("created topic " + created);
         }
         try (InputStream in = stdin ? System.in : Files.newInputStream(file);
-                TextFeeder feeder = new TextFeeder(bootstrapServers, topic, recordBytes);
+                TextFeeder feeder =
+                        new TextFeeder(KafkaOptions.bootstrapServers(spec), topic, recordBytes);
                 ProgressBar bar =
                         new ProgressBarBuilder()
                                 .setTaskName("feed " + topic)

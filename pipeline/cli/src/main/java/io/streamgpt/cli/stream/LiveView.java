@@ -2,7 +2,7 @@ package io.streamgpt.cli.stream;
 
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.records.Reports;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.config.JobConfig;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -27,17 +27,19 @@ public final class LiveView implements AutoCloseable {
         this.config = config;
         this.out = out;
         this.sinceMs = sinceMs;
-        consumer = KafkaStreams.textConsumer(config.bootstrapServers(), "streamgpt-view");
-        consumer.subscribe(List.of(config.lossesTopic(), config.samplesTopic()));
+        consumer = KafkaStreams.textConsumer(config.kafka().bootstrapServers(), "streamgpt-view");
+        consumer.subscribe(List.of(config.topics().losses(), config.topics().samples()));
     }
 
     /** The step of the last loss record a run with max_steps writes; 0 when it trains forever. */
     static long lastReportedStep(JobConfig config) {
-        if (config.maxSteps() == 0) {
+        if (config.replicas().maxSteps() == 0) {
             return 0;
         }
-        long lastRound = config.maxSteps() / config.syncEvery() * config.syncEvery();
-        return Math.max(1, lastRound / config.evalInterval() * config.evalInterval());
+        long lastRound =
+                config.replicas().maxSteps() / config.sync().every() * config.sync().every();
+        return Math.max(
+                1, lastRound / config.evaluation().interval() * config.evaluation().interval());
     }
 
     /**
@@ -47,7 +49,7 @@ public final class LiveView implements AutoCloseable {
     boolean poll(long stopAt) {
         boolean done = false;
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
-            if (record.topic().equals(config.lossesTopic())) {
+            if (record.topic().equals(config.topics().losses())) {
                 Reports.LossRecord loss =
                         Reports.fromJson(record.value(), Reports.LossRecord.class);
                 if (loss.timeMs() < sinceMs) {

@@ -2,9 +2,11 @@ package io.streamgpt.cli.stream;
 
 import io.streamgpt.cli.JobOptions;
 import io.streamgpt.cli.Paths;
+import io.streamgpt.cli.PreflightOption;
 import io.streamgpt.embedded.EmbeddedKafka;
-import io.streamgpt.job.JobConfig;
-import io.streamgpt.model.Vocabulary;
+import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.KafkaConfig;
 
 import org.apache.flink.core.execution.JobClient;
 import picocli.CommandLine.Command;
@@ -15,6 +17,8 @@ import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +32,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @Command(
         name = "local",
         mixinStandardHelpOptions = true,
+        modelTransformer = JobOptions.class,
         description =
                 "Run the streaming trainer locally: in-process Kafka + Flink MiniCluster, fed with"
                         + " a corpus, with a live view.")
@@ -35,7 +40,7 @@ public final class LocalCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
 
-    @Mixin JobOptions job;
+    @Mixin PreflightOption preflight;
 
     @Option(
             names = "--data",
@@ -65,14 +70,12 @@ public final class LocalCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        boolean externalKafka =
-                spec.commandLine().getParseResult().hasMatchedOption("--bootstrap-servers");
-        Vocabulary vocabulary = job.vocabulary();
-        job.toConfig(vocabulary); // validate every option before starting anything
-        if (job.checkpointDir.isBlank()) {
-            job.checkpointDir =
-                    Paths.home().resolve("runs").resolve("checkpoints").toUri().toString();
-        }
+        Map<String, String> arguments = new LinkedHashMap<>(JobOptions.arguments(spec));
+        boolean externalKafka = arguments.containsKey(KafkaConfig.BOOTSTRAP_SERVERS.name());
+        JobConfig.parse(arguments); // validate every option before starting anything
+        arguments.putIfAbsent(
+                CheckpointConfig.DIRECTORY.name(),
+                Paths.home().resolve("runs").resolve("checkpoints").toUri().toString());
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook =
@@ -88,23 +91,23 @@ public final class LocalCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try (EmbeddedKafka kafka = externalKafka ? null : EmbeddedKafka.start(kafkaPort, null)) {
             if (kafka != null) {
-                job.bootstrapServers = kafka.bootstrapServers();
+                arguments.put(KafkaConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers());
                 out.println("Kafka broker (in-process) on " + kafka.bootstrapServers());
             }
-            JobConfig config = job.toConfig(vocabulary);
-            job.preflight(
+            JobConfig config = JobConfig.parse(arguments);
+            preflight.check(
                     config); // Kafka answers and suits the job, before anything is created or fed
             out.print(config.describe());
             out.flush();
             Path corpus = noFeed ? null : data != null ? data : Paths.shakespeare();
             long records = LocalStack.prepareTopics(config, corpus);
-            if (corpus != null && !config.textTopics().isEmpty()) {
+            if (corpus != null && !config.topics().text().isEmpty()) {
                 out.printf(
                         "fed %s into topic %s: %d records%n",
-                        corpus, config.textTopics().get(0), records);
+                        corpus, config.topics().text().get(0), records);
             }
             long startedMs = System.currentTimeMillis();
-            JobClient client = LocalStack.startJob(config, vocabulary, prometheusPorts);
+            JobClient client = LocalStack.startJob(config, prometheusPorts);
             out.println(
                     "job "
                             + client.getJobID()

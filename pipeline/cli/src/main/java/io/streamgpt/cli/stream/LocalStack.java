@@ -2,9 +2,8 @@ package io.streamgpt.cli.stream;
 
 import io.streamgpt.connectors.kafka.TextFeeder;
 import io.streamgpt.embedded.LoopbackCluster;
-import io.streamgpt.job.JobConfig;
 import io.streamgpt.job.StreamingTrainerJob;
-import io.streamgpt.model.Vocabulary;
+import io.streamgpt.job.config.JobConfig;
 
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
@@ -29,31 +28,31 @@ public final class LocalStack {
      */
     public static long prepareTopics(JobConfig config, Path corpus) throws IOException {
         StreamingTrainerJob.createTopics(config);
-        if (config.textTopics().isEmpty() || corpus == null) {
+        if (config.topics().text().isEmpty() || corpus == null) {
             return 0;
         }
         try (TextFeeder feeder =
                         new TextFeeder(
-                                config.bootstrapServers(), config.textTopics().get(0), 4096);
+                                config.kafka().bootstrapServers(),
+                                config.topics().text().get(0),
+                                4096);
                 InputStream in = Files.newInputStream(corpus)) {
             return feeder.feed(in, sent -> {});
         }
     }
 
     /** Starts the job on a MiniCluster: REST and the Prometheus reporter on 127.0.0.1. */
-    public static JobClient startJob(
-            JobConfig config, Vocabulary vocabulary, String prometheusPorts) throws Exception {
-        return startJob(config, vocabulary, prometheusPorts, 0);
+    public static JobClient startJob(JobConfig config, String prometheusPorts) throws Exception {
+        return startJob(config, prometheusPorts, 0);
     }
 
     /** The same with the REST API on {@code restPort} (0: any free port). */
-    public static JobClient startJob(
-            JobConfig config, Vocabulary vocabulary, String prometheusPorts, int restPort)
+    public static JobClient startJob(JobConfig config, String prometheusPorts, int restPort)
             throws Exception {
         Configuration conf = LoopbackCluster.configuration();
         conf.setString("rest.port", String.valueOf(restPort));
         conf.addAll(StreamingTrainerJob.configuration(config));
-        conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas()));
+        conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas().count()));
         if (prometheusPorts != null) {
             conf.setString(
                     "metrics.reporter.prom.factory.class",
@@ -62,9 +61,9 @@ public final class LocalStack {
             conf.setString("metrics.reporter.prom.port", prometheusPorts);
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(config.replicas());
+        env.setParallelism(config.replicas().count());
         StreamingTrainerJob.enableCheckpointing(env, config);
-        StreamingTrainerJob.build(env, config, vocabulary);
+        StreamingTrainerJob.build(env, config);
         return env.executeAsync("streamgpt");
     }
 }

@@ -1,7 +1,10 @@
 package io.streamgpt.cli.stream;
 
+import io.streamgpt.cli.KafkaOptions;
+import io.streamgpt.cli.ParamOptions;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.job.config.TopicsConfig;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -19,26 +22,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** Prints the generated samples of the samples topic. */
+/** Prints the generated samples of the samples ParamOptions.value(spec, TopicsConfig.SAMPLES). */
 @Command(
         name = "samples",
         mixinStandardHelpOptions = true,
+        modelTransformer = SamplesCommand.Options.class,
         description = "Print the samples the job generated.")
 public final class SamplesCommand implements Callable<Integer> {
 
+    /** The job's Kafka and the topics this command reads or writes. */
+    public static final class Options extends KafkaOptions {
+        public Options() {
+            super(TopicsConfig.SAMPLES);
+        }
+    }
+
     @Spec CommandSpec spec;
-
-    @Option(
-            names = "--topic",
-            defaultValue = "streamgpt-samples",
-            description = "Samples topic. Default: ${DEFAULT-VALUE}.")
-    String topic;
-
-    @Option(
-            names = "--bootstrap-servers",
-            defaultValue = "127.0.0.1:9092",
-            description = "Kafka bootstrap servers. Default: ${DEFAULT-VALUE}.")
-    String bootstrapServers;
 
     @Option(
             names = "--last",
@@ -53,16 +52,30 @@ public final class SamplesCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(bootstrapServers, "streamgpt-samples")) {
-            // the newest --last records of each partition as the topic is now: a job that keeps
+                KafkaStreams.textConsumer(
+                        KafkaOptions.bootstrapServers(spec), "streamgpt-samples")) {
+            // the newest --last records of each partition as the ParamOptions.value(spec,
+            // TopicsConfig.SAMPLES) is now: a job that keeps
             // writing
             // samples must not keep this read going
             List<TopicPartition> partitions =
-                    consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-                            .map(p -> new TopicPartition(topic, p.partition()))
+                    consumer
+                            .partitionsFor(
+                                    ParamOptions.value(spec, TopicsConfig.SAMPLES),
+                                    Duration.ofSeconds(10))
+                            .stream()
+                            .map(
+                                    p ->
+                                            new TopicPartition(
+                                                    ParamOptions.value(spec, TopicsConfig.SAMPLES),
+                                                    p.partition()))
                             .toList();
             if (partitions.isEmpty()) {
-                throw new IllegalArgumentException("no topic " + topic + " on " + bootstrapServers);
+                throw new IllegalArgumentException(
+                        "no ParamOptions.value(spec, TopicsConfig.SAMPLES) "
+                                + ParamOptions.value(spec, TopicsConfig.SAMPLES)
+                                + " on "
+                                + KafkaOptions.bootstrapServers(spec));
             }
             consumer.assign(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions, Duration.ofSeconds(10));

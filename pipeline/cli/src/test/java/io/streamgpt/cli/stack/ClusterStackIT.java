@@ -1,5 +1,6 @@
 package io.streamgpt.cli.stack;
 
+import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.cli.cluster.FlinkRest;
 import io.streamgpt.connectors.client.LossReader;
@@ -146,8 +147,7 @@ class ClusterStackIT {
         Path corpus =
                 Files.writeString(
                         runDir.resolve("corpus.txt"),
-                        Files.readString(Path.of("../data/tinyshakespeare.txt"))
-                                .substring(0, 200_000));
+                        Files.readString(Paths.shakespeare()).substring(0, 200_000));
         String[] fed =
                 cli("feed", "--topic", "it-text", "--bootstrap-servers", kafka, corpus.toString());
         assertThat(fed[0]).as(fed[2]).isEqualTo("0");
@@ -238,8 +238,7 @@ class ClusterStackIT {
         Path corpus =
                 Files.writeString(
                         runDir.resolve("corpus.txt"),
-                        Files.readString(Path.of("../data/tinyshakespeare.txt"))
-                                .substring(0, 200_000));
+                        Files.readString(Paths.shakespeare()).substring(0, 200_000));
         String[] fed =
                 cli("feed", "--topic", "it-text", "--bootstrap-servers", kafka, corpus.toString());
         assertThat(fed[0]).as(fed[2]).isEqualTo("0");

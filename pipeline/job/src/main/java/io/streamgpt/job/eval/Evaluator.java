@@ -1,19 +1,20 @@
 package io.streamgpt.job.eval;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.connectors.records.TopicRecord;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.LiveModelSpec;
+import io.streamgpt.job.RestoreGeneration;
+import io.streamgpt.job.config.EvaluationConfig;
+import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.replica.ReplayBuffer;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.Generator;
 import io.streamgpt.model.Gpt;
-import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.Sampler;
 import io.streamgpt.model.TokenCorpus;
-import io.streamgpt.model.TorchRuntime;
-import io.streamgpt.model.Vocabulary;
+import io.streamgpt.model.TrainingConfig;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ListState;
@@ -32,7 +33,6 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 import java.util.Random;
 
 /**
@@ -41,14 +41,16 @@ import java.util.Random;
  * validation loss) to the losses topic, every {@code sample_interval} steps a generated sample to
  * the samples topic.
  */
-public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, TopicRecord>
+public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow, TopicRecord>
         implements CheckpointedFunction {
 
     /** Held-out tokens kept for validation: ~2,000 windows of the cpu preset. */
     private static final long VAL_BUFFER_TOKENS = 130_000;
 
-    private final JobConfig config;
-    private final Vocabulary vocabulary;
+    private final LiveModelSpec spec;
+    private final TrainingConfig training;
+    private final EvaluationConfig evaluation;
+    private final TopicsConfig topics;
 
     private transient Gpt model;
     private transient ReplayBuffer heldOut;
@@ -58,7 +60,7 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
     private transient long lastEvalBucket;
     private transient long lastSampleBucket;
     private transient ListState<byte[]> heldOutState;
-    private transient ListState<Integer> generationState;
+    private transient RestoreGeneration generations;
     private transient ListState<Long> heldOutWindowsState;
     private transient long restoredHeldOutWindows;
     private transient int generation;
@@ -66,9 +68,15 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
     private transient volatile float valLoss = Float.NaN;
     private transient volatile long modelVersion;
 
-    public Evaluator(JobConfig config, Vocabulary vocabulary) {
-        this.config = config;
-        this.vocabulary = vocabulary;
+    public Evaluator(
+            LiveModelSpec spec,
+            TrainingConfig training,
+            EvaluationConfig evaluation,
+            TopicsConfig topics) {
+        this.spec = spec;
+        this.training = training;
+        this.evaluation = evaluation;
+        this.topics = topics;
     }
 
     /**
@@ -79,15 +87,8 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
      */
     @Override
     public void initializeState(FunctionInitializationContext context) throws Exception {
-        generationState =
-                context.getOperatorStateStore()
-                        .getUnionListState(
-                                new ListStateDescriptor<>("evaluator-generation", Types.INT));
-        int newest = -1;
-        for (Integer g : generationState.get()) {
-            newest = Math.max(newest, g);
-        }
-        generation = context.isRestored() ? newest + 1 : 0;
+        generations = RestoreGeneration.of(context, "evaluator-generation");
+        generation = generations.current();
         heldOutState =
                 context.getOperatorStateStore()
                         .getListState(
@@ -110,7 +111,7 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
 
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
-        generationState.update(List.of(generation));
+        generations.snapshot();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             ReplayBuffer.writeRuns(out, heldOut.runs());
@@ -121,19 +122,15 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
 
     @Override
     public void open(OpenContext context) {
-        TorchRuntime.configure(config.threadsPerReplica());
-        model =
-                Gpt.create(
-                        config.model(),
-                        TorchRuntime.deviceFor(0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
+        model = spec.host().create(spec.shape(), training.seed());
         heldOut = new ReplayBuffer(VAL_BUFFER_TOKENS);
         heldOut.restore(restoredHeldOut);
         heldOutWindows =
                 restoredHeldOutWindows; // windows received, not the runs they were merged into
-        random = new Random(config.model().seed() + 1);
+        random = new Random(training.seed() + 1);
         globalRounds =
                 new GlobalRounds(
-                        (int) model.parameterCount(), config.chunkSize(), generation, 0, true);
+                        (int) model.parameterCount(), spec.chunkSize(), generation, 0, true);
         lastEvalBucket = -1;
         lastSampleBucket = 0;
         var metrics = getRuntimeContext().getMetricGroup();
@@ -149,7 +146,7 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
     }
 
     @Override
-    public void processElement1(ModelChunk chunk, Context ctx, Collector<TopicRecord> out) {
+    public void processElement1(GlobalChunk chunk, Context ctx, Collector<TopicRecord> out) {
         GlobalRounds.Round complete = globalRounds.offer(chunk);
         if (complete != null) {
             modelVersion = complete.round();
@@ -161,16 +158,17 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
      * Loads the round into the model only when it is evaluated or sampled: most rounds are neither.
      */
     private void report(GlobalRounds.Round round, Collector<TopicRecord> out) {
-        ModelChunk head = round.head();
-        long step = head.step();
-        boolean evaluate = step / config.evalInterval() > lastEvalBucket;
+        GlobalChunk head = round.head();
+        long step = head.progress().step();
+        boolean evaluate = step / evaluation.interval() > lastEvalBucket;
         boolean sample =
-                config.sampleTokens() > 0 && step / config.sampleInterval() > lastSampleBucket;
+                evaluation.sampleTokens() > 0
+                        && step / evaluation.sampleInterval() > lastSampleBucket;
         if (evaluate || sample) {
             model.setParameterValues(round.parameters());
         }
         if (evaluate) {
-            lastEvalBucket = step / config.evalInterval();
+            lastEvalBucket = step / evaluation.interval();
             valLoss = validationLoss();
             Float[] perReplica = new Float[head.replicaLosses().length];
             for (int i = 0; i < perReplica.length; i++) {
@@ -178,52 +176,52 @@ public final class Evaluator extends CoProcessFunction<ModelChunk, TokenWindow, 
             }
             out.collect(
                     new TopicRecord(
-                            config.lossesTopic(),
+                            topics.losses(),
                             Reports.toJson(
                                     new Reports.LossRecord(
                                             step,
                                             head.round(),
                                             head.generation(),
-                                            head.tokens(),
-                                            Reports.orNull(head.loss()),
+                                            head.progress().tokens(),
+                                            Reports.orNull(head.progress().loss()),
                                             perReplica,
                                             Reports.orNull(valLoss),
                                             heldOutWindows,
                                             System.currentTimeMillis()))));
         }
         if (sample) {
-            lastSampleBucket = step / config.sampleInterval();
+            lastSampleBucket = step / evaluation.sampleInterval();
             int[] tokens =
                     new Generator(model)
                             .generate(
                                     new int[0],
-                                    config.sampleTokens(),
+                                    evaluation.sampleTokens(),
                                     Sampler.multinomial(step),
                                     true);
             out.collect(
                     new TopicRecord(
-                            config.samplesTopic(),
+                            topics.samples(),
                             Reports.toJson(
                                     new Reports.SampleRecord(
                                             step,
                                             head.round(),
                                             head.generation(),
-                                            vocabulary.decode(tokens),
+                                            spec.vocabulary().decode(tokens),
                                             System.currentTimeMillis()))));
         }
     }
 
     private float validationLoss() {
-        GptConfig c = model.config();
         double sum = 0;
-        for (int i = 0; i < config.evalIters(); i++) {
-            TokenCorpus.Batch batch = heldOut.sample(random, c.batchSize(), c.blockSize());
+        for (int i = 0; i < evaluation.iters(); i++) {
+            TokenCorpus.Batch batch =
+                    heldOut.sample(random, training.batchSize(), spec.shape().blockSize());
             if (batch == null) {
                 return Float.NaN;
             }
             sum += model.evaluate(batch);
         }
-        return (float) (sum / config.evalIters());
+        return (float) (sum / evaluation.iters());
     }
 
     @Override

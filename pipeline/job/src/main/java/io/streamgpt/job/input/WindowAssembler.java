@@ -3,7 +3,6 @@ package io.streamgpt.job.input;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.connectors.records.TextRecord;
 import io.streamgpt.connectors.records.TopicRecord;
-import io.streamgpt.job.JobConfig;
 import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -64,15 +63,6 @@ public final class WindowAssembler extends KeyedProcessFunction<String, TextReco
         this.deadLetterTopic = deadLetterTopic;
         this.width = blockSize + 1;
         this.stride = stride;
-    }
-
-    public WindowAssembler(Vocabulary vocabulary, JobConfig config) {
-        this(
-                vocabulary,
-                config.model().blockSize(),
-                config.stride(),
-                config.maxRecordBytes(),
-                config.deadLetterTopic());
     }
 
     @Override

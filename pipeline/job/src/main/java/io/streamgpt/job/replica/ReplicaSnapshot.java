@@ -1,5 +1,7 @@
 package io.streamgpt.job.replica;
 
+import io.streamgpt.model.FloatArrays;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -77,7 +79,7 @@ public record ReplicaSnapshot(
             try (DataOutputStream out = new DataOutputStream(bytes)) {
                 out.writeInt(VERSION);
                 out.writeLong(round);
-                writeFloats(out, parameters);
+                FloatArrays.write(out, parameters);
             }
             return bytes.toByteArray();
         }
@@ -89,7 +91,7 @@ public record ReplicaSnapshot(
                     throw new IOException(
                             "global model snapshot version " + version + ", expected " + VERSION);
                 }
-                return new Global(in.readLong(), readFloats(in));
+                return new Global(in.readLong(), FloatArrays.read(in));
             }
         }
     }
@@ -104,10 +106,10 @@ public record ReplicaSnapshot(
             out.writeLong(awaitingRound);
             out.writeLong(tokensConsumed);
             out.writeFloat(lastLoss);
-            writeFloats(out, parameters);
+            FloatArrays.write(out, parameters);
             out.writeLong(optimizerSteps);
-            writeFloats(out, firstMoment);
-            writeFloats(out, secondMoment);
+            FloatArrays.write(out, firstMoment);
+            FloatArrays.write(out, secondMoment);
             ByteArrayOutputStream rng = new ByteArrayOutputStream();
             try (ObjectOutputStream o = new ObjectOutputStream(rng)) {
                 o.writeObject(batches);
@@ -132,10 +134,10 @@ public record ReplicaSnapshot(
             long awaitingRound = in.readLong();
             long tokensConsumed = in.readLong();
             float lastLoss = in.readFloat();
-            float[] parameters = readFloats(in);
+            float[] parameters = FloatArrays.read(in);
             long optimizerSteps = in.readLong();
-            float[] first = readFloats(in);
-            float[] second = readFloats(in);
+            float[] first = FloatArrays.read(in);
+            float[] second = FloatArrays.read(in);
             byte[] rng = in.readNBytes(in.readInt());
             Random batches;
             try (ObjectInputStream o = new ObjectInputStream(new ByteArrayInputStream(rng))) {
@@ -158,18 +160,5 @@ public record ReplicaSnapshot(
                     batches,
                     buffer);
         }
-    }
-
-    private static void writeFloats(DataOutputStream out, float[] values) throws IOException {
-        out.writeInt(values.length);
-        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(4 * values.length);
-        buffer.asFloatBuffer().put(values);
-        out.write(buffer.array());
-    }
-
-    private static float[] readFloats(DataInputStream in) throws IOException {
-        float[] values = new float[in.readInt()];
-        java.nio.ByteBuffer.wrap(in.readNBytes(4 * values.length)).asFloatBuffer().get(values);
-        return values;
     }
 }

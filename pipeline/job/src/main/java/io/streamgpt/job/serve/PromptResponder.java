@@ -1,17 +1,18 @@
 package io.streamgpt.job.serve;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
+import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.records.PromptRecord;
 import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.connectors.records.TopicRecord;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.LiveModelSpec;
+import io.streamgpt.job.config.ServingConfig;
+import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.Generator;
 import io.streamgpt.model.Gpt;
-import io.streamgpt.model.ParameterLayout;
+import io.streamgpt.model.ModelHost;
 import io.streamgpt.model.Sampler;
-import io.streamgpt.model.TorchRuntime;
 import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -30,7 +31,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.OptionalInt;
 
 /**
  * Answers prompt requests with the newest global model: it assembles each version from the model
@@ -51,15 +51,18 @@ import java.util.OptionalInt;
  * back on the model topic.
  */
 public final class PromptResponder
-        extends KeyedCoProcessFunction<Integer, PromptRecord, ModelChunk, TopicRecord>
+        extends KeyedCoProcessFunction<Integer, PromptRecord, GlobalChunk, TopicRecord>
         implements CheckpointedFunction {
 
     /** Generation time per timer firing: the longest the responder holds its mailbox. */
     static final long TICK_BUDGET_MS = 20;
 
-    private final JobConfig config;
+    private final LiveModelSpec spec;
+    private final ServingConfig serving;
+    private final TopicsConfig topics;
     private final Vocabulary vocabulary;
 
+    private transient ModelHost host;
     private transient GlobalRounds globalRounds;
     private transient Gpt model;
     private transient GlobalRounds.Round
@@ -116,9 +119,14 @@ public final class PromptResponder
         }
     }
 
-    public PromptResponder(JobConfig config, Vocabulary vocabulary) {
-        this.config = config;
-        this.vocabulary = vocabulary;
+    /**
+     * @param topics where answers and dead letters go
+     */
+    public PromptResponder(LiveModelSpec spec, ServingConfig serving, TopicsConfig topics) {
+        this.spec = spec;
+        this.serving = serving;
+        this.topics = topics;
+        this.vocabulary = spec.vocabulary();
     }
 
     @Override
@@ -146,9 +154,8 @@ public final class PromptResponder
 
     @Override
     public void open(OpenContext context) {
-        TorchRuntime.configure(config.threadsPerReplica());
-        int parameters = Math.toIntExact(ParameterLayout.of(config.model()).size());
-        globalRounds = new GlobalRounds(parameters, config.chunkSize(), 0, 0, true);
+        host = spec.host();
+        globalRounds = new GlobalRounds(spec.parameters(), spec.chunkSize(), 0, 0, true);
         queue = new ArrayDeque<>();
         if (restoredQueue != null) {
             queue.addAll(restoredQueue);
@@ -176,7 +183,7 @@ public final class PromptResponder
             invalid.inc();
             out.collect(
                     new TopicRecord(
-                            config.deadLetterTopic(),
+                            topics.deadLetters(),
                             Reports.toJson(
                                     new Reports.DeadLetter(
                                             record.topic(),
@@ -201,7 +208,7 @@ public final class PromptResponder
         if (refused(waiting, now, out)) {
             return;
         }
-        if (queue.size() >= config.promptQueue()) {
+        if (queue.size() >= serving.promptQueue()) {
             reject(request.id(), Reports.Answer.QUEUE_FULL, out);
             return;
         }
@@ -230,7 +237,7 @@ public final class PromptResponder
     // ---------------------------------------------------------------- the model in
 
     @Override
-    public void processElement2(ModelChunk chunk, Context ctx, Collector<TopicRecord> out) {
+    public void processElement2(GlobalChunk chunk, Context ctx, Collector<TopicRecord> out) {
         GlobalRounds.Round complete = globalRounds.offer(chunk);
         if (complete != null) {
             newerModel = complete;
@@ -248,18 +255,13 @@ public final class PromptResponder
             return;
         }
         if (model == null) {
-            model =
-                    Gpt.withParameters(
-                            config.model(),
-                            newerModel.parameters(),
-                            TorchRuntime.deviceFor(
-                                    0, OptionalInt.empty(), TorchRuntime.visibleGpus()));
+            model = host.load(spec.shape(), newerModel.parameters());
         } else {
             model.setParameterValues(newerModel.parameters());
         }
         modelRound = newerModel.round();
         modelGeneration = newerModel.head().generation();
-        modelStep = newerModel.head().step();
+        modelStep = newerModel.head().progress().step();
         newerModel = null;
     }
 
@@ -329,7 +331,7 @@ public final class PromptResponder
     }
 
     private TopicRecord answer(Reports.Answer answer) {
-        return new TopicRecord(config.answersTopic(), answer.id(), Reports.toJson(answer));
+        return new TopicRecord(topics.answers(), answer.id(), Reports.toJson(answer));
     }
 
     @Override

@@ -1,7 +1,11 @@
 package io.streamgpt.job.sync;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.Progress;
+import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.chunks.Slice;
+import io.streamgpt.job.config.SyncConfig;
 
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
@@ -27,7 +31,8 @@ import java.util.Map;
  * never stalls the others. Everything it keeps is keyed state, so it is checkpointed and scales
  * with the number of chunks.
  */
-public final class ParameterAverager extends KeyedProcessFunction<Integer, ModelChunk, ModelChunk> {
+public final class ParameterAverager
+        extends KeyedProcessFunction<Integer, Contribution, GlobalChunk> {
 
     /** The running sum of one round's contributions to this chunk. */
     public static final class RoundSum {
@@ -59,7 +64,8 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
         }
     }
 
-    private final JobConfig config;
+    private final SyncConfig sync;
+    private final int replicas;
 
     private transient MapState<Long, RoundSum> rounds;
     private transient ValueState<Closed> closed;
@@ -70,8 +76,13 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
     private transient Counter lateContributions;
     private transient volatile double divergence;
 
-    public ParameterAverager(JobConfig config) {
-        this.config = config;
+    /**
+     * @param sync the round timeout and the outer optimizer
+     * @param replicas contributors that close a round before its timeout
+     */
+    public ParameterAverager(SyncConfig sync, int replicas) {
+        this.sync = sync;
+        this.replicas = replicas;
     }
 
     @Override
@@ -106,11 +117,8 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
     }
 
     @Override
-    public void processElement(ModelChunk chunk, Context ctx, Collector<ModelChunk> out)
+    public void processElement(Contribution chunk, Context ctx, Collector<GlobalChunk> out)
             throws Exception {
-        if (chunk.kind() != ModelChunk.Kind.CONTRIBUTION) {
-            return;
-        }
         Closed last = closed.value();
         if (last == null
                 || chunk.generation()
@@ -134,7 +142,7 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
         if (!add(sum, chunk)) {
             return; // a repeated contribution
         }
-        if (sum.count == config.replicas()) {
+        if (sum.count == replicas) {
             close(sum, ctx.getCurrentKey(), out);
         } else {
             rounds.put(chunk.round(), sum);
@@ -142,7 +150,7 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
     }
 
     @Override
-    public void onTimer(long timestamp, OnTimerContext ctx, Collector<ModelChunk> out)
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<GlobalChunk> out)
             throws Exception {
         List<RoundSum> due = new ArrayList<>();
         for (RoundSum sum : rounds.values()) {
@@ -157,38 +165,38 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
         }
     }
 
-    private RoundSum newRound(ModelChunk chunk, long now) {
+    private RoundSum newRound(Contribution chunk, long now) {
         RoundSum sum = new RoundSum();
         sum.generation = chunk.generation();
         sum.round = chunk.round();
-        sum.chunkCount = chunk.chunkCount();
-        sum.sum = new float[chunk.values().length];
-        sum.contributors = new long[(config.replicas() + 63) / 64];
-        sum.losses = new float[chunk.chunk() == 0 ? config.replicas() : 0];
+        sum.chunkCount = chunk.slice().count();
+        sum.sum = new float[chunk.slice().values().length];
+        sum.contributors = new long[(replicas + 63) / 64];
+        sum.losses = new float[chunk.chunk() == 0 ? replicas : 0];
         Arrays.fill(sum.losses, Float.NaN);
-        sum.deadline = now + config.syncTimeoutMs();
+        sum.deadline = now + sync.timeoutMs();
         return sum;
     }
 
     /** Adds a contribution; false if this replica already contributed to the round. */
-    static boolean add(RoundSum sum, ModelChunk chunk) {
+    static boolean add(RoundSum sum, Contribution chunk) {
         int r = chunk.replica();
         if ((sum.contributors[r / 64] & (1L << (r % 64))) != 0) {
             return false;
         }
-        if (chunk.values().length != sum.sum.length) {
+        if (chunk.slice().values().length != sum.sum.length) {
             throw new IllegalArgumentException(
                     "chunk "
                             + chunk.chunk()
                             + " of replica "
                             + r
                             + " has "
-                            + chunk.values().length
+                            + chunk.slice().values().length
                             + " values, others sent "
                             + sum.sum.length);
         }
         sum.contributors[r / 64] |= 1L << (r % 64);
-        float[] values = chunk.values();
+        float[] values = chunk.slice().values();
         double squares = 0;
         for (int i = 0; i < values.length; i++) {
             sum.sum[i] += values[i];
@@ -197,14 +205,14 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
         sum.sumOfSquares += squares;
         sum.count++;
         if (sum.losses.length > 0) {
-            sum.losses[r] = chunk.loss();
+            sum.losses[r] = chunk.progress().loss();
         }
-        sum.maxStep = Math.max(sum.maxStep, chunk.step());
-        sum.tokens += chunk.tokens();
+        sum.maxStep = Math.max(sum.maxStep, chunk.progress().step());
+        sum.tokens += chunk.progress().tokens();
         return true;
     }
 
-    private void close(RoundSum sum, int chunk, Collector<ModelChunk> out) throws Exception {
+    private void close(RoundSum sum, int chunk, Collector<GlobalChunk> out) throws Exception {
         float[] average = new float[sum.sum.length];
         double averageSquares = 0;
         for (int i = 0; i < average.length; i++) {
@@ -220,13 +228,13 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
             m = new float[average.length];
         }
         float[] next =
-                config.outerOptimizer()
+                sync.outerOptimizer()
                         .apply(
                                 previous,
                                 average,
                                 m,
-                                config.outerLearningRate(),
-                                config.outerMomentum());
+                                sync.outerLearningRate(),
+                                sync.outerMomentum());
         previousGlobal.update(next);
         momentum.update(m);
         closed.update(new Closed(sum.generation, sum.round));
@@ -237,19 +245,12 @@ public final class ParameterAverager extends KeyedProcessFunction<Integer, Model
         }
         closedRounds.inc();
         out.collect(
-                new ModelChunk(
-                        ModelChunk.Kind.GLOBAL,
-                        sum.generation,
-                        sum.round,
+                new GlobalChunk(
+                        new RoundId(sum.generation, sum.round),
                         sum.count,
-                        chunk,
-                        sum.chunkCount,
-                        sum.maxStep,
-                        sum.tokens,
-                        meanLoss(sum.losses),
-                        0L,
+                        new Progress(sum.maxStep, sum.tokens, meanLoss(sum.losses)),
                         sum.losses,
-                        next));
+                        new Slice(chunk, sum.chunkCount, next)));
     }
 
     private static float meanLoss(float[] losses) {

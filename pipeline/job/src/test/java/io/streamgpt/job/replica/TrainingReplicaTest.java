@@ -1,11 +1,16 @@
 package io.streamgpt.job.replica;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
-import io.streamgpt.connectors.chunks.ParameterChunks;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.Progress;
+import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.job.TestConfigs;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.job.input.TokenWindow;
-import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.model.FloatArrays;
 import io.streamgpt.model.ParameterLayout;
 
 import org.apache.flink.api.common.typeinfo.Types;
@@ -30,71 +35,44 @@ class TrainingReplicaTest {
     private static final int PARAMETERS = (int) ParameterLayout.of(TestConfigs.TINY_MODEL).size();
 
     private static JobConfig config(
-            JobConfig.SyncMode mode, JobConfig.Pacing pacing, int tokensPerStep) {
+            SyncConfig.Mode mode, ReplicaConfig.Pacing pacing, int tokensPerStep) {
         JobConfig c =
-                TestConfigs.job(
-                        "127.0.0.1:1",
-                        "unit",
-                        2,
-                        2,
-                        mode,
-                        OuterOptimizer.AVERAGE,
-                        100,
-                        64,
-                        1000,
-                        0,
-                        "");
-        return new JobConfig(
-                c.model(),
-                c.vocabulary(),
-                c.replicas(),
-                c.syncEvery(),
-                c.syncMode(),
-                c.outerOptimizer(),
-                c.outerLearningRate(),
-                c.outerMomentum(),
-                c.syncTimeoutMs(),
-                c.chunkSize(),
-                c.averagerParallelism(),
-                c.bootstrapServers(),
-                c.textTopics(),
-                c.textTopicPattern(),
-                c.startingOffsets(),
-                c.groupId(),
-                c.modelTopic(),
-                c.lossesTopic(),
-                c.samplesTopic(),
-                c.promptsTopic(),
-                c.answersTopic(),
-                c.deadLetterTopic(),
-                c.promptQueue(),
-                pacing,
-                tokensPerStep,
-                c.maxSteps(),
-                c.bufferTokens(),
-                c.maxRecordBytes(),
-                c.stride(),
-                c.runWindows(),
-                c.evalInterval(),
-                c.evalIters(),
-                c.sampleInterval(),
-                c.sampleTokens(),
-                c.checkpointIntervalMs(),
-                c.stateBackend(),
-                c.checkpointDir(),
-                c.threadsPerReplica(),
-                c.failAtStep());
+                TestConfigs.tiny("127.0.0.1:1", "unit")
+                        .withReplicas(
+                                r ->
+                                        r.with(ReplicaConfig.COUNT, 2)
+                                                .with(ReplicaConfig.MAX_STEPS, 100L))
+                        .withSync(
+                                s ->
+                                        s.with(SyncConfig.EVERY, 2)
+                                                .with(SyncConfig.MODE, mode)
+                                                .with(SyncConfig.TIMEOUT_MS, 1000L));
+        return c.withReplicas(
+                r ->
+                        r.with(ReplicaConfig.PACING, pacing)
+                                .with(ReplicaConfig.TOKENS_PER_STEP, tokensPerStep));
     }
 
-    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>
+    private static TrainingReplica replica(JobConfig config) {
+        return new TrainingReplica(
+                config.model(),
+                config.training(),
+                config.replicas(),
+                config.sync(),
+                config.faults(),
+                config.stride());
+    }
+
+    private static KeyedBroadcastOperatorTestHarness<
+                    Integer, TokenWindow, GlobalChunk, Contribution>
             harness(JobConfig config) throws Exception {
         return ProcessFunctionTestHarnesses.forKeyedBroadcastProcessFunction(
-                new TrainingReplica(config), w -> 0, Types.INT, TrainingReplica.MODEL_TOPIC);
+                replica(config), w -> 0, Types.INT, TrainingReplica.MODEL_TOPIC);
     }
 
     /** Consecutive windows of one partition: 16 + 1 tokens every 16. */
     private static void feed(
-            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, GlobalChunk, Contribution> h,
             int windows)
             throws Exception {
         Random random = new Random(3);
@@ -104,34 +82,26 @@ class TrainingReplicaTest {
         }
     }
 
-    private static List<ModelChunk> contributions(
-            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+    private static List<Contribution> contributions(
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, GlobalChunk, Contribution> h,
             long round) {
         return h.extractOutputValues().stream().filter(c -> c.round() == round).toList();
     }
 
     private static void sendGlobal(
-            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk> h,
+            KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, GlobalChunk, Contribution> h,
             int generation,
             long round,
             float[] parameters)
             throws Exception {
-        int chunks = ParameterChunks.count(parameters.length, 1000);
-        for (int c = 0; c < chunks; c++) {
+        for (int c = 0; c < Slice.count(parameters.length, 1000); c++) {
             h.processBroadcastElement(
-                    new ModelChunk(
-                            ModelChunk.Kind.GLOBAL,
-                            generation,
-                            round,
+                    new GlobalChunk(
+                            new RoundId(generation, round),
                             2,
-                            c,
-                            chunks,
-                            round * 2,
-                            0,
-                            1f,
-                            0L,
+                            new Progress(round * 2, 0, 1f),
                             null,
-                            ParameterChunks.slice(parameters, c, 1000)),
+                            Slice.of(parameters, c, 1000)),
                     0);
         }
     }
@@ -144,17 +114,12 @@ class TrainingReplicaTest {
 
     @Test
     void syncReplicaSendsEveryKStepsWaitsForTheRoundAndAdoptsIt() throws Exception {
-        try (var h = harness(config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1))) {
+        try (var h = harness(config(SyncConfig.Mode.SYNC, ReplicaConfig.Pacing.CONTINUOUS, 1))) {
             feed(h, 20);
             h.setProcessingTime(1);
-            List<ModelChunk> round1 = contributions(h, 1);
-            assertThat(round1).hasSize(ParameterChunks.count(PARAMETERS, 1000));
-            assertThat(round1)
-                    .allMatch(
-                            c ->
-                                    c.kind() == ModelChunk.Kind.CONTRIBUTION
-                                            && c.step() == 2
-                                            && c.generation() == 0);
+            List<Contribution> round1 = contributions(h, 1);
+            assertThat(round1).hasSize(Slice.count(PARAMETERS, 1000));
+            assertThat(round1).allMatch(c -> c.progress().step() == 2 && c.generation() == 0);
             h.setProcessingTime(50);
             assertThat(contributions(h, 2)).as("waits for round 1").isEmpty();
 
@@ -165,18 +130,18 @@ class TrainingReplicaTest {
             float[] global = constant(0.25f);
             sendGlobal(h, 0, 1, global);
             h.setProcessingTime(150);
-            List<ModelChunk> round2 = contributions(h, 2);
+            List<Contribution> round2 = contributions(h, 2);
             assertThat(round2).isNotEmpty();
             assertThat(round2.get(0).baseChecksum())
                     .as("round 2 trained from the adopted global model")
-                    .isEqualTo(TrainingReplica.checksum(global));
-            assertThat(round2.get(0).step()).isEqualTo(4);
+                    .isEqualTo(FloatArrays.crc32(global));
+            assertThat(round2.get(0).progress().step()).isEqualTo(4);
         }
     }
 
     @Test
     void overlapReplicaKeepsTrainingWhileARoundIsInFlight() throws Exception {
-        try (var h = harness(config(JobConfig.SyncMode.OVERLAP, JobConfig.Pacing.CONTINUOUS, 1))) {
+        try (var h = harness(config(SyncConfig.Mode.OVERLAP, ReplicaConfig.Pacing.CONTINUOUS, 1))) {
             feed(h, 20);
             h.setProcessingTime(1); // continuous pacing, no waiting: runs to max_steps (100)
             assertThat(contributions(h, 1)).isNotEmpty();
@@ -187,7 +152,8 @@ class TrainingReplicaTest {
 
     @Test
     void perTokensPacingTakesOneStepPerTokensArrived() throws Exception {
-        try (var h = harness(config(JobConfig.SyncMode.OVERLAP, JobConfig.Pacing.PER_TOKENS, 64))) {
+        try (var h =
+                harness(config(SyncConfig.Mode.OVERLAP, ReplicaConfig.Pacing.PER_TOKENS, 64))) {
             feed(h, 20); // 20 windows x 16 new tokens = 320 tokens: 5 steps of 64
             h.setProcessingTime(1);
             assertThat(contributions(h, 2)).isNotEmpty(); // step 4
@@ -201,7 +167,7 @@ class TrainingReplicaTest {
     @Test
     void aRestoredReplicaContinuesItsStepsInANewGeneration() throws Exception {
         OperatorSubtaskState snapshot;
-        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        JobConfig config = config(SyncConfig.Mode.SYNC, ReplicaConfig.Pacing.CONTINUOUS, 1);
         try (var h = harness(config)) {
             feed(h, 20);
             h.setProcessingTime(1);
@@ -211,9 +177,10 @@ class TrainingReplicaTest {
             snapshot = h.snapshot(1, 10);
         }
         var h =
-                new KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>(
+                new KeyedBroadcastOperatorTestHarness<
+                        Integer, TokenWindow, GlobalChunk, Contribution>(
                         new CoBroadcastWithKeyedOperator<>(
-                                new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
+                                replica(config), List.of(TrainingReplica.MODEL_TOPIC)),
                         w -> 0,
                         Types.INT,
                         128,
@@ -224,14 +191,16 @@ class TrainingReplicaTest {
             h.open();
             h.setProcessingTime(
                     20); // the restored timer fires: it sends round 2 again, in generation 1
-            List<ModelChunk> resent = contributions(h, 2);
-            assertThat(resent).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 4);
+            List<Contribution> resent = contributions(h, 2);
+            assertThat(resent)
+                    .isNotEmpty()
+                    .allMatch(c -> c.generation() == 1 && c.progress().step() == 4);
             sendGlobal(h, 0, 2, constant(0.2f)); // written by the old generation: ignored
             h.setProcessingTime(30);
             assertThat(contributions(h, 3)).isEmpty();
             sendGlobal(h, 1, 2, constant(0.2f));
             h.setProcessingTime(40);
-            assertThat(contributions(h, 3)).isNotEmpty().allMatch(c -> c.step() == 6);
+            assertThat(contributions(h, 3)).isNotEmpty().allMatch(c -> c.progress().step() == 6);
         } finally {
             h.close();
         }
@@ -240,12 +209,13 @@ class TrainingReplicaTest {
     /**
      * Subtask {@code subtask} of {@code parallelism} replicas, keyed as the job's router keys them.
      */
-    private static KeyedBroadcastOperatorTestHarness<Integer, TokenWindow, ModelChunk, ModelChunk>
+    private static KeyedBroadcastOperatorTestHarness<
+                    Integer, TokenWindow, GlobalChunk, Contribution>
             subtask(JobConfig config, int subtask, int parallelism) throws Exception {
         int key = ReplicaRouter.keysForSubtasks(parallelism, 128)[subtask];
         return new KeyedBroadcastOperatorTestHarness<>(
                 new CoBroadcastWithKeyedOperator<>(
-                        new TrainingReplica(config), List.of(TrainingReplica.MODEL_TOPIC)),
+                        replica(config), List.of(TrainingReplica.MODEL_TOPIC)),
                 w -> key,
                 Types.INT,
                 128,
@@ -253,10 +223,11 @@ class TrainingReplicaTest {
                 subtask);
     }
 
-    private static float[] values(List<ModelChunk> chunks) {
+    private static float[] values(List<Contribution> chunks) {
         float[] all = new float[PARAMETERS];
-        for (ModelChunk c : chunks) {
-            System.arraycopy(c.values(), 0, all, c.chunk() * 1000, c.values().length);
+        for (Contribution c : chunks) {
+            System.arraycopy(
+                    c.slice().values(), 0, all, c.chunk() * 1000, c.slice().values().length);
         }
         return all;
     }
@@ -275,7 +246,9 @@ class TrainingReplicaTest {
                 h.setProcessingTime(1);
                 sendGlobal(h, 0, 1, global);
                 h.setProcessingTime(10);
-                assertThat(contributions(h, 2)).isNotEmpty().allMatch(c -> c.step() == 4);
+                assertThat(contributions(h, 2))
+                        .isNotEmpty()
+                        .allMatch(c -> c.progress().step() == 4);
                 snapshots[i] = h.snapshot(1, 10);
             }
         }
@@ -284,7 +257,7 @@ class TrainingReplicaTest {
 
     @Test
     void aRestoredReplicaTrainsOnExactlyAsIfItHadNeverStopped() throws Exception {
-        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        JobConfig config = config(SyncConfig.Mode.SYNC, ReplicaConfig.Pacing.CONTINUOUS, 1);
         OperatorSubtaskState snapshot;
         float[] uninterrupted;
         try (var h = subtask(config, 0, 1)) {
@@ -302,11 +275,13 @@ class TrainingReplicaTest {
             h.initializeState(snapshot);
             h.open();
             h.setProcessingTime(20);
-            List<ModelChunk> resent = contributions(h, 2);
+            List<Contribution> resent = contributions(h, 2);
             sendGlobal(h, 1, 2, values(resent));
             h.setProcessingTime(30);
-            List<ModelChunk> round3 = contributions(h, 3);
-            assertThat(round3).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 6);
+            List<Contribution> round3 = contributions(h, 3);
+            assertThat(round3)
+                    .isNotEmpty()
+                    .allMatch(c -> c.generation() == 1 && c.progress().step() == 6);
             // same parameters, AdamW moments, batches and step count: bitwise the same update
             assertThat(values(round3)).containsExactly(uninterrupted);
         }
@@ -314,7 +289,7 @@ class TrainingReplicaTest {
 
     @Test
     void aReplicaAddedByARescaleStartsFromTheGlobalModelAtItsRound() throws Exception {
-        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        JobConfig config = config(SyncConfig.Mode.SYNC, ReplicaConfig.Pacing.CONTINUOUS, 1);
         float[] global = constant(0.1f);
         OperatorSubtaskState both =
                 AbstractStreamOperatorTestHarness.repackageState(
@@ -327,18 +302,19 @@ class TrainingReplicaTest {
             h.setProcessingTime(20);
             // it joins at round 1's step (2) and contributes to round 2 like the others, trained
             // from round 1's model
-            List<ModelChunk> first = h.extractOutputValues();
+            List<Contribution> first = h.extractOutputValues();
             assertThat(first)
                     .isNotEmpty()
-                    .allMatch(c -> c.round() == 2 && c.step() == 4 && c.generation() == 1);
-            assertThat(first.get(0).baseChecksum()).isEqualTo(TrainingReplica.checksum(global));
-            assertThat(first.get(0).tokens()).isEqualTo(2 * 8 * 16);
+                    .allMatch(
+                            c -> c.round() == 2 && c.progress().step() == 4 && c.generation() == 1);
+            assertThat(first.get(0).baseChecksum()).isEqualTo(FloatArrays.crc32(global));
+            assertThat(first.get(0).progress().tokens()).isEqualTo(2 * 8 * 16);
         }
     }
 
     @Test
     void aSubtaskTakingOverTwoReplicasKeepsWhatBothTrainedOn() throws Exception {
-        JobConfig config = config(JobConfig.SyncMode.SYNC, JobConfig.Pacing.CONTINUOUS, 1);
+        JobConfig config = config(SyncConfig.Mode.SYNC, ReplicaConfig.Pacing.CONTINUOUS, 1);
         OperatorSubtaskState all =
                 AbstractStreamOperatorTestHarness.repackageState(
                         waitingForRound2(config, 3, constant(0.1f)));
@@ -348,16 +324,21 @@ class TrainingReplicaTest {
             h.open();
             feed(h, 1); // a window wakes it (the timers of its former keys may be elsewhere)
             h.setProcessingTime(20);
-            List<ModelChunk> resent = contributions(h, 2);
-            assertThat(resent).isNotEmpty().allMatch(c -> c.generation() == 1 && c.step() == 4);
-            assertThat(resent.get(0).tokens())
+            List<Contribution> resent = contributions(h, 2);
+            assertThat(resent)
+                    .isNotEmpty()
+                    .allMatch(c -> c.generation() == 1 && c.progress().step() == 4);
+            assertThat(resent.get(0).progress().tokens())
                     .as("both replicas' 4 steps")
                     .isEqualTo(2 * 4 * 8 * 16);
             sendGlobal(h, 1, 2, constant(0.2f));
             h.setProcessingTime(30);
             assertThat(contributions(h, 3))
                     .isNotEmpty()
-                    .allMatch(c -> c.step() == 6 && c.tokens() == (2 * 4 + 2) * 8 * 16);
+                    .allMatch(
+                            c ->
+                                    c.progress().step() == 6
+                                            && c.progress().tokens() == (2 * 4 + 2) * 8 * 16);
         }
     }
 }

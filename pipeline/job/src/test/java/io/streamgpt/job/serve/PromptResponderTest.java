@@ -1,15 +1,18 @@
 package io.streamgpt.job.serve;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
-import io.streamgpt.connectors.chunks.ParameterChunks;
+import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.Progress;
+import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.connectors.records.PromptRecord;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.connectors.records.TopicRecord;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.job.LiveModelSpec;
 import io.streamgpt.job.TestConfigs;
-import io.streamgpt.job.sync.OuterOptimizer;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.Gpt;
-import io.streamgpt.model.Vocabulary;
 
 import ai.djl.Device;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -28,34 +31,32 @@ import static org.assertj.core.api.Assertions.assertThat;
 class PromptResponderTest {
 
     private static final JobConfig CONFIG =
-            TestConfigs.job(
-                    "127.0.0.1:1",
-                    "unit",
-                    1,
-                    1,
-                    JobConfig.SyncMode.SYNC,
-                    OuterOptimizer.AVERAGE,
-                    0,
-                    64,
-                    1000,
-                    0,
-                    "");
+            TestConfigs.tiny("127.0.0.1:1", "unit")
+                    .withReplicas(r -> r.with(ReplicaConfig.COUNT, 1))
+                    .withSync(s -> s.with(SyncConfig.EVERY, 1).with(SyncConfig.TIMEOUT_MS, 1000L));
     private static float[] parameters;
 
     @BeforeAll
     static void model() {
-        try (Gpt gpt = Gpt.create(TestConfigs.TINY_MODEL, Device.cpu())) {
+        try (Gpt gpt = Gpt.create(TestConfigs.TINY_MODEL, 7, Device.cpu())) {
             parameters = gpt.parameterValues();
         }
     }
 
     /** A harness to initialize (or not) and open. */
     private static KeyedTwoInputStreamOperatorTestHarness<
-                    Integer, PromptRecord, ModelChunk, TopicRecord>
+                    Integer, PromptRecord, GlobalChunk, TopicRecord>
             harness() throws Exception {
         return new KeyedTwoInputStreamOperatorTestHarness<>(
                 new KeyedCoProcessOperator<>(
-                        new PromptResponder(CONFIG, Vocabulary.named("shakespeare"))),
+                        new PromptResponder(
+                                new LiveModelSpec(
+                                        CONFIG.model(),
+                                        CONFIG.vocabulary(),
+                                        CONFIG.sync().chunkSize(),
+                                        1),
+                                CONFIG.serving(),
+                                CONFIG.topics())),
                 r -> 0,
                 c -> 0,
                 Types.INT);
@@ -69,7 +70,7 @@ class PromptResponderTest {
     }
 
     private static void ask(
-            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, GlobalChunk, TopicRecord>
                     h,
             String id,
             int tokens)
@@ -86,26 +87,19 @@ class PromptResponderTest {
     }
 
     private static void publishModel(
-            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, GlobalChunk, TopicRecord>
                     h,
             long round)
             throws Exception {
-        int chunks = ParameterChunks.count(parameters.length, CONFIG.chunkSize());
-        for (int c = 0; c < chunks; c++) {
+        int chunkSize = CONFIG.sync().chunkSize();
+        for (int c = 0; c < Slice.count(parameters.length, chunkSize); c++) {
             h.processElement2(
-                    new ModelChunk(
-                            ModelChunk.Kind.GLOBAL,
-                            0,
-                            round,
+                    new GlobalChunk(
+                            new RoundId(0, round),
                             1,
-                            c,
-                            chunks,
-                            round * 10,
-                            0,
-                            1f,
-                            0L,
+                            new Progress(round * 10, 0, 1f),
                             null,
-                            ParameterChunks.slice(parameters, c, CONFIG.chunkSize())),
+                            Slice.of(parameters, c, chunkSize)),
                     0);
         }
     }
@@ -115,7 +109,7 @@ class PromptResponderTest {
      * 20 ms).
      */
     private static void answerUntil(
-            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, GlobalChunk, TopicRecord>
                     h,
             int count)
             throws Exception {
@@ -127,10 +121,10 @@ class PromptResponderTest {
     }
 
     private static List<Reports.Answer> answers(
-            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, GlobalChunk, TopicRecord>
                     h) {
         return h.extractOutputValues().stream()
-                .filter(r -> r.topic().equals(CONFIG.answersTopic()))
+                .filter(r -> r.topic().equals(CONFIG.topics().answers()))
                 .map(
                         r -> {
                             Reports.Answer a = Reports.fromJson(r.value(), Reports.Answer.class);
@@ -141,10 +135,10 @@ class PromptResponderTest {
     }
 
     private static List<Reports.DeadLetter> deadLetters(
-            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, ModelChunk, TopicRecord>
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, GlobalChunk, TopicRecord>
                     h) {
         return h.extractOutputValues().stream()
-                .filter(r -> r.topic().equals(CONFIG.deadLetterTopic()))
+                .filter(r -> r.topic().equals(CONFIG.topics().deadLetters()))
                 .map(r -> Reports.fromJson(r.value(), Reports.DeadLetter.class))
                 .toList();
     }
@@ -205,7 +199,7 @@ class PromptResponderTest {
         try (var h = harness()) {
             h.open();
             publishModel(h, 1);
-            int capacity = CONFIG.promptQueue();
+            int capacity = CONFIG.serving().promptQueue();
             for (int i = 0;
                     i < capacity + 8;
                     i++) { // no timer fires in between: nothing is answered yet

@@ -1,8 +1,12 @@
 package io.streamgpt.job.sync;
 
-import io.streamgpt.connectors.chunks.ModelChunk;
-import io.streamgpt.job.JobConfig;
+import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.Progress;
+import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.job.TestConfigs;
+import io.streamgpt.job.config.JobConfig;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -17,29 +21,24 @@ import static org.assertj.core.api.Assertions.within;
 /** The averager as Flink runs it (operator test harness): known vectors in, exact averages out. */
 class ParameterAveragerTest {
 
-    private static ModelChunk contribution(
+    /** Replica {@code replica}'s one-chunk contribution to a round, at step round x 10. */
+    private static Contribution contribution(
             int generation, long round, int replica, float loss, float... values) {
-        return new ModelChunk(
-                ModelChunk.Kind.CONTRIBUTION,
-                generation,
-                round,
+        return new Contribution(
+                new RoundId(generation, round),
                 replica,
-                0,
-                1,
-                round * 10,
-                100,
-                loss,
+                new Progress(round * 10, 100, loss),
                 0L,
-                null,
-                values);
+                new Slice(0, 1, values));
     }
 
-    private static KeyedOneInputStreamOperatorTestHarness<Integer, ModelChunk, ModelChunk> harness(
-            JobConfig config) throws Exception {
+    private static KeyedOneInputStreamOperatorTestHarness<Integer, Contribution, GlobalChunk>
+            harness(JobConfig config) throws Exception {
         var harness =
                 new KeyedOneInputStreamOperatorTestHarness<>(
-                        new KeyedProcessOperator<>(new ParameterAverager(config)),
-                        ModelChunk::chunk,
+                        new KeyedProcessOperator<>(
+                                new ParameterAverager(config.sync(), config.replicas().count())),
+                        Contribution::chunk,
                         Types.INT);
         harness.open();
         return harness;
@@ -52,15 +51,14 @@ class ParameterAveragerTest {
             h.processElement(contribution(0, 1, 2, 4f, 4f, 5f, 6f), 0);
             assertThat(h.extractOutputValues()).isEmpty();
             h.processElement(contribution(0, 1, 1, 3f, 7f, 8f, 9f), 0);
-            List<ModelChunk> out = h.extractOutputValues();
+            List<GlobalChunk> out = h.extractOutputValues();
             assertThat(out).hasSize(1);
-            ModelChunk global = out.get(0);
-            assertThat(global.kind()).isEqualTo(ModelChunk.Kind.GLOBAL);
-            assertThat(global.values()).containsExactly(4f, 5f, 6f);
-            assertThat(global.replica()).isEqualTo(3);
+            GlobalChunk global = out.get(0);
+            assertThat(global.slice().values()).containsExactly(4f, 5f, 6f);
+            assertThat(global.contributors()).isEqualTo(3);
             assertThat(global.replicaLosses()).containsExactly(2f, 3f, 4f);
-            assertThat(global.loss()).isEqualTo(3f);
-            assertThat(global.tokens()).isEqualTo(300);
+            assertThat(global.progress().loss()).isEqualTo(3f);
+            assertThat(global.progress().tokens()).isEqualTo(300);
         }
     }
 
@@ -72,12 +70,12 @@ class ParameterAveragerTest {
                     contribution(0, 1, 1, 1f, 3f, 5f), 0); // first round: the average (2, 4)
             h.processElement(contribution(0, 2, 0, 1f, 1f, 2f), 0);
             h.processElement(contribution(0, 2, 1, 1f, 1f, 4f), 0); // average (1, 3)
-            List<ModelChunk> out = h.extractOutputValues();
-            assertThat(out.get(0).values()).containsExactly(2f, 4f);
+            List<GlobalChunk> out = h.extractOutputValues();
+            assertThat(out.get(0).slice().values()).containsExactly(2f, 4f);
             // g = (2,4) - (1,3) = (1,1); m = 0.9*0 + g = (1,1); global = (2,4) - 0.7 * (g + 0.9 m)
             // = (2,4) - 1.33
-            assertThat(out.get(1).values()[0]).isCloseTo(2f - 0.7f * 1.9f, within(1e-6f));
-            assertThat(out.get(1).values()[1]).isCloseTo(4f - 0.7f * 1.9f, within(1e-6f));
+            assertThat(out.get(1).slice().values()[0]).isCloseTo(2f - 0.7f * 1.9f, within(1e-6f));
+            assertThat(out.get(1).slice().values()[1]).isCloseTo(4f - 0.7f * 1.9f, within(1e-6f));
         }
     }
 
@@ -89,10 +87,10 @@ class ParameterAveragerTest {
             h.setProcessingTime(1499);
             assertThat(h.extractOutputValues()).isEmpty();
             h.setProcessingTime(1500); // the timeout: average what arrived
-            List<ModelChunk> out = h.extractOutputValues();
+            List<GlobalChunk> out = h.extractOutputValues();
             assertThat(out).hasSize(1);
-            assertThat(out.get(0).replica()).isEqualTo(1);
-            assertThat(out.get(0).values()).containsExactly(1f, 1f);
+            assertThat(out.get(0).contributors()).isEqualTo(1);
+            assertThat(out.get(0).slice().values()).containsExactly(1f, 1f);
             assertThat(out.get(0).replicaLosses()[1]).isNaN();
             h.processElement(contribution(0, 1, 1, 2f, 9f, 9f), 0); // too late for round 1
             assertThat(h.extractOutputValues()).hasSize(1);
@@ -109,10 +107,10 @@ class ParameterAveragerTest {
             h.processElement(
                     contribution(0, 1, 1, 1f, 50f), 0); // generation 0 after the restore: ignored
             h.processElement(contribution(1, 1, 1, 1f, 6f), 0);
-            List<ModelChunk> out = h.extractOutputValues();
+            List<GlobalChunk> out = h.extractOutputValues();
             assertThat(out).hasSize(1);
             assertThat(out.get(0).generation()).isEqualTo(1);
-            assertThat(out.get(0).values()).containsExactly(5f);
+            assertThat(out.get(0).slice().values()).containsExactly(5f);
         }
     }
 }

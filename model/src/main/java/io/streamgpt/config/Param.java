@@ -1,0 +1,329 @@
+package io.streamgpt.config;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.Predicate;
+
+/**
+ * One setting, defined once: its name (the command-line option {@code --NAME} and the key of {@code
+ * --NAME=VALUE} job arguments), what it means, its default and the rule its values keep, in the
+ * style of flink-ml's {@code Param}. Configuration records declare their settings as constants of
+ * this type, and everything else is derived from them: the command line's options and their help,
+ * the job's arguments on a cluster, the configuration reference in docs/ and the one-line errors of
+ * an invalid value.
+ *
+ * <pre>{@code
+ * static final Param<Integer> EVERY =
+ *         Param.ofInt("sync-every", "Local steps between parameter averaging rounds (K).", 10)
+ *                 .atLeast(1);
+ * }</pre>
+ *
+ * @param <T> the value's type: Integer, Long, Double, Boolean, String, an enum or a list of strings
+ */
+public final class Param<T> implements Serializable {
+
+    private static final long serialVersionUID = 1L;
+
+    /** How a value reads from its text form. */
+    @FunctionalInterface
+    interface Parser<T> extends Serializable {
+        T parse(String text);
+    }
+
+    /** A rule a value keeps, with its wording for an error ("must be >= 1"). */
+    private record Rule<T>(SerializablePredicate<T> test, String wording) implements Serializable {}
+
+    @FunctionalInterface
+    private interface SerializablePredicate<T> extends Predicate<T>, Serializable {}
+
+    private final String name;
+    private final String doc;
+    private final Class<?> type;
+    private final T defaultValue;
+    private final String defaultText;
+    private final Parser<T> parser;
+    private final List<Rule<T>> rules;
+    private final List<String> aliases;
+    private final String environmentVariable;
+    private final boolean derived;
+
+    private Param(
+            String name,
+            String doc,
+            Class<?> type,
+            T defaultValue,
+            String defaultText,
+            Parser<T> parser,
+            List<Rule<T>> rules,
+            List<String> aliases,
+            String environmentVariable,
+            boolean derived) {
+        if (!name.matches("[a-z][a-z0-9-]*")) {
+            throw new IllegalArgumentException("a setting's name is kebab-case, got " + name);
+        }
+        this.name = name;
+        this.doc = doc;
+        this.type = type;
+        this.defaultValue = defaultValue;
+        this.defaultText = defaultText;
+        this.parser = parser;
+        this.rules = List.copyOf(rules);
+        this.aliases = List.copyOf(aliases);
+        this.environmentVariable = environmentVariable;
+        this.derived = derived;
+    }
+
+    private static <T> Param<T> of(
+            String name, String doc, Class<?> type, T defaultValue, Parser<T> parser) {
+        return new Param<>(
+                name, doc, type, defaultValue, null, parser, List.of(), List.of(), null, false);
+    }
+
+    public static Param<Integer> ofInt(String name, String doc, Integer defaultValue) {
+        return of(name, doc, Integer.class, defaultValue, text -> Integer.valueOf(text.strip()));
+    }
+
+    public static Param<Long> ofLong(String name, String doc, Long defaultValue) {
+        return of(name, doc, Long.class, defaultValue, text -> Long.valueOf(text.strip()));
+    }
+
+    public static Param<Double> ofDouble(String name, String doc, Double defaultValue) {
+        return of(name, doc, Double.class, defaultValue, text -> Double.valueOf(text.strip()));
+    }
+
+    public static Param<String> ofString(String name, String doc, String defaultValue) {
+        return of(name, doc, String.class, defaultValue, text -> text);
+    }
+
+    /** An enum, read case-insensitively by constant name. */
+    public static <E extends Enum<E>> Param<E> ofEnum(
+            String name, String doc, Class<E> type, E defaultValue) {
+        return of(
+                        name,
+                        doc,
+                        type,
+                        defaultValue,
+                        text -> Enum.valueOf(type, text.strip().toUpperCase(Locale.ROOT)))
+                .mustBe(
+                        value -> true,
+                        "one of "
+                                + Arrays.toString(type.getEnumConstants())
+                                        .replace("[", "")
+                                        .replace("]", ""));
+    }
+
+    /** A comma-separated list of strings; blanks around the commas are dropped. */
+    public static Param<List<String>> ofList(String name, String doc, List<String> defaultValue) {
+        return of(
+                name,
+                doc,
+                List.class,
+                defaultValue == null ? null : List.copyOf(defaultValue),
+                text ->
+                        text.isBlank()
+                                ? List.of()
+                                : Arrays.stream(text.split(",")).map(String::strip).toList());
+    }
+
+    // ---------------------------------------------------------------- refinements
+
+    private Param<T> withRule(Rule<T> rule) {
+        List<Rule<T>> more = new ArrayList<>(rules);
+        more.add(rule);
+        return new Param<>(
+                name,
+                doc,
+                type,
+                defaultValue,
+                defaultText,
+                parser,
+                more,
+                aliases,
+                environmentVariable,
+                derived);
+    }
+
+    /** Values must pass {@code test}; {@code wording} completes "NAME must be ...". */
+    public Param<T> mustBe(Predicate<T> test, String wording) {
+        return withRule(new Rule<>(test::test, wording));
+    }
+
+    /** Numbers must be at least {@code min}. */
+    public Param<T> atLeast(Number min) {
+        return mustBe(v -> ((Number) v).doubleValue() >= min.doubleValue(), ">= " + min);
+    }
+
+    /** Numbers must lie in [{@code min}, {@code max}]. */
+    public Param<T> between(Number min, Number max) {
+        return mustBe(
+                v ->
+                        ((Number) v).doubleValue() >= min.doubleValue()
+                                && ((Number) v).doubleValue() <= max.doubleValue(),
+                "in [" + min + ", " + max + "]");
+    }
+
+    /** Strings must be one of {@code allowed}. */
+    public Param<T> oneOf(String... allowed) {
+        List<String> values = List.of(allowed);
+        return mustBe(values::contains, "one of " + String.join(", ", allowed));
+    }
+
+    /** What the help says instead of a default value, for a default that depends on others. */
+    public Param<T> defaultDescribedAs(String text) {
+        return new Param<>(
+                name,
+                doc,
+                type,
+                defaultValue,
+                text,
+                parser,
+                rules,
+                aliases,
+                environmentVariable,
+                derived);
+    }
+
+    /** Other option names the command line accepts for it, e.g. Kafka's own spelling. */
+    public Param<T> alias(String... names) {
+        return new Param<>(
+                name,
+                doc,
+                type,
+                defaultValue,
+                defaultText,
+                parser,
+                rules,
+                List.of(names),
+                environmentVariable,
+                derived);
+    }
+
+    /** The command line's default comes from this environment variable when it is set. */
+    public Param<T> environmentVariable(String variable) {
+        return new Param<>(
+                name,
+                doc,
+                type,
+                defaultValue,
+                defaultText,
+                parser,
+                rules,
+                aliases,
+                variable,
+                derived);
+    }
+
+    /** A value the job derives (e.g. the vocabulary size): never an option of its own. */
+    public Param<T> derived() {
+        return new Param<>(
+                name,
+                doc,
+                type,
+                defaultValue,
+                defaultText,
+                parser,
+                rules,
+                aliases,
+                environmentVariable,
+                true);
+    }
+
+    // ---------------------------------------------------------------- use
+
+    public String name() {
+        return name;
+    }
+
+    public String doc() {
+        return doc;
+    }
+
+    public Class<?> type() {
+        return type;
+    }
+
+    public T defaultValue() {
+        return defaultValue;
+    }
+
+    /** The default as the help and the configuration reference print it; "" for none. */
+    public String defaultText() {
+        if (defaultText != null) {
+            return defaultText;
+        }
+        return defaultValue == null ? "" : format(defaultValue);
+    }
+
+    public List<String> aliases() {
+        return aliases;
+    }
+
+    /** The environment variable of the command line's default, or null. */
+    public String environmentVariable() {
+        return environmentVariable;
+    }
+
+    public boolean isDerived() {
+        return derived;
+    }
+
+    /**
+     * Reads a value; an unreadable one is an {@link IllegalArgumentException} naming the setting.
+     */
+    public T parse(String text) {
+        Objects.requireNonNull(text, name);
+        try {
+            return parser.parse(text);
+        } catch (IllegalArgumentException e) {
+            String expected = type.isEnum() ? rules.get(0).wording() : typeWord();
+            throw new IllegalArgumentException(
+                    name + " must be " + expected + ", got '" + text + "'", e);
+        }
+    }
+
+    private String typeWord() {
+        if (type == Integer.class || type == Long.class) {
+            return "an integer";
+        }
+        return type == Double.class
+                ? "a number"
+                : "a " + type.getSimpleName().toLowerCase(Locale.ROOT);
+    }
+
+    /** The text form of a value, as {@link #parse} reads it back. */
+    public String format(Object value) {
+        if (value instanceof List<?> list) {
+            return String.join(",", list.stream().map(String::valueOf).toList());
+        }
+        return String.valueOf(value);
+    }
+
+    /** Adds "NAME must be RULE, got VALUE" to {@code errors} for each rule the value breaks. */
+    @SuppressWarnings("unchecked")
+    void check(Object value, List<String> errors) {
+        if (value == null) {
+            if (defaultValue != null) {
+                errors.add(name + " is required");
+            }
+            return;
+        }
+        if (!type.isInstance(value)) {
+            errors.add(name + " must be of type " + type.getSimpleName() + ", got " + value);
+            return;
+        }
+        for (Rule<T> rule : rules) {
+            if (!rule.test().test((T) value)) {
+                errors.add(name + " must be " + rule.wording() + ", got " + format(value));
+            }
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "--" + name;
+    }
+}

@@ -1,0 +1,74 @@
+package io.streamgpt.job.config;
+
+import io.streamgpt.config.Param;
+import io.streamgpt.config.Params;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * The training replicas: how many, how fast each trains and on how much remembered text.
+ *
+ * @param count N data-parallel training replicas, one per subtask
+ * @param threads libtorch intra-op threads of each replica
+ * @param pacing {@code CONTINUOUS}: train as fast as possible while data is buffered; {@code
+ *     PER_TOKENS}: one step per {@code tokensPerStep} new tokens
+ * @param tokensPerStep newly arrived tokens per step with {@code PER_TOKENS} pacing
+ * @param maxSteps stop training at this many steps per replica; 0 trains forever
+ * @param bufferTokens capacity of each replica's replay buffer, in tokens
+ */
+public record ReplicaConfig(
+        int count, int threads, Pacing pacing, int tokensPerStep, long maxSteps, long bufferTokens)
+        implements Serializable {
+
+    /** When a replica steps. */
+    public enum Pacing {
+        CONTINUOUS,
+        PER_TOKENS
+    }
+
+    public static final Param<Integer> COUNT =
+            Param.ofInt("replicas", "Data-parallel training replicas.", 2).atLeast(1);
+    public static final Param<Integer> THREADS =
+            Param.ofInt("threads-per-replica", "libtorch threads of each replica.", 1).atLeast(1);
+    public static final Param<Pacing> PACING =
+            Param.ofEnum(
+                    "pacing",
+                    "CONTINUOUS: train as fast as possible while data is buffered; PER_TOKENS: one"
+                            + " step per --tokens-per-step new tokens.",
+                    Pacing.class,
+                    Pacing.CONTINUOUS);
+    public static final Param<Integer> TOKENS_PER_STEP =
+            Param.ofInt("tokens-per-step", "New tokens per step with PER_TOKENS pacing.", 768)
+                    .atLeast(1);
+    public static final Param<Long> MAX_STEPS =
+            Param.ofLong(
+                            "max-steps",
+                            "Steps per replica, then stop training; 0 trains forever.",
+                            0L)
+                    .atLeast(0);
+    public static final Param<Long> BUFFER_TOKENS =
+            Param.ofLong(
+                            "buffer-tokens",
+                            "Replay buffer of each replica, in tokens (tiny Shakespeare is 1.1M).",
+                            2_000_000L)
+                    .atLeast(2);
+
+    public static final List<Param<?>> PARAMS =
+            List.of(COUNT, THREADS, PACING, TOKENS_PER_STEP, MAX_STEPS, BUFFER_TOKENS);
+
+    public ReplicaConfig {
+        Params.require(
+                "replica config",
+                Params.errors(
+                        PARAMS, count, threads, pacing, tokensPerStep, maxSteps, bufferTokens));
+    }
+
+    public static ReplicaConfig defaults() {
+        return Params.defaults(ReplicaConfig.class, PARAMS);
+    }
+
+    public <T> ReplicaConfig with(Param<T> param, T value) {
+        return Params.with(this, PARAMS, param, value);
+    }
+}

@@ -1,0 +1,123 @@
+package io.streamgpt.job.config;
+
+import io.streamgpt.config.Param;
+import io.streamgpt.config.Params;
+import io.streamgpt.job.sync.OuterOptimizer;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * How replicas synchronise: every {@code every} local steps each sends its parameters in chunks to
+ * the parameter averager, whose average comes back through the model topic (local SGD; DiLoCo with
+ * the Nesterov outer optimizer).
+ *
+ * @param every K: local steps between parameter averaging rounds
+ * @param mode {@code SYNC}: pause until the round's average arrives; {@code OVERLAP}: keep training
+ *     and merge the average on arrival
+ * @param outerOptimizer how the average becomes the next global model
+ * @param outerLearningRate DiLoCo outer learning rate (NESTEROV only)
+ * @param outerMomentum DiLoCo outer Nesterov momentum (NESTEROV only)
+ * @param timeoutMs a round closes after this long even if some replica did not contribute
+ * @param chunkSize parameters per model chunk on the model topic (4 bytes each)
+ * @param averagerParallelism subtasks of the parameter averager (it is keyed by chunk)
+ */
+public record SyncConfig(
+        int every,
+        Mode mode,
+        OuterOptimizer outerOptimizer,
+        double outerLearningRate,
+        double outerMomentum,
+        long timeoutMs,
+        int chunkSize,
+        int averagerParallelism)
+        implements Serializable {
+
+    /** Whether a replica waits for each round's average. */
+    public enum Mode {
+        SYNC,
+        OVERLAP
+    }
+
+    /** Kafka's default largest message is about 1 MB; chunks stay well under it. */
+    public static final int MAX_CHUNK_SIZE = 200_000;
+
+    public static final Param<Integer> EVERY =
+            Param.ofInt("sync-every", "Local steps between parameter averaging rounds (K).", 10)
+                    .atLeast(1);
+    public static final Param<Mode> MODE =
+            Param.ofEnum(
+                    "sync-mode",
+                    "SYNC: wait for each round's average; OVERLAP: keep training and merge it on"
+                            + " arrival.",
+                    Mode.class,
+                    Mode.SYNC);
+    public static final Param<OuterOptimizer> OUTER_OPTIMIZER =
+            Param.ofEnum(
+                    "outer-optimizer",
+                    "AVERAGE (plain parameter averaging) or NESTEROV (DiLoCo outer momentum).",
+                    OuterOptimizer.class,
+                    OuterOptimizer.AVERAGE);
+    public static final Param<Double> OUTER_LEARNING_RATE =
+            Param.ofDouble("outer-lr", "DiLoCo outer learning rate.", 0.7)
+                    .mustBe(lr -> lr > 0, "> 0");
+    public static final Param<Double> OUTER_MOMENTUM =
+            Param.ofDouble("outer-momentum", "DiLoCo outer Nesterov momentum.", 0.9)
+                    .mustBe(m -> m >= 0 && m < 1, "in [0, 1)");
+    public static final Param<Long> TIMEOUT_MS =
+            Param.ofLong(
+                            "sync-timeout-ms",
+                            "A round closes after this long without every replica, averaging what"
+                                    + " arrived.",
+                            10_000L)
+                    .atLeast(1);
+    public static final Param<Integer> CHUNK_SIZE =
+            Param.ofInt(
+                            "chunk-size",
+                            "Parameters per model chunk (4 bytes each; Kafka's 1 MB message"
+                                    + " limit).",
+                            131_072)
+                    .between(1, MAX_CHUNK_SIZE);
+    public static final Param<Integer> AVERAGER_PARALLELISM =
+            Param.ofInt("averager-parallelism", "Subtasks of the parameter averager.", 1)
+                    .atLeast(1);
+
+    public static final List<Param<?>> PARAMS =
+            List.of(
+                    EVERY,
+                    MODE,
+                    OUTER_OPTIMIZER,
+                    OUTER_LEARNING_RATE,
+                    OUTER_MOMENTUM,
+                    TIMEOUT_MS,
+                    CHUNK_SIZE,
+                    AVERAGER_PARALLELISM);
+
+    public SyncConfig {
+        Params.require(
+                "sync config",
+                Params.errors(
+                        PARAMS,
+                        every,
+                        mode,
+                        outerOptimizer,
+                        outerLearningRate,
+                        outerMomentum,
+                        timeoutMs,
+                        chunkSize,
+                        averagerParallelism));
+    }
+
+    public static SyncConfig defaults() {
+        return Params.defaults(SyncConfig.class, PARAMS);
+    }
+
+    public <T> SyncConfig with(Param<T> param, T value) {
+        return Params.with(this, PARAMS, param, value);
+    }
+
+    /** Chunks of a flat parameter vector of {@code parameters} values. */
+    public int chunkCount(long parameters) {
+        return (int) ((parameters + chunkSize - 1) / chunkSize);
+    }
+}
