@@ -87,6 +87,16 @@ public final class TopicReader implements AutoCloseable {
         return records;
     }
 
+    /**
+     * Records written after the last read's end, waiting at most {@code timeout}: how {@code
+     * samples --follow} goes on from the newest records.
+     */
+    public List<ConsumerRecord<byte[], byte[]>> poll(Duration timeout) {
+        List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+        consumer.poll(timeout).forEach(records::add);
+        return records;
+    }
+
     /** The partitions of {@code topic}; a missing topic or a silent Kafka is one line. */
     public List<TopicPartition> partitions(String topic, Duration timeout) {
         List<PartitionInfo> infos;

@@ -9,8 +9,8 @@ import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.model.Generator;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.ModelFile;
+import io.streamgpt.model.ModelHost;
 import io.streamgpt.model.Sampler;
-import io.streamgpt.model.TorchRuntime;
 import io.streamgpt.model.Vocabulary;
 
 import picocli.CommandLine.Command;
@@ -128,15 +128,10 @@ public final class GenerateCommand implements Callable<Integer> {
                                     + " were skipped%n",
                             vocabulary.unknownCharacters());
         }
-        TorchRuntime.configure(threads);
+        ModelHost host = ModelHost.local(threads);
         PrintWriter out = spec.commandLine().getOut();
         out.print(prompt);
-        try (Gpt gpt =
-                Gpt.withParameters(
-                        contents.config(),
-                        contents.parameters(),
-                        TorchRuntime.deviceFor(
-                                0, java.util.OptionalInt.empty(), TorchRuntime.visibleGpus()))) {
+        try (Gpt gpt = host.load(contents.config(), contents.parameters())) {
             TokenPrinter printer = new TokenPrinter(vocabulary, out);
             new Generator(gpt).generate(promptIds, tokens, sampler, !noKvCache, printer);
             printer.finish();
