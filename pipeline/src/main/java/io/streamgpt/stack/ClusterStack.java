@@ -1,10 +1,10 @@
 package io.streamgpt.stack;
 
+import io.streamgpt.cli.CommandFailure;
 import io.streamgpt.pipeline.EmbeddedKafka;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -73,6 +73,24 @@ public final class ClusterStack {
             }
         }
 
+        /** These settings for the streamgpt checkout {@code home}. */
+        public Settings withHome(Path home) {
+            return new Settings(
+                    home,
+                    runDir,
+                    kafkaPort,
+                    kafkaControllerPort,
+                    flinkRestPort,
+                    flinkRpcPort,
+                    prometheusPort,
+                    reporterPorts,
+                    taskManagers,
+                    slots,
+                    taskManagerHeapMb,
+                    taskManagerNativeMb,
+                    prometheus);
+        }
+
         public String bootstrapServers() {
             return "127.0.0.1:" + kafkaPort;
         }
@@ -99,6 +117,7 @@ public final class ClusterStack {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
             new com.fasterxml.jackson.databind.ObjectMapper();
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
+    private static final String STOP_HINT = " (`streamgpt stack down` stops what did start)";
     private static final List<String> JVM_OPENS =
             List.of(
                     "--add-opens=java.base/java.lang=ALL-UNNAMED",
@@ -129,12 +148,48 @@ public final class ClusterStack {
         return settings;
     }
 
-    /** The settings the stack in {@code runDir} was started with, if it was. */
+    /**
+     * The settings the stack in {@code runDir} was started with, if it was; an unreadable settings
+     * file is one line.
+     */
     public static Optional<Settings> startedIn(Path runDir) throws IOException {
         Path file = settingsFile(runDir.toAbsolutePath().normalize());
-        return Files.exists(file)
-                ? Optional.of(JSON.readValue(file.toFile(), Settings.class))
-                : Optional.empty();
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(file.toFile(), Settings.class));
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            Throwable reason = e.getCause() != null ? e.getCause() : e;
+            String message =
+                    reason instanceof com.fasterxml.jackson.core.JacksonException jackson
+                            ? jackson.getOriginalMessage()
+                            : reason.getMessage();
+            throw new CommandFailure(
+                    "cannot read the stack settings "
+                            + file
+                            + " ("
+                            + String.valueOf(message).lines().findFirst().orElse("")
+                            + "): if nothing of this stack runs (see `ps`), delete it",
+                    e);
+        }
+    }
+
+    /** The settings of this stack that differ from {@code other}'s, as "name: this vs other". */
+    static List<String> differences(Settings mine, Settings other) {
+        List<String> differences = new ArrayList<>();
+        for (var component : Settings.class.getRecordComponents()) {
+            try {
+                Object a = component.getAccessor().invoke(mine);
+                Object b = component.getAccessor().invoke(other);
+                if (!a.equals(b)) {
+                    differences.add(component.getName() + " " + b + " (given " + a + ")");
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return differences;
     }
 
     private static Path settingsFile(Path runDir) {
@@ -146,6 +201,28 @@ public final class ClusterStack {
     /** Starts every service that does not run yet and waits until each answers. */
     public void up(PrintWriter out) throws IOException, InterruptedException {
         Files.createDirectories(settings.runDir().resolve("logs"));
+        Optional<Settings> recorded = startedIn(settings.runDir());
+        if (recorded.isPresent() && !recorded.get().equals(settings)) {
+            List<String> running =
+                    new ClusterStack(recorded.get())
+                            .services().stream()
+                                    .filter(ManagedProcess::running)
+                                    .map(ManagedProcess::name)
+                                    .toList();
+            if (!running.isEmpty()) {
+                throw new CommandFailure(
+                        "the stack in "
+                                + settings.runDir()
+                                + " runs ("
+                                + String.join(", ", running)
+                                + ") with other settings: "
+                                + String.join(", ", differences(settings, recorded.get()))
+                                + "; run `stack up` with the options it was started with (or"
+                                + " none: "
+                                + settingsFile(settings.runDir())
+                                + " keeps them), or `stack down` first");
+            }
+        }
         JSON.writerWithDefaultPrettyPrinter()
                 .writeValue(settingsFile(settings.runDir()).toFile(), settings);
         if (settings.prometheus() && !onPath("prometheus")) {
@@ -268,7 +345,19 @@ public final class ClusterStack {
                             + " is in use by another process: "
                             + "stop it or choose another port (see `streamgpt stack up --help`)");
         }
-        starter.start();
+        try {
+            starter.start();
+        } catch (IOException e) {
+            throw new CommandFailure(
+                    "could not start "
+                            + service.name()
+                            + " ("
+                            + e.getMessage()
+                            + "): see "
+                            + service.log()
+                            + STOP_HINT,
+                    e);
+        }
         out.println(
                 "started "
                         + service.name()
@@ -293,7 +382,7 @@ public final class ClusterStack {
         try (var writer = Files.newBufferedWriter(config)) {
             properties.store(writer, "streamgpt stack: a single-node KRaft broker on 127.0.0.1");
         }
-        EmbeddedKafka.format(data); // first start only: a formatted directory is left as it is
+        formatKafka(dir, data);
         kafka().start(
                         List.of(
                                 javaCommand,
@@ -304,6 +393,29 @@ public final class ClusterStack {
                                 "kafka.Kafka",
                                 config.toString()),
                         Map.of());
+    }
+
+    /**
+     * Formats the broker's directory on the first start and records its cluster id in {@code
+     * kafka/cluster.id}; on every later start the directory keeps its cluster id and topics, and
+     * one of another cluster (or another node) is refused in one line.
+     */
+    static String formatKafka(Path kafkaDir, Path data) throws IOException {
+        Path idFile = kafkaDir.resolve("cluster.id");
+        Optional<String> recorded =
+                Files.exists(idFile)
+                        ? Optional.of(Files.readString(idFile).trim()).filter(id -> !id.isEmpty())
+                        : Optional.empty();
+        String clusterId;
+        try {
+            clusterId = EmbeddedKafka.format(data, recorded);
+        } catch (IOException e) { // another cluster's directory, or the formatter failed
+            throw new CommandFailure("kafka: " + e.getMessage(), e);
+        }
+        if (recorded.isEmpty()) {
+            Files.writeString(idFile, clusterId + "\n");
+        }
+        return clusterId;
     }
 
     private void waitForKafka() throws IOException, InterruptedException {
@@ -321,11 +433,14 @@ public final class ClusterStack {
                 } catch (java.util.concurrent.ExecutionException
                         | java.util.concurrent.TimeoutException notYet) {
                     if (System.nanoTime() > deadline) {
-                        throw new IOException(
-                                "Kafka did not come up on "
+                        throw new CommandFailure(
+                                "kafka did not answer on "
                                         + settings.bootstrapServers()
-                                        + ": see "
-                                        + kafka().log());
+                                        + " within "
+                                        + READY_TIMEOUT.toSeconds()
+                                        + " s: see "
+                                        + kafka().log()
+                                        + STOP_HINT);
                     }
                     Thread.sleep(500);
                 }
@@ -452,13 +567,18 @@ public final class ClusterStack {
                 // the REST endpoint comes up a few seconds after the process
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException(
-                        "Flink did not get "
+                throw new CommandFailure(
+                        "flink did not get "
                                 + count
                                 + " TaskManager(s) at "
                                 + settings.flinkUrl()
-                                + ": see "
-                                + settings.runDir().resolve("logs"));
+                                + " within "
+                                + READY_TIMEOUT.toSeconds()
+                                + " s: see "
+                                + jobManager().log()
+                                + " and "
+                                + settings.runDir().resolve("logs").resolve("taskmanager-*.log")
+                                + STOP_HINT);
             }
             Thread.sleep(500);
         }
@@ -518,7 +638,7 @@ public final class ClusterStack {
         try {
             return Files.readString(path).trim();
         } catch (IOException e) {
-            throw new UncheckedIOException(
+            throw new CommandFailure(
                     "missing "
                             + path
                             + ": build first (`mvn -DskipTests package`, which the "
@@ -527,9 +647,16 @@ public final class ClusterStack {
         }
     }
 
-    private static void ensureAlive(ManagedProcess service) throws IOException {
+    /** Fails in one line, naming the service and its log, when it exited while starting. */
+    private static void ensureAlive(ManagedProcess service) {
         if (!service.running()) {
-            throw new IOException(service.name() + " exited during start: see " + service.log());
+            throw new CommandFailure(
+                    service.name()
+                            + " exited during start"
+                            + service.lastError().map(line -> " (" + line + ")").orElse("")
+                            + ": see "
+                            + service.log()
+                            + STOP_HINT);
         }
     }
 
@@ -550,8 +677,14 @@ public final class ClusterStack {
                 // not listening yet
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException(
-                        url + " did not answer: see " + settings.runDir().resolve("logs"));
+                throw new CommandFailure(
+                        "prometheus did not answer on "
+                                + url
+                                + " within "
+                                + READY_TIMEOUT.toSeconds()
+                                + " s: see "
+                                + prometheus().log()
+                                + STOP_HINT);
             }
             Thread.sleep(300);
         }
