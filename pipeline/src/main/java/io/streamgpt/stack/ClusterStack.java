@@ -257,6 +257,20 @@ public final class ClusterStack {
      * ran.
      */
     public int down(PrintWriter out) throws IOException {
+        // the session cluster keeps no job across a restart (no HA): name what ran, and where
+        // its retained checkpoints are
+        List<String> runningJobs = new ArrayList<>();
+        if (jobManager().running()) {
+            try {
+                for (FlinkRest.Job job : new FlinkRest(settings.flinkUrl()).jobs()) {
+                    if (!List.of("FINISHED", "CANCELED", "FAILED").contains(job.state())) {
+                        runningJobs.add(job.id());
+                    }
+                }
+            } catch (IOException unreachable) {
+                // a JobManager that does not answer has no job to name
+            }
+        }
         int stopped = 0;
         List<ManagedProcess> services = services();
         Collections.reverse(services);
@@ -266,9 +280,42 @@ public final class ClusterStack {
                 stopped++;
             }
         }
+        for (String job : runningJobs) {
+            out.println(
+                    "job "
+                            + job
+                            + " was running and is gone with the cluster: "
+                            + latestCheckpoint(job)
+                                    .map(
+                                            checkpoint ->
+                                                    "resume it after `stack up` with `streamgpt"
+                                                            + " submit --from-savepoint "
+                                                            + checkpoint
+                                                            + "` and its options")
+                                    .orElse("it had no completed checkpoint"));
+        }
         out.println(stopped == 0 ? "nothing was running" : "stack down");
         out.flush();
         return stopped;
+    }
+
+    /**
+     * The newest completed checkpoint (one with its {@code _metadata}) that job {@code jobId} left
+     * in the stack's checkpoint directory: the job retains them on cancellation and shutdown.
+     */
+    Optional<Path> latestCheckpoint(String jobId) throws IOException {
+        Path dir = settings.runDir().resolve("flink").resolve("checkpoints").resolve(jobId);
+        if (!Files.isDirectory(dir)) {
+            return Optional.empty();
+        }
+        try (var checkpoints = Files.list(dir)) {
+            return checkpoints
+                    .filter(c -> c.getFileName().toString().matches("chk-\\d+"))
+                    .filter(c -> Files.exists(c.resolve("_metadata")))
+                    .max(
+                            java.util.Comparator.comparingLong(
+                                    c -> Long.parseLong(c.getFileName().toString().substring(4))));
+        }
     }
 
     public List<ServiceStatus> status() {
@@ -457,7 +504,9 @@ public final class ClusterStack {
                 List.of(
                         "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
                         "--configDir",
-                        flinkConf().toString()));
+                        flinkConf().toString(),
+                        "-D",
+                        "io.tmp.dirs=" + freshTmpDir(jobManager())));
         jobManager().start(command, Map.of());
     }
 
@@ -481,7 +530,9 @@ public final class ClusterStack {
                 List.of(
                         "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                         "--configDir",
-                        flinkConf().toString()));
+                        flinkConf().toString(),
+                        "-D",
+                        "io.tmp.dirs=" + freshTmpDir(taskManager(index))));
         Path djl = settings.home().resolve(".djl");
         // Idle OpenMP threads must sleep, not spin: spinning threads steal the cores of the other
         // replicas.
@@ -495,6 +546,25 @@ public final class ClusterStack {
                                 djl.toString(),
                                 "OMP_WAIT_POLICY",
                                 "PASSIVE"));
+    }
+
+    /**
+     * The temporary directory of one Flink process ({@code flink/tmp/<name>}), emptied before it
+     * starts: what a process killed with {@code kill -9} left there (its working directory, the RPC
+     * jar it unpacked, blob and shuffle files) is garbage, and would pile up with every crash.
+     */
+    Path freshTmpDir(ManagedProcess service) throws IOException {
+        Path dir = settings.runDir().resolve("flink").resolve("tmp").resolve(service.name());
+        if (Files.exists(dir)) {
+            try (var files = Files.walk(dir)) {
+                for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    if (!file.equals(dir)) {
+                        Files.delete(file);
+                    }
+                }
+            }
+        }
+        return Files.createDirectories(dir);
     }
 
     private List<String> flinkJvmOptions() {

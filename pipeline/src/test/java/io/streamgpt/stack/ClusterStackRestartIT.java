@@ -264,6 +264,9 @@ class ClusterStackRestartIT {
                         .mapToLong(Reports.LossRecord::step)
                         .max()
                         .orElseThrow();
+        Path deadTmp = runDir.resolve("flink/tmp/taskmanager-2");
+        List<String> leftovers = entries(deadTmp);
+        assertThat(leftovers).as("what the killed TaskManager left in its tmp dir").isNotEmpty();
         String[] repaired = cli("stack", "up", "--run-dir", runDir.toString());
         assertThat(repaired[0]).as(repaired[2]).isEqualTo("0");
         survivors.forEach(
@@ -274,6 +277,9 @@ class ClusterStackRestartIT {
                 .contains("started taskmanager-2 (pid")
                 .contains("started prometheus (pid");
         log("third up (taskmanager-2 and prometheus again)", t0);
+        assertThat(entries(deadTmp))
+                .as("the dead TaskManager's leftovers, removed before it starts again")
+                .doesNotContainAnyElementsOf(leftovers);
         List<Reports.LossRecord> continued =
                 LossReader.readUntil(
                         kafka,
@@ -304,8 +310,97 @@ class ClusterStackRestartIT {
                         + stepAtKill
                         + ")",
                 t0);
-        rest.cancel(resumedId);
-        awaitState(rest, resumedId, "CANCELED");
+        log(
+                "after kill -9 of taskmanager-2, flink/tmp holds "
+                        + listing(runDir.resolve("flink/tmp")),
+                t0);
+
+        // ---- `stack down` with the job running: it names the job's last checkpoint to resume from
+        long checkpointsNow = rest.completedCheckpoints(resumedId);
+        long deadlineNow = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (rest.completedCheckpoints(resumedId) <= checkpointsNow) {
+            assertThat(System.nanoTime()).as("a checkpoint within 60 s").isLessThan(deadlineNow);
+            Thread.sleep(200);
+        }
+        String[] downRunning = cli("stack", "down", "--run-dir", runDir.toString());
+        assertThat(downRunning[0]).as(downRunning[2]).isEqualTo("0");
+        String checkpoint =
+                match(
+                        downRunning[1],
+                        "job "
+                                + resumedId
+                                + " was running and is gone with the cluster: resume it after"
+                                + " `stack up` with `streamgpt submit --from-savepoint (\\S+)`");
+        assertThat(Path.of(checkpoint).resolve("_metadata")).exists();
+        String[] upAgain = cli("stack", "up", "--run-dir", runDir.toString());
+        assertThat(upAgain[0]).as(upAgain[2]).isEqualTo("0");
+        assertThat(upAgain[1]).doesNotContain("already running");
+        String[] fromCheckpoint =
+                cli(concat(List.of("submit", "--from-savepoint", checkpoint), job));
+        assertThat(fromCheckpoint[0]).as(fromCheckpoint[2]).isEqualTo("0");
+        String thirdId = match(fromCheckpoint[1], "job ([0-9a-f]{32}) submitted");
+        awaitState(rest, thirdId, "RUNNING");
+        int generationContinued =
+                continued.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
+        List<Reports.LossRecord> third =
+                LossReader.readUntil(
+                        kafka,
+                        "streamgpt-losses",
+                        r -> r.generation() > generationContinued,
+                        Duration.ofMinutes(4));
+        Reports.LossRecord firstOfThird =
+                third.stream()
+                        .filter(r -> r.generation() > generationContinued)
+                        .findFirst()
+                        .orElseThrow();
+        assertThat(firstOfThird.step())
+                .as("resumed from the checkpoint `down` named")
+                .isGreaterThanOrEqualTo(firstAfterKill.step());
+        log("resumed from " + checkpoint + " at step " + firstOfThird.step(), t0);
+
+        // ---- Kafka and the JobManager die (kill -9) under the running job: `stack up` brings
+        // them back with the data (the job is gone with the JobManager: no HA)
+        List<Reports.LossRecord> lossesBeforeCrash =
+                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30));
+        Map<String, Long> offsetsBeforeCrash = endOffsets(kafka);
+        Map<String, Long> taskManagers = new TreeMap<>();
+        for (ManagedProcess service : List.of(stack.taskManager(0), stack.taskManager(1))) {
+            taskManagers.put(service.name(), service.handle().orElseThrow().pid());
+        }
+        for (ManagedProcess dead : List.of(stack.kafka(), stack.jobManager())) {
+            ProcessHandle process = dead.handle().orElseThrow();
+            process.destroyForcibly();
+            process.onExit().get(30, TimeUnit.SECONDS);
+        }
+        String[] recovered = cli("stack", "up", "--run-dir", runDir.toString());
+        assertThat(recovered[0]).as(recovered[2]).isEqualTo("0");
+        assertThat(recovered[1])
+                .contains("started kafka (pid")
+                .contains("started jobmanager (pid")
+                .contains("prometheus already running");
+        taskManagers.forEach(
+                (name, pid) ->
+                        assertThat(recovered[1])
+                                .contains(name + " already running (pid " + pid + ")"));
+        log("fifth up (kafka and jobmanager after kill -9)", t0);
+        assertThat(clusterId(kafka))
+                .as("the same Kafka cluster after a crash")
+                .isEqualTo(clusterId);
+        assertThat(endOffsets(kafka))
+                .as("no record lost in the crash")
+                .allSatisfy(
+                        (topic, end) ->
+                                assertThat(end)
+                                        .isGreaterThanOrEqualTo(offsetsBeforeCrash.get(topic)));
+        assertThat(LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30)))
+                .usingRecursiveFieldByFieldElementComparator()
+                .startsWith(lossesBeforeCrash.toArray(Reports.LossRecord[]::new));
+        log(
+                "after kill -9 of the jobmanager, flink/tmp holds "
+                        + listing(runDir.resolve("flink/tmp"))
+                        + "; flink/uploads holds "
+                        + listing(runDir.resolve("flink/uploads")),
+                t0);
     }
 
     @Test
@@ -373,10 +468,17 @@ class ClusterStackRestartIT {
         if (!Files.isDirectory(dir)) {
             return "nothing";
         }
-        try (Stream<Path> files = Files.list(dir)) {
-            return files.map(p -> p.getFileName().toString())
+        try (Stream<Path> files = Files.walk(dir, 2)) {
+            return files.filter(p -> !p.equals(dir))
+                    .map(p -> dir.relativize(p).toString())
                     .sorted()
                     .collect(Collectors.joining(" "));
+        }
+    }
+
+    private static List<String> entries(Path dir) throws Exception {
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 

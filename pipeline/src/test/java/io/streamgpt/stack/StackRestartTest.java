@@ -237,6 +237,31 @@ class StackRestartTest {
         assertThat(service.lastError()).as("nothing of the earlier starts").isEmpty();
     }
 
+    @Test
+    void downNamesTheNewestCompletedCheckpointAndUpEmptiesOnlyTheStartingProcesssTmpDir()
+            throws Exception {
+        Path runDir = Files.createDirectories(tmp.resolve("run"));
+        ClusterStack stack = new ClusterStack(settings(upArgs(runDir)));
+        String job = "0123456789abcdef0123456789abcdef";
+        assertThat(stack.latestCheckpoint(job)).isEmpty();
+        Path checkpoints = Files.createDirectories(runDir.resolve("flink/checkpoints/" + job));
+        for (String chk : List.of("chk-3", "chk-12", "chk-9")) {
+            Files.createDirectories(checkpoints.resolve(chk));
+            Files.writeString(checkpoints.resolve(chk).resolve("_metadata"), "x");
+        }
+        Files.createDirectories(checkpoints.resolve("chk-13")); // in progress: no _metadata
+        Files.createDirectories(checkpoints.resolve("shared"));
+        assertThat(stack.latestCheckpoint(job)).contains(checkpoints.resolve("chk-12"));
+
+        Path tm = Files.createDirectories(runDir.resolve("flink/tmp/taskmanager-1/tm_x/blobs"));
+        Files.writeString(tm.resolve("blob"), "left by a killed TaskManager");
+        Files.writeString(runDir.resolve("flink/tmp/taskmanager-1/flink-rpc.jar"), "x");
+        Path jm = Files.createDirectories(runDir.resolve("flink/tmp/jobmanager/jm_y"));
+        Path fresh = stack.freshTmpDir(stack.taskManager(0));
+        assertThat(fresh).isEqualTo(runDir.resolve("flink/tmp/taskmanager-1")).isEmptyDirectory();
+        assertThat(jm).as("another process's tmp dir").isDirectory();
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private List<String> upArgs(Path runDir) throws Exception {
