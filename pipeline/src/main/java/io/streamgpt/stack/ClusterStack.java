@@ -471,6 +471,21 @@ public final class ClusterStack {
         admin.put("request.timeout.ms", "5000");
         admin.put("default.api.timeout.ms", "5000");
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        // the listener first: an Admin client logs a warning for every refused connection
+        while (!portInUse(settings.kafkaPort())) {
+            ensureAlive(kafka());
+            if (System.nanoTime() > deadline) {
+                throw new CommandFailure(
+                        "kafka did not listen on "
+                                + settings.bootstrapServers()
+                                + " within "
+                                + READY_TIMEOUT.toSeconds()
+                                + " s: see "
+                                + kafka().log()
+                                + STOP_HINT);
+            }
+            Thread.sleep(300);
+        }
         try (var client = org.apache.kafka.clients.admin.Admin.create(admin)) {
             while (true) {
                 ensureAlive(kafka());
