@@ -42,6 +42,9 @@ public final class StreamGpt implements Runnable {
     /** Exit code of invalid options and configs, before any work starts. */
     static final int EXIT_USAGE = 2;
 
+    /** Exit code of a {@link CommandFailure}: the work itself failed. */
+    static final int EXIT_FAILURE = 1;
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
@@ -66,6 +69,10 @@ public final class StreamGpt implements Runnable {
                             if (e instanceof IllegalArgumentException) {
                                 cmd.getErr().println("streamgpt: " + e.getMessage());
                                 return EXIT_USAGE;
+                            }
+                            if (e instanceof CommandFailure) {
+                                cmd.getErr().println("streamgpt: " + e.getMessage());
+                                return EXIT_FAILURE;
                             }
                             throw e;
                         })

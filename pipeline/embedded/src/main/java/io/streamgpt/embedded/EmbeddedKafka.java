@@ -6,6 +6,8 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.utils.Time;
+import org.apache.kafka.metadata.properties.MetaProperties;
+import org.apache.kafka.metadata.properties.MetaPropertiesEnsemble;
 import org.apache.kafka.metadata.storage.Formatter;
 
 import java.io.IOException;
@@ -17,7 +19,10 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -71,7 +76,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     public static Properties brokerProperties(int brokerPort, int controllerPort, Path dir) {
         Properties p = new Properties();
         p.put("process.roles", "broker,controller");
-        p.put("node.id", "1");
+        p.put("node.id", String.valueOf(NODE_ID));
         p.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
         p.put(
                 "listeners",
@@ -96,24 +101,113 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
+    /** The node id of streamgpt's single-node broker, in every directory it formats. */
+    public static final int NODE_ID = 1;
+
     /**
-     * Formats {@code dir} as the log and metadata directory of a new cluster; a formatted one is
-     * left as it is.
+     * A Kafka log directory that belongs to another cluster or another node than the one it is
+     * started for: its message is one line that says which and what to do.
      */
-    public static void format(Path dir) throws IOException {
+    public static final class ForeignLogDirectoryException extends IOException {
+        public ForeignLogDirectoryException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Formats {@code dir} as the log and metadata directory of a new cluster and returns its
+     * cluster id; a formatted one is left as it is and its cluster id returned, so that a broker
+     * comes back with its topics on every start after the first.
+     */
+    public static String format(Path dir) throws IOException {
+        return format(dir, Optional.empty());
+    }
+
+    /**
+     * Like {@link #format(Path)}; a new directory gets {@code expectedClusterId} (when given, else
+     * a random one). A formatted directory of another node than {@link #NODE_ID}, or of another
+     * cluster than {@code expectedClusterId}, is refused with a {@link
+     * ForeignLogDirectoryException}.
+     */
+    public static String format(Path dir, Optional<String> expectedClusterId) throws IOException {
+        Optional<String> existing = clusterIdOf(dir);
+        if (existing.isPresent()) {
+            if (expectedClusterId.isPresent() && !expectedClusterId.get().equals(existing.get())) {
+                throw new ForeignLogDirectoryException(
+                        "the Kafka log directory "
+                                + dir
+                                + " holds cluster "
+                                + existing.get()
+                                + ", not this stack's cluster "
+                                + expectedClusterId.get()
+                                + ": it comes from another run directory; move it away (an empty"
+                                + " one is formatted) or use that run directory");
+            }
+            return existing.get(); // formatted on an earlier start: keep its topics
+        }
+        String clusterId = expectedClusterId.orElseGet(() -> Uuid.randomUuid().toString());
         try {
             new Formatter()
-                    .setNodeId(1)
-                    .setClusterId(Uuid.randomUuid().toString())
+                    .setNodeId(NODE_ID)
+                    .setClusterId(clusterId)
                     .addDirectory(dir.toString())
                     .setMetadataLogDirectory(dir.toString())
                     .setControllerListenerName("CONTROLLER")
-                    .setIgnoreFormatted(true)
+                    .setIgnoreFormatted(false)
                     .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
                     .run();
         } catch (Exception e) {
-            throw new IOException("could not format the Kafka log directory " + dir, e);
+            throw new IOException(
+                    "could not format the Kafka log directory " + dir + ": " + e.getMessage(), e);
         }
+        return clusterId;
+    }
+
+    /**
+     * The cluster id {@code dir}'s meta.properties records, empty when the directory is not
+     * formatted yet; a directory of another node than {@link #NODE_ID}, or one whose
+     * meta.properties cannot be read, is refused.
+     */
+    public static Optional<String> clusterIdOf(Path dir) throws IOException {
+        if (!Files.exists(dir.resolve(MetaPropertiesEnsemble.META_PROPERTIES_NAME))) {
+            return Optional.empty();
+        }
+        MetaPropertiesEnsemble ensemble;
+        try {
+            ensemble =
+                    new MetaPropertiesEnsemble.Loader()
+                            .addLogDirs(List.of(dir.toString()))
+                            .addMetadataLogDir(dir.toString())
+                            .load();
+        } catch (IOException | RuntimeException e) {
+            throw new ForeignLogDirectoryException(
+                    "cannot read "
+                            + dir.resolve(MetaPropertiesEnsemble.META_PROPERTIES_NAME)
+                            + " ("
+                            + e.getMessage()
+                            + "): not a Kafka log directory streamgpt can start");
+        }
+        MetaProperties properties = ensemble.logDirProps().get(dir.toString());
+        if (properties == null || properties.clusterId().isEmpty()) {
+            throw new ForeignLogDirectoryException(
+                    "cannot read the cluster id of "
+                            + dir.resolve(MetaPropertiesEnsemble.META_PROPERTIES_NAME)
+                            + ": not a Kafka log directory streamgpt can start");
+        }
+        OptionalInt nodeId = properties.nodeId();
+        if (nodeId.isEmpty() || nodeId.getAsInt() != NODE_ID) {
+            throw new ForeignLogDirectoryException(
+                    "the Kafka log directory "
+                            + dir
+                            + " belongs to node "
+                            + (nodeId.isPresent() ? String.valueOf(nodeId.getAsInt()) : "?")
+                            + " of cluster "
+                            + properties.clusterId().get()
+                            + ", not to streamgpt's single-node broker (node "
+                            + NODE_ID
+                            + "): it is another cluster's; use an empty directory");
+        }
+        return properties.clusterId();
     }
 
     public String bootstrapServers() {

@@ -1,11 +1,11 @@
 package io.streamgpt.cli.stack;
 
+import io.streamgpt.cli.CommandFailure;
 import io.streamgpt.cli.cluster.FlinkRest;
 import io.streamgpt.embedded.EmbeddedKafka;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -74,6 +74,24 @@ public final class ClusterStack {
             }
         }
 
+        /** These settings for the streamgpt checkout {@code home}. */
+        public Settings withHome(Path home) {
+            return new Settings(
+                    home,
+                    runDir,
+                    kafkaPort,
+                    kafkaControllerPort,
+                    flinkRestPort,
+                    flinkRpcPort,
+                    prometheusPort,
+                    reporterPorts,
+                    taskManagers,
+                    slots,
+                    taskManagerHeapMb,
+                    taskManagerNativeMb,
+                    prometheus);
+        }
+
         public String bootstrapServers() {
             return "127.0.0.1:" + kafkaPort;
         }
@@ -100,6 +118,7 @@ public final class ClusterStack {
     private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
             new com.fasterxml.jackson.databind.ObjectMapper();
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(120);
+    private static final String STOP_HINT = " (`streamgpt stack down` stops what did start)";
     private static final List<String> JVM_OPENS =
             List.of(
                     "--add-opens=java.base/java.lang=ALL-UNNAMED",
@@ -130,12 +149,48 @@ public final class ClusterStack {
         return settings;
     }
 
-    /** The settings the stack in {@code runDir} was started with, if it was. */
+    /**
+     * The settings the stack in {@code runDir} was started with, if it was; an unreadable settings
+     * file is one line.
+     */
     public static Optional<Settings> startedIn(Path runDir) throws IOException {
         Path file = settingsFile(runDir.toAbsolutePath().normalize());
-        return Files.exists(file)
-                ? Optional.of(JSON.readValue(file.toFile(), Settings.class))
-                : Optional.empty();
+        if (!Files.exists(file)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(JSON.readValue(file.toFile(), Settings.class));
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            Throwable reason = e.getCause() != null ? e.getCause() : e;
+            String message =
+                    reason instanceof com.fasterxml.jackson.core.JacksonException jackson
+                            ? jackson.getOriginalMessage()
+                            : reason.getMessage();
+            throw new CommandFailure(
+                    "cannot read the stack settings "
+                            + file
+                            + " ("
+                            + String.valueOf(message).lines().findFirst().orElse("")
+                            + "): if nothing of this stack runs (see `ps`), delete it",
+                    e);
+        }
+    }
+
+    /** The settings of this stack that differ from {@code other}'s, as "name: this vs other". */
+    static List<String> differences(Settings mine, Settings other) {
+        List<String> differences = new ArrayList<>();
+        for (var component : Settings.class.getRecordComponents()) {
+            try {
+                Object a = component.getAccessor().invoke(mine);
+                Object b = component.getAccessor().invoke(other);
+                if (!a.equals(b)) {
+                    differences.add(component.getName() + " " + b + " (given " + a + ")");
+                }
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        return differences;
     }
 
     private static Path settingsFile(Path runDir) {
@@ -147,6 +202,28 @@ public final class ClusterStack {
     /** Starts every service that does not run yet and waits until each answers. */
     public void up(PrintWriter out) throws IOException, InterruptedException {
         Files.createDirectories(settings.runDir().resolve("logs"));
+        Optional<Settings> recorded = startedIn(settings.runDir());
+        if (recorded.isPresent() && !recorded.get().equals(settings)) {
+            List<String> running =
+                    new ClusterStack(recorded.get())
+                            .services().stream()
+                                    .filter(ManagedProcess::running)
+                                    .map(ManagedProcess::name)
+                                    .toList();
+            if (!running.isEmpty()) {
+                throw new CommandFailure(
+                        "the stack in "
+                                + settings.runDir()
+                                + " runs ("
+                                + String.join(", ", running)
+                                + ") with other settings: "
+                                + String.join(", ", differences(settings, recorded.get()))
+                                + "; run `stack up` with the options it was started with (or"
+                                + " none: "
+                                + settingsFile(settings.runDir())
+                                + " keeps them), or `stack down` first");
+            }
+        }
         JSON.writerWithDefaultPrettyPrinter()
                 .writeValue(settingsFile(settings.runDir()).toFile(), settings);
         if (settings.prometheus() && !onPath("prometheus")) {
@@ -181,6 +258,20 @@ public final class ClusterStack {
      * ran.
      */
     public int down(PrintWriter out) throws IOException {
+        // the session cluster keeps no job across a restart (no HA): name what ran, and where
+        // its retained checkpoints are
+        List<String> runningJobs = new ArrayList<>();
+        if (jobManager().running()) {
+            try {
+                for (FlinkRest.Job job : new FlinkRest(settings.flinkUrl()).jobs()) {
+                    if (!List.of("FINISHED", "CANCELED", "FAILED").contains(job.state())) {
+                        runningJobs.add(job.id());
+                    }
+                }
+            } catch (IOException unreachable) {
+                // a JobManager that does not answer has no job to name
+            }
+        }
         int stopped = 0;
         List<ManagedProcess> services = services();
         Collections.reverse(services);
@@ -190,9 +281,42 @@ public final class ClusterStack {
                 stopped++;
             }
         }
+        for (String job : runningJobs) {
+            out.println(
+                    "job "
+                            + job
+                            + " was running and is gone with the cluster: "
+                            + latestCheckpoint(job)
+                                    .map(
+                                            checkpoint ->
+                                                    "resume it after `stack up` with `streamgpt"
+                                                            + " submit --from-savepoint "
+                                                            + checkpoint
+                                                            + "` and its options")
+                                    .orElse("it had no completed checkpoint"));
+        }
         out.println(stopped == 0 ? "nothing was running" : "stack down");
         out.flush();
         return stopped;
+    }
+
+    /**
+     * The newest completed checkpoint (one with its {@code _metadata}) that job {@code jobId} left
+     * in the stack's checkpoint directory: the job retains them on cancellation and shutdown.
+     */
+    Optional<Path> latestCheckpoint(String jobId) throws IOException {
+        Path dir = settings.runDir().resolve("flink").resolve("checkpoints").resolve(jobId);
+        if (!Files.isDirectory(dir)) {
+            return Optional.empty();
+        }
+        try (var checkpoints = Files.list(dir)) {
+            return checkpoints
+                    .filter(c -> c.getFileName().toString().matches("chk-\\d+"))
+                    .filter(c -> Files.exists(c.resolve("_metadata")))
+                    .max(
+                            java.util.Comparator.comparingLong(
+                                    c -> Long.parseLong(c.getFileName().toString().substring(4))));
+        }
     }
 
     public List<ServiceStatus> status() {
@@ -269,7 +393,19 @@ public final class ClusterStack {
                             + " is in use by another process: "
                             + "stop it or choose another port (see `streamgpt stack up --help`)");
         }
-        starter.start();
+        try {
+            starter.start();
+        } catch (IOException e) {
+            throw new CommandFailure(
+                    "could not start "
+                            + service.name()
+                            + " ("
+                            + e.getMessage()
+                            + "): see "
+                            + service.log()
+                            + STOP_HINT,
+                    e);
+        }
         out.println(
                 "started "
                         + service.name()
@@ -294,7 +430,7 @@ public final class ClusterStack {
         try (var writer = Files.newBufferedWriter(config)) {
             properties.store(writer, "streamgpt stack: a single-node KRaft broker on 127.0.0.1");
         }
-        EmbeddedKafka.format(data); // first start only: a formatted directory is left as it is
+        formatKafka(dir, data);
         kafka().start(
                         List.of(
                                 javaCommand,
@@ -307,12 +443,50 @@ public final class ClusterStack {
                         Map.of());
     }
 
+    /**
+     * Formats the broker's directory on the first start and records its cluster id in {@code
+     * kafka/cluster.id}; on every later start the directory keeps its cluster id and topics, and
+     * one of another cluster (or another node) is refused in one line.
+     */
+    static String formatKafka(Path kafkaDir, Path data) throws IOException {
+        Path idFile = kafkaDir.resolve("cluster.id");
+        Optional<String> recorded =
+                Files.exists(idFile)
+                        ? Optional.of(Files.readString(idFile).trim()).filter(id -> !id.isEmpty())
+                        : Optional.empty();
+        String clusterId;
+        try {
+            clusterId = EmbeddedKafka.format(data, recorded);
+        } catch (IOException e) { // another cluster's directory, or the formatter failed
+            throw new CommandFailure("kafka: " + e.getMessage(), e);
+        }
+        if (recorded.isEmpty()) {
+            Files.writeString(idFile, clusterId + "\n");
+        }
+        return clusterId;
+    }
+
     private void waitForKafka() throws IOException, InterruptedException {
         Properties admin = new Properties();
         admin.put("bootstrap.servers", settings.bootstrapServers());
         admin.put("request.timeout.ms", "5000");
         admin.put("default.api.timeout.ms", "5000");
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        // the listener first: an Admin client logs a warning for every refused connection
+        while (!portInUse(settings.kafkaPort())) {
+            ensureAlive(kafka());
+            if (System.nanoTime() > deadline) {
+                throw new CommandFailure(
+                        "kafka did not listen on "
+                                + settings.bootstrapServers()
+                                + " within "
+                                + READY_TIMEOUT.toSeconds()
+                                + " s: see "
+                                + kafka().log()
+                                + STOP_HINT);
+            }
+            Thread.sleep(300);
+        }
         try (var client = org.apache.kafka.clients.admin.Admin.create(admin)) {
             while (true) {
                 ensureAlive(kafka());
@@ -322,11 +496,14 @@ public final class ClusterStack {
                 } catch (java.util.concurrent.ExecutionException
                         | java.util.concurrent.TimeoutException notYet) {
                     if (System.nanoTime() > deadline) {
-                        throw new IOException(
-                                "Kafka did not come up on "
+                        throw new CommandFailure(
+                                "kafka did not answer on "
                                         + settings.bootstrapServers()
-                                        + ": see "
-                                        + kafka().log());
+                                        + " within "
+                                        + READY_TIMEOUT.toSeconds()
+                                        + " s: see "
+                                        + kafka().log()
+                                        + STOP_HINT);
                     }
                     Thread.sleep(500);
                 }
@@ -343,7 +520,9 @@ public final class ClusterStack {
                 List.of(
                         "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
                         "--configDir",
-                        flinkConf().toString()));
+                        flinkConf().toString(),
+                        "-D",
+                        "io.tmp.dirs=" + freshTmpDir(jobManager())));
         jobManager().start(command, Map.of());
     }
 
@@ -367,7 +546,9 @@ public final class ClusterStack {
                 List.of(
                         "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
                         "--configDir",
-                        flinkConf().toString()));
+                        flinkConf().toString(),
+                        "-D",
+                        "io.tmp.dirs=" + freshTmpDir(taskManager(index))));
         Path djl = settings.home().resolve(".djl");
         // Idle OpenMP threads must sleep, not spin: spinning threads steal the cores of the other
         // replicas.
@@ -381,6 +562,25 @@ public final class ClusterStack {
                                 djl.toString(),
                                 "OMP_WAIT_POLICY",
                                 "PASSIVE"));
+    }
+
+    /**
+     * The temporary directory of one Flink process ({@code flink/tmp/<name>}), emptied before it
+     * starts: what a process killed with {@code kill -9} left there (its working directory, the RPC
+     * jar it unpacked, blob and shuffle files) is garbage, and would pile up with every crash.
+     */
+    Path freshTmpDir(ManagedProcess service) throws IOException {
+        Path dir = settings.runDir().resolve("flink").resolve("tmp").resolve(service.name());
+        if (Files.exists(dir)) {
+            try (var files = Files.walk(dir)) {
+                for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    if (!file.equals(dir)) {
+                        Files.delete(file);
+                    }
+                }
+            }
+        }
+        return Files.createDirectories(dir);
     }
 
     private List<String> flinkJvmOptions() {
@@ -453,13 +653,18 @@ public final class ClusterStack {
                 // the REST endpoint comes up a few seconds after the process
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException(
-                        "Flink did not get "
+                throw new CommandFailure(
+                        "flink did not get "
                                 + count
                                 + " TaskManager(s) at "
                                 + settings.flinkUrl()
-                                + ": see "
-                                + settings.runDir().resolve("logs"));
+                                + " within "
+                                + READY_TIMEOUT.toSeconds()
+                                + " s: see "
+                                + jobManager().log()
+                                + " and "
+                                + settings.runDir().resolve("logs").resolve("taskmanager-*.log")
+                                + STOP_HINT);
             }
             Thread.sleep(500);
         }
@@ -519,7 +724,7 @@ public final class ClusterStack {
         try {
             return Files.readString(path).trim();
         } catch (IOException e) {
-            throw new UncheckedIOException(
+            throw new CommandFailure(
                     "missing "
                             + path
                             + ": build first (`mvn -DskipTests package`, which the "
@@ -528,9 +733,16 @@ public final class ClusterStack {
         }
     }
 
-    private static void ensureAlive(ManagedProcess service) throws IOException {
+    /** Fails in one line, naming the service and its log, when it exited while starting. */
+    private static void ensureAlive(ManagedProcess service) {
         if (!service.running()) {
-            throw new IOException(service.name() + " exited during start: see " + service.log());
+            throw new CommandFailure(
+                    service.name()
+                            + " exited during start"
+                            + service.lastError().map(line -> " (" + line + ")").orElse("")
+                            + ": see "
+                            + service.log()
+                            + STOP_HINT);
         }
     }
 
@@ -551,8 +763,14 @@ public final class ClusterStack {
                 // not listening yet
             }
             if (System.nanoTime() > deadline) {
-                throw new IOException(
-                        url + " did not answer: see " + settings.runDir().resolve("logs"));
+                throw new CommandFailure(
+                        "prometheus did not answer on "
+                                + url
+                                + " within "
+                                + READY_TIMEOUT.toSeconds()
+                                + " s: see "
+                                + prometheus().log()
+                                + STOP_HINT);
             }
             Thread.sleep(300);
         }

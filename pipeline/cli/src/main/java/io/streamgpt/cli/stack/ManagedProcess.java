@@ -17,6 +17,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ManagedProcess {
 
+    private static final String START_MARKER = "--- streamgpt stack: starting ";
+    private static final java.util.regex.Pattern EXCEPTION_LINE =
+            java.util.regex.Pattern.compile(
+                    "(Caused by: )?([\\w$]+\\.)+[\\w$]*(Exception|Error)(: .*)?");
+
     private final String name;
     private final Path runDir;
 
@@ -78,6 +83,11 @@ public final class ManagedProcess {
                     "command of " + name + " does not name the run directory " + runDir);
         }
         Files.createDirectories(log().getParent());
+        Files.writeString(
+                log(),
+                START_MARKER + name + " at " + java.time.Instant.now() + " ---\n",
+                java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.APPEND);
         ProcessBuilder builder =
                 new ProcessBuilder(command)
                         .directory(runDir.toFile())
@@ -98,6 +108,40 @@ public final class ManagedProcess {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while starting " + name, e);
             }
+        }
+    }
+
+    /**
+     * The last exception or ERROR line the log has since the latest start, for a one-line report of
+     * a service that exited while starting.
+     */
+    Optional<String> lastError() {
+        try {
+            if (!Files.exists(log())) {
+                return Optional.empty();
+            }
+            String text;
+            try (var file = new java.io.RandomAccessFile(log().toFile(), "r")) {
+                long from = Math.max(0, file.length() - 256 * 1024);
+                byte[] tail = new byte[(int) (file.length() - from)];
+                file.seek(from);
+                file.readFully(tail);
+                text = new String(tail, java.nio.charset.StandardCharsets.UTF_8);
+            }
+            int marker = text.lastIndexOf(START_MARKER);
+            List<String> lines = List.of((marker < 0 ? text : text.substring(marker)).split("\n"));
+            Optional<String> found = Optional.empty();
+            for (String line : lines) {
+                String trimmed = line.strip();
+                if (EXCEPTION_LINE.matcher(trimmed).matches()) {
+                    found = Optional.of(trimmed); // the last one: the root cause of a trace
+                } else if (found.isEmpty() && trimmed.contains(" ERROR ")) {
+                    found = Optional.of(trimmed);
+                }
+            }
+            return found.map(line -> line.length() > 300 ? line.substring(0, 300) + "..." : line);
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

@@ -34,6 +34,9 @@ public final class StackCommand implements Runnable {
     /** Where the stack lives and which ports it takes. */
     static final class StackOptions {
 
+        @Spec(Spec.Target.MIXEE)
+        CommandSpec command;
+
         @Option(
                 names = "--run-dir",
                 description =
@@ -130,6 +133,25 @@ public final class StackCommand implements Runnable {
                     !noPrometheus);
         }
 
+        /** Whether the command line gives a setting of the stack, not just its run directory. */
+        boolean givesSettings() {
+            return command.commandLine().getParseResult().matchedOptions().stream()
+                    .anyMatch(option -> !option.longestName().equals("--run-dir"));
+        }
+
+        /**
+         * The settings {@code up} starts with: the options given, or, when none but the run
+         * directory is, those the stack in it was started with last time (its stack.json).
+         */
+        ClusterStack.Settings upSettings() throws java.io.IOException {
+            if (givesSettings()) {
+                return settings();
+            }
+            return ClusterStack.startedIn(resolvedRunDir())
+                    .map(recorded -> recorded.withHome(Paths.home()))
+                    .orElseGet(this::settings);
+        }
+
         /** down and status act on the stack as it was started, whatever ports they are given. */
         ClusterStack started() throws java.io.IOException {
             return new ClusterStack(
@@ -140,9 +162,11 @@ public final class StackCommand implements Runnable {
     @Command(
             name = "up",
             mixinStandardHelpOptions = true,
-            description = "Start what is not running yet; wait until it answers.")
+            description =
+                    "Start what is not running yet; wait until it answers. Without options (but"
+                            + " --run-dir), with the settings the stack was last started with.")
     int up(@Mixin StackOptions options) throws Exception {
-        new ClusterStack(options.settings()).up(spec.commandLine().getOut());
+        new ClusterStack(options.upSettings()).up(spec.commandLine().getOut());
         return 0;
     }
 

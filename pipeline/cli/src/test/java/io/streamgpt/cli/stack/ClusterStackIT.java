@@ -342,7 +342,7 @@ class ClusterStackIT {
         return Double.NaN;
     }
 
-    private static void awaitState(FlinkRest rest, String jobId, String state) throws Exception {
+    static void awaitState(FlinkRest rest, String jobId, String state) throws Exception {
         long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
         String last = "?";
         while (System.nanoTime() < deadline) {
@@ -355,31 +355,31 @@ class ClusterStackIT {
         throw new AssertionError("job " + jobId + " is " + last + ", not " + state);
     }
 
-    private static String[] cli(List<String> args) {
+    static String[] cli(List<String> args) {
         return cli(args.toArray(String[]::new));
     }
 
-    private static String[] cli(String... args) {
+    static String[] cli(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
         return new String[] {String.valueOf(exit), out.toString(), err.toString()};
     }
 
-    private static String match(String text, String regex) {
+    static String match(String text, String regex) {
         Matcher m = Pattern.compile(regex).matcher(text);
         assertThat(m.find()).as("'%s' in %s", regex, text).isTrue();
         return m.group(1);
     }
 
-    private static List<String> concat(List<String> a, List<String> b) {
+    static List<String> concat(List<String> a, List<String> b) {
         List<String> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
     }
 
     /** The first of {@code n} consecutive free ports. */
-    private static int freeRange(int n) {
+    static int freeRange(int n) {
         Random random = new Random();
         for (int attempt = 0; attempt < 100; attempt++) {
             int base = 20_000 + random.nextInt(30_000);
