@@ -1,0 +1,65 @@
+"""Sums a libtorch/PyTorch autograd-profiler Chrome trace by op: self (exclusive) time per op name,
+optionally per input shape. Works on traces from streamgpt's StepProfile (DJL's
+JniUtils.stopProfile) and from profile_reference.py (torch.autograd.profiler export_chrome_trace).
+
+usage: python3 profile_summary.py TRACE.json [--shapes] [--top N]
+"""
+import json
+import sys
+from collections import defaultdict
+
+
+def load(path):
+    text = open(path).read().strip()
+    if text.endswith(","):
+        text = text[:-1]
+    if not text.endswith("]"):
+        text += "]"
+    data = json.loads(text)
+    if isinstance(data, dict):
+        data = data.get("traceEvents", [])
+    return [e for e in data if e.get("ph") == "X" and "dur" in e]
+
+
+def self_times(events, by_shape):
+    total = defaultdict(float)
+    count = defaultdict(int)
+    by_tid = defaultdict(list)
+    for e in events:
+        by_tid[e.get("tid")].append(e)
+    for evs in by_tid.values():
+        evs.sort(key=lambda e: (float(e["ts"]), -float(e["dur"])))
+        stack = []  # [end, key, child_time]
+        def pop():
+            end, key, child, dur = stack.pop()
+            total[key] += dur - child
+            count[key] += 1
+        for e in evs:
+            ts, dur = float(e["ts"]), float(e["dur"])
+            while stack and stack[-1][0] <= ts + 1e-6:
+                pop()
+            if stack:
+                stack[-1][2] += dur
+            key = e["name"]
+            if by_shape:
+                key += " " + json.dumps(e.get("shape", e.get("args", {}).get("Input Dims", "")))
+            stack.append([ts + dur, key, 0.0, dur])
+        while stack:
+            pop()
+    return total, count
+
+
+def main():
+    args = sys.argv[1:]
+    path = args[0]
+    by_shape = "--shapes" in args
+    top = int(args[args.index("--top") + 1]) if "--top" in args else 40
+    events = load(path)
+    total, count = self_times(events, by_shape)
+    grand = sum(total.values())
+    print(f"{path}: {len(events)} events, self time total {grand / 1000:.1f} ms")
+    for key, us in sorted(total.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"{us / 1000:10.1f} ms {100 * us / grand:5.1f}% {count[key]:6d}x  {key}")
+
+
+main()
