@@ -256,7 +256,7 @@ public final class Gpt implements AutoCloseable {
      * tensor, divides it and multiplies (three passes and a float mask kept for backward), and its
      * Bernoulli sampler is slower than its uniform one.
      */
-    private NDArray dropout(NDArray x, boolean training) {
+    NDArray dropout(NDArray x, boolean training) {
         if (!dropsOut(training)) {
             return x;
         }
