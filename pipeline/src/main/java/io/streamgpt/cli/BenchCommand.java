@@ -10,6 +10,7 @@ import io.streamgpt.model.Trainer;
 import io.streamgpt.model.Vocabulary;
 
 import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine.Command;
@@ -158,6 +159,15 @@ final class BenchCommand implements Runnable {
                                         cpu,
                                         reference)
                                 .run(compareThreads, warmup, steps, referenceSteps, genTokens));
+                JsonNode same = result.get("vs_pytorch").get("threads_" + threadCount);
+                if (same != null) { // the keys of earlier versions: this run's thread count
+                    double pytorchMs = same.get("pytorch_cpu_ms_per_step").asDouble();
+                    result.put("pytorch_cpu_ms_per_step", pytorchMs);
+                    result.put(
+                            "pytorch_version",
+                            result.get("vs_pytorch").get("pytorch_version").asText());
+                    result.put("cpu_speed_vs_pytorch", round(pytorchMs / median(cpuMs)));
+                }
             }
             spec.commandLine().getOut().println(JSON.writeValueAsString(result));
             return 0;
