@@ -35,8 +35,9 @@ public final class Gpt implements AutoCloseable {
     private final NDArray parameters;
     private final NDArray causalMask;
     private final long[] splitPoints;
-    private final NDArray
-            attentionScale; // a tensor: multiplying by a Java number creates one per call
+    // tensors: multiplying by a Java number creates one per call
+    private final NDArray attentionScale;
+    private final NDArray dropoutScale;
 
     private Gpt(GptConfig config, Device device, float[] values) {
         this.config = config;
@@ -56,6 +57,7 @@ public final class Gpt implements AutoCloseable {
         this.causalMask = buildCausalMask(manager, config.blockSize());
         this.splitPoints = layout.splitPoints();
         this.attentionScale = manager.create((float) (1.0 / Math.sqrt(config.headSize())));
+        this.dropoutScale = manager.create((float) (1.0 / (1.0 - config.dropout())));
     }
 
     /** A new model initialised as the reference does, from {@code seed}. */
@@ -183,32 +185,48 @@ public final class Gpt implements AutoCloseable {
         return linear(layerNorm(x, w.lnFWeight, w.lnFBias), w.headWeight, w.headBias);
     }
 
-    /** Causal multi-head self-attention, all heads in one matmul. */
+    /**
+     * Causal multi-head self-attention, all heads in one matmul.
+     *
+     * <p>Written for the large preset, where the (B, H, t, t) attention tensors dominate: q, k and
+     * v come out of one contiguous copy of the projection (matmuls on strided views would copy each
+     * of them, forward and backward); q is scaled instead of the scores (B x H x t x head_size
+     * values instead of B x H x t x t); the causal mask is added in place; and attention dropout
+     * keeps a boolean mask and scales the (B, H, t, head_size) output instead of the weights.
+     */
     private NDArray attention(
             NDArray x, Block b, int layer, int start, KvCache cache, boolean training) {
         long batch = x.getShape().get(0);
         long t = x.getShape().get(1);
-        NDList qkv =
-                linear(x, b.attnWeight, null) // (B, t, 3C) -> q, k, v as (B, H, t, head_size)
-                        .reshape(batch, t, 3L * config.nHead(), config.headSize())
-                        .transpose(0, 2, 1, 3)
-                        .split(3, 1);
-        NDArray q = qkv.get(0);
+        int heads = config.nHead();
+        int headSize = config.headSize();
+        NDArray qkv =
+                linear(x, b.attnWeight, null) // (B, t, 3C) -> (3, B, H, t, head_size), contiguous
+                        .reshape(batch, t, 3, heads, headSize)
+                        .transpose(2, 0, 3, 1, 4)
+                        .reshape(3, batch * heads, t, headSize) // the one copy
+                        .reshape(3, batch, heads, t, headSize);
+        NDArray q = qkv.get(0).mul(attentionScale);
         NDArray k = qkv.get(1);
         NDArray v = qkv.get(2);
         if (cache != null) {
             k = cache.appendKeys(layer, k);
             v = cache.appendValues(layer, v);
         }
-        NDArray scores =
-                q.matMul(k.transpose(0, 1, 3, 2)).muli(attentionScale); // (B, H, t, start+t)
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)); // (B, H, t, start+t)
         if (t > 1) { // a single new token may attend to every earlier position: nothing to mask
             long end = start + t;
             // Indices built directly: parsing an NDIndex string costs more than a cached step's
             // matmuls.
             scores.addi(causalMask.get(new NDIndex().addSliceDim(start, end).addSliceDim(0, end)));
         }
-        NDArray y = dropout(scores.softmax(-1), training).matMul(v); // (B, H, t, head_size)
+        NDArray weights = scores.softmax(-1);
+        NDArray y; // (B, H, t, head_size)
+        if (dropsOut(training)) {
+            y = weights.mul(keepMask(weights.getShape())).matMul(v).muli(dropoutScale);
+        } else {
+            y = weights.matMul(v);
+        }
         y = y.transpose(0, 2, 1, 3).reshape(batch, t, config.nEmbd());
         return dropout(linear(y, b.projWeight, b.projBias), training);
     }
@@ -228,11 +246,30 @@ public final class Gpt implements AutoCloseable {
                 .singletonOrThrow();
     }
 
-    private NDArray dropout(NDArray x, boolean training) {
-        if (!training || config.dropout() == 0) {
+    private boolean dropsOut(boolean training) {
+        return training && config.dropout() > 0;
+    }
+
+    /**
+     * Inverted dropout as torch's: each value kept with probability 1 - p and scaled by 1 / (1 -
+     * p). Drawn as uniform >= p into a boolean mask: libtorch's CPU dropout draws a float Bernoulli
+     * tensor, divides it and multiplies (three passes and a float mask kept for backward), and its
+     * Bernoulli sampler is slower than its uniform one.
+     */
+    NDArray dropout(NDArray x, boolean training) {
+        if (!dropsOut(training)) {
             return x;
         }
-        return ex(x).dropout(x, (float) config.dropout(), true).singletonOrThrow();
+        // mul's backward needs only the mask, so its output may be scaled in place
+        return x.mul(keepMask(x.getShape())).muli(dropoutScale);
+    }
+
+    /** True with probability 1 - dropout, from libtorch's generator. */
+    private NDArray keepMask(Shape shape) {
+        NDArray uniform = manager.randomUniform(0f, 1f, shape);
+        NDArray keep = uniform.gte((float) config.dropout());
+        uniform.close();
+        return keep;
     }
 
     private static NDArrayEx ex(NDArray x) {

@@ -20,13 +20,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
@@ -97,9 +93,19 @@ public final class BenchCommand implements Runnable {
         @Option(
                 names = "--pytorch-reference",
                 description =
-                        "Path of gpt_reference.py: also time the original PyTorch code on the cpu"
-                                + " preset, in this run.")
+                        "Path of gpt_reference.py: also time the original PyTorch code (cpu and"
+                                + " reference presets, generation) at each --compare-threads, in"
+                                + " this run.")
         Path pytorchReference;
+
+        @Option(
+                names = "--compare-threads",
+                split = ",",
+                defaultValue = "1,2",
+                description =
+                        "Thread counts of the --pytorch-reference comparison. Default:"
+                                + " ${DEFAULT-VALUE}.")
+        List<Integer> compareThreads;
 
         @Option(
                 names = "--python",
@@ -155,12 +161,24 @@ public final class BenchCommand implements Runnable {
             putGenerationSpeed(result, "", reference);
             putGenerationSpeed(result, "cpu_", cpu);
             if (pytorchReference != null) {
-                JsonNode summary = runPytorchReference(corpusFile, threadCount);
-                result.put("pytorch_cpu_ms_per_step", summary.get("ms_per_step").asDouble());
-                result.put("pytorch_version", summary.get("torch").asText());
-                result.put(
-                        "cpu_speed_vs_pytorch",
-                        round(summary.get("ms_per_step").asDouble() / median(cpuMs)));
+                // both implementations, both presets, each thread count, interleaved in this run
+                result.set(
+                        "vs_pytorch",
+                        new ReferenceComparison(
+                                        new PytorchReference(python, pytorchReference, corpusFile),
+                                        corpus,
+                                        cpu,
+                                        reference)
+                                .run(compareThreads, warmup, steps, referenceSteps, genTokens));
+                JsonNode same = result.get("vs_pytorch").get("threads_" + threadCount);
+                if (same != null) { // the keys of earlier versions: this run's thread count
+                    double pytorchMs = same.get("pytorch_cpu_ms_per_step").asDouble();
+                    result.put("pytorch_cpu_ms_per_step", pytorchMs);
+                    result.put(
+                            "pytorch_version",
+                            result.get("vs_pytorch").get("pytorch_version").asText());
+                    result.put("cpu_speed_vs_pytorch", round(pytorchMs / median(cpuMs)));
+                }
             }
             spec.commandLine().getOut().println(JSON.writeValueAsString(result));
             return 0;
@@ -209,56 +227,6 @@ public final class BenchCommand implements Runnable {
             long t0 = System.nanoTime();
             generator.generate(new int[] {0}, genTokens, Sampler.multinomial(1), kvCache);
             return genTokens / ((System.nanoTime() - t0) / 1e9);
-        }
-
-        /**
-         * Runs the original PyTorch code on the cpu preset for warmup+steps steps; its summary
-         * line.
-         */
-        private JsonNode runPytorchReference(Path corpusFile, int threadCount)
-                throws IOException, InterruptedException {
-            List<String> command =
-                    new ArrayList<>(
-                            List.of(
-                                    python,
-                                    pytorchReference.toString(),
-                                    corpusFile.toString(),
-                                    "n_layer=4",
-                                    "n_head=4",
-                                    "n_embd=128",
-                                    "block_size=64",
-                                    "batch_size=12",
-                                    "dropout=0.0",
-                                    "learning_rate=1e-3",
-                                    "max_iters=" + (warmup + steps),
-                                    "eval_interval=1000000",
-                                    "eval_iters=1",
-                                    "sample_tokens=1",
-                                    "threads=" + threadCount));
-            Process process =
-                    new ProcessBuilder(command)
-                            .redirectError(ProcessBuilder.Redirect.INHERIT)
-                            .start();
-            JsonNode summary = null;
-            try (BufferedReader lines =
-                    new BufferedReader(
-                            new InputStreamReader(
-                                    process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                    if (line.startsWith("{\"summary\"")) {
-                        summary = JSON.readTree(line);
-                    }
-                }
-            }
-            int exit = process.waitFor();
-            if (exit != 0 || summary == null) {
-                throw new IOException(
-                        "the PyTorch reference exited with "
-                                + exit
-                                + " and no summary: "
-                                + command);
-            }
-            return summary;
         }
 
         static double median(double[] values) {
