@@ -4,6 +4,7 @@ import io.streamgpt.connectors.chunks.Contribution;
 import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.job.StreamingTrainerJob;
 import io.streamgpt.job.config.JobConfig;
@@ -117,18 +118,19 @@ public final class SyncRoundBench {
                 Thread.sleep(1);
             }
             sent.put(round, System.nanoTime());
+            int chunks = Slice.count(parameters, chunkSize);
             for (int replica = 0; replica < replicas; replica++) {
-                float[] vector = new float[parameters];
-                Arrays.fill(vector, replica + round * 0.001f);
-                for (Contribution chunk :
-                        Contribution.of(
-                                new RoundId(0, round),
-                                replica,
-                                new Progress(round, 0, 1f),
-                                0L,
-                                vector,
-                                chunkSize)) {
-                    out.collect(chunk);
+                for (int c = 0; c < chunks; c++) {
+                    // each slice filled where it is made: no whole vector to fill and cut per round
+                    float[] values = new float[Math.min(chunkSize, parameters - c * chunkSize)];
+                    Arrays.fill(values, replica + round * 0.001f);
+                    out.collect(
+                            new Contribution(
+                                    new RoundId(0, round),
+                                    replica,
+                                    new Progress(round, 0, 1f),
+                                    0L,
+                                    new Slice(c, chunks, values)));
                 }
             }
         }
