@@ -14,6 +14,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -50,27 +51,7 @@ class ClusterStackIT {
 
     @BeforeEach
     void stackUp() throws Exception {
-        int reporterBase = freeRange(4);
-        stackOptions =
-                List.of(
-                        "--run-dir",
-                        runDir.toString(),
-                        "--kafka-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--kafka-controller-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--flink-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--flink-rpc-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--prometheus-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--reporter-ports",
-                        reporterBase + "-" + (reporterBase + 3),
-                        "--taskmanager-heap-mb",
-                        "512",
-                        "--taskmanager-native-mb",
-                        "512");
+        stackOptions = stackOptions(runDir);
         String[] up = cli(concat(List.of("stack", "up"), stackOptions));
         assertThat(up[0]).as(up[2]).isEqualTo("0");
         settings = ClusterStack.startedIn(runDir).orElseThrow();
@@ -353,6 +334,37 @@ class ClusterStackIT {
             Thread.sleep(500);
         }
         throw new AssertionError("job " + jobId + " is " + last + ", not " + state);
+    }
+
+    /**
+     * Options of a stack in {@code runDir} on free ports of 127.0.0.1, with small TaskManagers,
+     * then {@code more}.
+     */
+    static List<String> stackOptions(Path runDir, String... more) throws IOException {
+        int reporterBase = freeRange(4);
+        List<String> options =
+                new ArrayList<>(
+                        List.of(
+                                "--run-dir",
+                                runDir.toString(),
+                                "--kafka-port",
+                                String.valueOf(EmbeddedKafka.freePort()),
+                                "--kafka-controller-port",
+                                String.valueOf(EmbeddedKafka.freePort()),
+                                "--flink-port",
+                                String.valueOf(EmbeddedKafka.freePort()),
+                                "--flink-rpc-port",
+                                String.valueOf(EmbeddedKafka.freePort()),
+                                "--prometheus-port",
+                                String.valueOf(EmbeddedKafka.freePort()),
+                                "--reporter-ports",
+                                reporterBase + "-" + (reporterBase + 3),
+                                "--taskmanager-heap-mb",
+                                "512",
+                                "--taskmanager-native-mb",
+                                "512"));
+        options.addAll(List.of(more));
+        return options;
     }
 
     static String[] cli(List<String> args) {

@@ -40,8 +40,8 @@ import java.util.stream.Stream;
 import static io.streamgpt.cli.stack.ClusterStackIT.awaitState;
 import static io.streamgpt.cli.stack.ClusterStackIT.cli;
 import static io.streamgpt.cli.stack.ClusterStackIT.concat;
-import static io.streamgpt.cli.stack.ClusterStackIT.freeRange;
 import static io.streamgpt.cli.stack.ClusterStackIT.match;
+import static io.streamgpt.cli.stack.ClusterStackIT.stackOptions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -73,31 +73,7 @@ class ClusterStackRestartIT {
 
     @Test
     void theStackComesBackWithItsDataAndItsJobAfterDownAndAfterDeadServices() throws Exception {
-        int reporterBase = freeRange(4);
-        List<String> stackOptions =
-                List.of(
-                        "--run-dir",
-                        runDir.toString(),
-                        "--kafka-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--kafka-controller-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--flink-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--flink-rpc-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--prometheus-port",
-                        String.valueOf(EmbeddedKafka.freePort()),
-                        "--reporter-ports",
-                        reporterBase + "-" + (reporterBase + 3),
-                        "--taskmanagers",
-                        "2",
-                        "--slots",
-                        "1",
-                        "--taskmanager-heap-mb",
-                        "512",
-                        "--taskmanager-native-mb",
-                        "512");
+        List<String> stackOptions = stackOptions(runDir, "--taskmanagers", "2", "--slots", "1");
         long t0 = System.nanoTime();
         String[] up = cli(concat(List.of("stack", "up"), stackOptions));
         assertThat(up[0]).as(up[2]).isEqualTo("0");

@@ -2,6 +2,7 @@ package io.streamgpt.job.config;
 
 import io.streamgpt.config.Param;
 import io.streamgpt.config.Params;
+import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.job.sync.OuterOptimizer;
 
 import java.io.Serializable;
@@ -118,6 +119,6 @@ public record SyncConfig(
 
     /** Chunks of a flat parameter vector of {@code parameters} values. */
     public int chunkCount(long parameters) {
-        return (int) ((parameters + chunkSize - 1) / chunkSize);
+        return Slice.count(parameters, chunkSize);
     }
 }

@@ -34,9 +34,4 @@ final class StepPacer {
             untrained -= tokensPerStep;
         }
     }
-
-    /** Whether to schedule another step right away. */
-    boolean more() {
-        return ready();
-    }
 }

@@ -359,7 +359,7 @@ public final class TrainingReplica
                             System.nanoTime()),
                     out);
         }
-        if (pacer.more()) {
+        if (pacer.ready()) { // another step right away
             schedule(ctx.timerService(), sgd.waiting() ? WAIT_POLL_MS : 0);
         }
     }
