@@ -6,6 +6,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 
 /**
@@ -44,12 +45,12 @@ public final class Param<T> implements Serializable {
     private final String doc;
     private final Class<?> type;
     private final T defaultValue;
-    private final String defaultText;
+    private String defaultText;
     private final Parser<T> parser;
-    private final List<Rule<T>> rules;
-    private final List<String> aliases;
-    private final String environmentVariable;
-    private final boolean derived;
+    private List<Rule<T>> rules;
+    private List<String> aliases;
+    private String environmentVariable;
+    private boolean derived;
 
     private Param(
             String name,
@@ -75,6 +76,29 @@ public final class Param<T> implements Serializable {
         this.aliases = List.copyOf(aliases);
         this.environmentVariable = environmentVariable;
         this.derived = derived;
+    }
+
+    /**
+     * A copy to refine: only the refinements below change the copy's fields, before it is returned.
+     */
+    private Param(Param<T> other) {
+        this(
+                other.name,
+                other.doc,
+                other.type,
+                other.defaultValue,
+                other.defaultText,
+                other.parser,
+                other.rules,
+                other.aliases,
+                other.environmentVariable,
+                other.derived);
+    }
+
+    private Param<T> refined(Consumer<Param<T>> change) {
+        Param<T> copy = new Param<>(this);
+        change.accept(copy);
+        return copy;
     }
 
     private static <T> Param<T> of(
@@ -134,17 +158,7 @@ public final class Param<T> implements Serializable {
     private Param<T> withRule(Rule<T> rule) {
         List<Rule<T>> more = new ArrayList<>(rules);
         more.add(rule);
-        return new Param<>(
-                name,
-                doc,
-                type,
-                defaultValue,
-                defaultText,
-                parser,
-                more,
-                aliases,
-                environmentVariable,
-                derived);
+        return refined(p -> p.rules = List.copyOf(more));
     }
 
     /** Values must pass {@code test}; {@code wording} completes "NAME must be ...". */
@@ -174,62 +188,22 @@ public final class Param<T> implements Serializable {
 
     /** What the help says instead of a default value, for a default that depends on others. */
     public Param<T> defaultDescribedAs(String text) {
-        return new Param<>(
-                name,
-                doc,
-                type,
-                defaultValue,
-                text,
-                parser,
-                rules,
-                aliases,
-                environmentVariable,
-                derived);
+        return refined(p -> p.defaultText = text);
     }
 
     /** Other option names the command line accepts for it, e.g. Kafka's own spelling. */
     public Param<T> alias(String... names) {
-        return new Param<>(
-                name,
-                doc,
-                type,
-                defaultValue,
-                defaultText,
-                parser,
-                rules,
-                List.of(names),
-                environmentVariable,
-                derived);
+        return refined(p -> p.aliases = List.of(names));
     }
 
     /** The command line's default comes from this environment variable when it is set. */
     public Param<T> environmentVariable(String variable) {
-        return new Param<>(
-                name,
-                doc,
-                type,
-                defaultValue,
-                defaultText,
-                parser,
-                rules,
-                aliases,
-                variable,
-                derived);
+        return refined(p -> p.environmentVariable = variable);
     }
 
     /** A value the job derives (e.g. the vocabulary size): never an option of its own. */
     public Param<T> derived() {
-        return new Param<>(
-                name,
-                doc,
-                type,
-                defaultValue,
-                defaultText,
-                parser,
-                rules,
-                aliases,
-                environmentVariable,
-                true);
+        return refined(p -> p.derived = true);
     }
 
     // ---------------------------------------------------------------- use
