@@ -23,7 +23,8 @@ import java.util.function.Predicate;
  *                 .atLeast(1);
  * }</pre>
  *
- * @param <T> the value's type: Integer, Long, Double, Boolean, String, an enum or a list of strings
+ * @param <T> the value's type: Integer, Long, Double, Boolean, String, an enum, a list of strings
+ *     or a map of properties ({@link #ofProperties}, a repeatable option)
  */
 public final class Param<T> implements Serializable {
 
@@ -51,6 +52,7 @@ public final class Param<T> implements Serializable {
     private List<String> aliases;
     private String environmentVariable;
     private boolean derived;
+    private Redactor<T> redactor; // null: values are printed as they are
 
     private Param(
             String name,
@@ -97,6 +99,7 @@ public final class Param<T> implements Serializable {
 
     private Param<T> refined(Consumer<Param<T>> change) {
         Param<T> copy = new Param<>(this);
+        copy.redactor = redactor;
         change.accept(copy);
         return copy;
     }
@@ -153,6 +156,30 @@ public final class Param<T> implements Serializable {
                                 : Arrays.stream(text.split(",")).map(String::strip).toList());
     }
 
+    /**
+     * {@code key=value} properties, e.g. Kafka client settings: a repeatable option ({@code --NAME
+     * k=v --NAME k2=v2}), one job argument per property; the text form is one {@code key=value} per
+     * line, read at the first '='. Its values are kept in key order.
+     */
+    public static Param<java.util.Map<String, String>> ofProperties(String name, String doc) {
+        return of(name, doc, java.util.Map.class, java.util.Map.of(), Param::parseProperties);
+    }
+
+    private static java.util.Map<String, String> parseProperties(String text) {
+        java.util.Map<String, String> properties = new java.util.TreeMap<>();
+        for (String line : text.split("\n")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            int equals = line.indexOf('=');
+            if (equals <= 0 || line.substring(0, equals).isBlank()) {
+                throw new IllegalArgumentException("not key=value: " + line);
+            }
+            properties.put(line.substring(0, equals).strip(), line.substring(equals + 1));
+        }
+        return java.util.Collections.unmodifiableMap(properties);
+    }
+
     // ---------------------------------------------------------------- refinements
 
     private Param<T> withRule(Rule<T> rule) {
@@ -206,6 +233,20 @@ public final class Param<T> implements Serializable {
         return refined(p -> p.derived = true);
     }
 
+    /** How a value is printed where people read it (logs, the job's printed config). */
+    @FunctionalInterface
+    public interface Redactor<T> extends Serializable {
+        String describe(T value);
+    }
+
+    /**
+     * Values are printed by {@code redactor} (e.g. with secrets hidden) wherever they are shown,
+     * never by their text form.
+     */
+    public Param<T> describedBy(Redactor<T> redactor) {
+        return refined(p -> p.redactor = redactor);
+    }
+
     // ---------------------------------------------------------------- use
 
     public String name() {
@@ -246,6 +287,20 @@ public final class Param<T> implements Serializable {
     }
 
     /**
+     * Whether the option may be given more than once (properties): each occurrence is one line of
+     * the text form, and one job argument.
+     */
+    public boolean isRepeatable() {
+        return type == java.util.Map.class;
+    }
+
+    /** The value as people may read it: its redacted form where the setting has one. */
+    @SuppressWarnings("unchecked")
+    public String describe(Object value) {
+        return redactor == null ? format(value) : redactor.describe((T) value);
+    }
+
+    /**
      * Reads a value; an unreadable one is an {@link IllegalArgumentException} naming the setting.
      */
     public T parse(String text) {
@@ -253,6 +308,11 @@ public final class Param<T> implements Serializable {
         try {
             return parser.parse(text);
         } catch (IllegalArgumentException e) {
+            if (isRepeatable()) { // the text may hold secrets: name the key only
+                throw new IllegalArgumentException(
+                        name + " must be key=value, got " + e.getMessage().replaceAll("=.*", ""),
+                        e);
+            }
             String expected = type.isEnum() ? rules.get(0).wording() : typeWord();
             throw new IllegalArgumentException(
                     name + " must be " + expected + ", got '" + text + "'", e);
@@ -272,6 +332,11 @@ public final class Param<T> implements Serializable {
     public String format(Object value) {
         if (value instanceof List<?> list) {
             return String.join(",", list.stream().map(String::valueOf).toList());
+        }
+        if (value instanceof java.util.Map<?, ?> map) {
+            return String.join(
+                    "\n",
+                    map.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList());
         }
         return String.valueOf(value);
     }

@@ -1,5 +1,6 @@
 package io.streamgpt.connectors.client;
 
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.Reports;
@@ -22,14 +23,14 @@ public final class LossReader {
      * {@code until}.
      */
     public static List<Reports.LossRecord> readUntil(
-            String bootstrapServers,
+            KafkaClientSettings kafka,
             String topic,
             Predicate<Reports.LossRecord> until,
             Duration timeout) {
         List<Reports.LossRecord> losses = new ArrayList<>();
         long deadline = System.currentTimeMillis() + timeout.toMillis();
         try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(bootstrapServers, "streamgpt-reader")) {
+                KafkaStreams.textConsumer(kafka, "streamgpt-reader")) {
             consumer.subscribe(List.of(topic));
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :
@@ -60,8 +61,8 @@ public final class LossReader {
      * not waited for).
      */
     public static List<Reports.LossRecord> readAll(
-            String bootstrapServers, String topic, Duration timeout) {
-        try (TopicReader reader = TopicReader.open(bootstrapServers)) {
+            KafkaClientSettings kafka, String topic, Duration timeout) {
+        try (TopicReader reader = TopicReader.open(kafka)) {
             return reader.readAll(topic, timeout).stream()
                     .map(r -> Reports.fromJson(TopicReader.text(r), Reports.LossRecord.class))
                     .toList();

@@ -5,6 +5,7 @@ import io.streamgpt.connectors.chunks.ModelChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.TopicReader;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -30,8 +31,8 @@ public final class ModelTopicReader {
     /**
      * @throws IllegalStateException if the topic is missing, empty or holds no complete round
      */
-    public static Newest newest(String bootstrapServers, String topic, Duration timeout) {
-        try (TopicReader reader = TopicReader.open(bootstrapServers)) {
+    public static Newest newest(KafkaClientSettings kafka, String topic, Duration timeout) {
+        try (TopicReader reader = TopicReader.open(kafka)) {
             int chunkCount =
                     reader.readNewest(topic, 1, timeout).stream()
                             .map(r -> chunk(r))

@@ -1,5 +1,6 @@
 package io.streamgpt.connectors.client;
 
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
@@ -42,12 +43,13 @@ public final class PromptClient implements AutoCloseable {
      * @throws IllegalStateException if Kafka does not answer or the answers topic does not exist
      */
     public PromptClient(
-            String bootstrapServers,
+            KafkaClientSettings kafka,
             String promptsTopic,
             String answersTopic,
             Duration connectTimeout) {
         this.promptsTopic = promptsTopic;
-        this.answers = KafkaStreams.textConsumer(bootstrapServers, "streamgpt-answers");
+        this.answers = KafkaStreams.textConsumer(kafka, "streamgpt-answers");
+        String bootstrapServers = kafka.bootstrapServers();
         try {
             List<PartitionInfo> partitions;
             try {
@@ -79,8 +81,7 @@ public final class PromptClient implements AutoCloseable {
             answers.close();
             throw e;
         }
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        Properties props = kafka.clientProperties();
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.LINGER_MS_CONFIG, "0");

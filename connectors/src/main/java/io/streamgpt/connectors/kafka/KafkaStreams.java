@@ -48,14 +48,14 @@ public final class KafkaStreams {
      * the earliest where the group has none), latest, or timestamp:EPOCH_MS.
      */
     public static KafkaSource<TextRecord> textSource(
-            String bootstrapServers,
+            KafkaClientSettings kafka,
             List<String> topics,
             String topicPattern,
             String startingOffsets,
             String groupId) {
         var builder =
                 KafkaSource.<TextRecord>builder()
-                        .setBootstrapServers(bootstrapServers)
+                        .setProperties(kafka.clientProperties())
                         .setGroupId(groupId)
                         .setStartingOffsets(offsets(startingOffsets))
                         .setDeserializer(new TextDeserializer())
@@ -71,18 +71,18 @@ public final class KafkaStreams {
 
     /** Model chunks from the model topic, from its end: chunks of earlier runs are not replayed. */
     public static KafkaSource<GlobalChunk> modelSource(
-            String bootstrapServers, String topic, String groupId) {
-        return modelSource(bootstrapServers, topic, groupId, OffsetsInitializer.latest());
+            KafkaClientSettings kafka, String topic, String groupId) {
+        return modelSource(kafka, topic, groupId, OffsetsInitializer.latest());
     }
 
     /** Model chunks from the model topic, from the given offsets. */
     public static KafkaSource<GlobalChunk> modelSource(
-            String bootstrapServers,
+            KafkaClientSettings kafka,
             String topic,
             String groupId,
             OffsetsInitializer startingOffsets) {
         return KafkaSource.<GlobalChunk>builder()
-                .setBootstrapServers(bootstrapServers)
+                .setProperties(kafka.clientProperties())
                 .setGroupId(groupId)
                 .setTopics(topic)
                 .setStartingOffsets(startingOffsets)
@@ -100,9 +100,9 @@ public final class KafkaStreams {
      * answered (or expire, see PromptRequest's timeout).
      */
     public static KafkaSource<PromptRecord> promptSource(
-            String bootstrapServers, String topic, String groupId) {
+            KafkaClientSettings kafka, String topic, String groupId) {
         return KafkaSource.<PromptRecord>builder()
-                .setBootstrapServers(bootstrapServers)
+                .setProperties(kafka.clientProperties())
                 .setGroupId(groupId)
                 .setTopics(topic)
                 .setStartingOffsets(OffsetsInitializer.latest())
@@ -113,9 +113,9 @@ public final class KafkaStreams {
     }
 
     /** Model chunks to the model topic, keyed by chunk index so chunks spread over partitions. */
-    public static KafkaSink<GlobalChunk> modelSink(String bootstrapServers, String topic) {
+    public static KafkaSink<GlobalChunk> modelSink(KafkaClientSettings kafka, String topic) {
         return KafkaSink.<GlobalChunk>builder()
-                .setBootstrapServers(bootstrapServers)
+                .setKafkaProducerConfig(kafka.clientProperties())
                 .setRecordSerializer(
                         (KafkaRecordSerializationSchema<GlobalChunk>)
                                 (chunk, context, timestamp) ->
@@ -134,9 +134,9 @@ public final class KafkaStreams {
     }
 
     /** Each record's value to the record's own topic. */
-    public static KafkaSink<TopicRecord> topicRecordSink(String bootstrapServers) {
+    public static KafkaSink<TopicRecord> topicRecordSink(KafkaClientSettings kafka) {
         return KafkaSink.<TopicRecord>builder()
-                .setBootstrapServers(bootstrapServers)
+                .setKafkaProducerConfig(kafka.clientProperties())
                 .setRecordSerializer(
                         (KafkaRecordSerializationSchema<TopicRecord>)
                                 (record, context, timestamp) ->
@@ -159,8 +159,8 @@ public final class KafkaStreams {
      * group, from the earliest offset, committing nothing.
      */
     public static KafkaConsumer<String, String> textConsumer(
-            String bootstrapServers, String groupPrefix) {
-        Properties props = readerProperties(bootstrapServers, groupPrefix);
+            KafkaClientSettings kafka, String groupPrefix) {
+        Properties props = readerProperties(kafka, groupPrefix);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         props.put(
                 ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -169,8 +169,8 @@ public final class KafkaStreams {
 
     /** As {@link #textConsumer}, for binary records of up to 8 MB (model chunks). */
     public static KafkaConsumer<byte[], byte[]> bytesConsumer(
-            String bootstrapServers, String groupPrefix) {
-        Properties props = readerProperties(bootstrapServers, groupPrefix);
+            KafkaClientSettings kafka, String groupPrefix) {
+        Properties props = readerProperties(kafka, groupPrefix);
         props.put(
                 ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
                 ByteArrayDeserializer.class.getName());
@@ -181,9 +181,8 @@ public final class KafkaStreams {
         return new KafkaConsumer<>(props);
     }
 
-    private static Properties readerProperties(String bootstrapServers, String groupPrefix) {
-        Properties props = new Properties();
-        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    private static Properties readerProperties(KafkaClientSettings kafka, String groupPrefix) {
+        Properties props = kafka.clientProperties();
         props.put(ConsumerConfig.GROUP_ID_CONFIG, groupPrefix + "-" + UUID.randomUUID());
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");

@@ -23,9 +23,8 @@ public final class TextFeeder implements AutoCloseable {
     private final String topic;
     private final int recordBytes;
 
-    public TextFeeder(String bootstrapServers, String topic, int recordBytes) {
-        Properties props = new Properties();
-        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public TextFeeder(KafkaClientSettings kafka, String topic, int recordBytes) {
+        Properties props = kafka.clientProperties();
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(
                 ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());

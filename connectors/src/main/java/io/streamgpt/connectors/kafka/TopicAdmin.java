@@ -25,9 +25,9 @@ public final class TopicAdmin {
      * Creates the topics that do not exist yet (replication factor 1 on a one-broker cluster) and
      * returns the names of those it created.
      */
-    public static List<String> ensureTopics(String bootstrapServers, List<TopicSpec> topics) {
-        Properties props = new Properties();
-        props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    public static List<String> ensureTopics(KafkaClientSettings kafka, List<TopicSpec> topics) {
+        String bootstrapServers = kafka.bootstrapServers();
+        Properties props = kafka.clientProperties();
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "15000");
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         try (Admin admin = Admin.create(props)) {

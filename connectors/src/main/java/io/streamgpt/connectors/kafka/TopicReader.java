@@ -19,7 +19,7 @@ import java.util.Map;
  * going.
  *
  * <pre>{@code
- * try (TopicReader reader = TopicReader.open("127.0.0.1:9092")) {
+ * try (TopicReader reader = TopicReader.open(KafkaClientSettings.plaintext("127.0.0.1:9092"))) {
  *     for (ConsumerRecord<byte[], byte[]> r : reader.readNewest("streamgpt-samples", 5, Duration.ofSeconds(10))) {
  *         System.out.println(TopicReader.text(r));
  *     }
@@ -37,9 +37,9 @@ public final class TopicReader implements AutoCloseable {
     }
 
     /** A reader of a fresh consumer group that commits nothing. */
-    public static TopicReader open(String bootstrapServers) {
+    public static TopicReader open(KafkaClientSettings kafka) {
         return new TopicReader(
-                bootstrapServers, KafkaStreams.bytesConsumer(bootstrapServers, "streamgpt-reader"));
+                kafka.bootstrapServers(), KafkaStreams.bytesConsumer(kafka, "streamgpt-reader"));
     }
 
     /**

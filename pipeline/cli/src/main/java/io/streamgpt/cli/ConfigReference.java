@@ -60,7 +60,11 @@ public final class ConfigReference implements Runnable {
                 String byDefault =
                         param.defaultText().isEmpty() ? "" : "`" + param.defaultText() + "`";
                 if (param.environmentVariable() != null) {
-                    byDefault = "`$" + param.environmentVariable() + "`, else " + byDefault;
+                    byDefault =
+                            "`$"
+                                    + param.environmentVariable()
+                                    + "`"
+                                    + (byDefault.isEmpty() ? "" : ", else " + byDefault);
                 }
                 lines.add(
                         "| "

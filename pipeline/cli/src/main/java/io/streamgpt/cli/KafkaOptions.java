@@ -1,6 +1,7 @@
 package io.streamgpt.cli;
 
 import io.streamgpt.config.Param;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.KafkaConfig;
 
@@ -13,12 +14,13 @@ import java.util.List;
  * Where Kafka is, for the commands that talk to a running job through its topics ({@code feed},
  * {@code samples}, {@code generate}, {@code serve}, {@code export}): the job's own Kafka setting
  * ({@code --bootstrap-servers}, also spelt {@code --bootstrap-server} as Kafka's tools do, default
- * {@code $STREAMGPT_BOOTSTRAP_SERVERS}), plus the topics a command names.
+ * {@code $STREAMGPT_BOOTSTRAP_SERVERS}; {@code --kafka-config FILE}, default {@code
+ * $STREAMGPT_KAFKA_CONFIG}; {@code --kafka-property k=v}), plus the topics a command names.
  */
 public class KafkaOptions extends ParamOptions {
 
     public KafkaOptions() {
-        super("Kafka", KafkaConfig.BOOTSTRAP_SERVERS);
+        super("Kafka", KafkaConfig.PARAMS.toArray(Param<?>[]::new));
     }
 
     /** Kafka and the given topic settings of the job. */
@@ -33,8 +35,16 @@ public class KafkaOptions extends ParamOptions {
         return sections;
     }
 
-    /** The bootstrap servers the command line or the environment gave, else the default. */
-    public static String bootstrapServers(CommandSpec spec) {
-        return value(spec, KafkaConfig.BOOTSTRAP_SERVERS);
+    /**
+     * What the command's Kafka clients are made from: the bootstrap servers, client config file and
+     * properties the command line or the environment gave, else the defaults; checked.
+     */
+    public static KafkaClientSettings settings(CommandSpec spec) {
+        return config(spec).clientSettings();
+    }
+
+    /** The Kafka section as the command line or the environment gives it. */
+    public static KafkaConfig config(CommandSpec spec) {
+        return JobConfig.parse(arguments(spec, KafkaConfig.PARAMS)).kafka();
     }
 }

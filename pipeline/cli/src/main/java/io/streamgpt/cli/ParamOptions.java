@@ -56,8 +56,8 @@ public abstract class ParamOptions implements CommandLine.IModelTransformer {
                 Stream.concat(Stream.of("--" + param.name()), param.aliases().stream())
                         .toArray(String[]::new);
         return OptionSpec.builder(names)
-                .type(String.class)
-                .arity("1")
+                .type(param.isRepeatable() ? String[].class : String.class) // repeatable: each
+                .arity("1") // occurrence one value
                 .paramLabel("<" + param.name() + ">")
                 .description(help(param))
                 .build();
@@ -71,7 +71,10 @@ public abstract class ParamOptions implements CommandLine.IModelTransformer {
         String text = param.doc();
         String byDefault = param.defaultText();
         if (param.environmentVariable() != null) {
-            byDefault = "$" + param.environmentVariable() + ", else " + byDefault;
+            byDefault =
+                    "$"
+                            + param.environmentVariable()
+                            + (byDefault.isEmpty() ? "" : ", else " + byDefault);
         }
         if (!byDefault.isEmpty()) {
             text += " Default: " + byDefault + ".";
@@ -89,7 +92,11 @@ public abstract class ParamOptions implements CommandLine.IModelTransformer {
         for (Param<?> param : params) {
             String name = "--" + param.name();
             if (parsed != null && spec.findOption(name) != null && parsed.hasMatchedOption(name)) {
-                arguments.put(param.name(), parsed.matchedOptionValue(name, ""));
+                arguments.put(
+                        param.name(),
+                        param.isRepeatable()
+                                ? String.join("\n", parsed.matchedOption(name).stringValues())
+                                : parsed.matchedOptionValue(name, ""));
             } else if (param.environmentVariable() != null
                     && System.getenv(param.environmentVariable()) != null) {
                 arguments.put(param.name(), System.getenv(param.environmentVariable()));

@@ -1,6 +1,7 @@
 package io.streamgpt.cli;
 
 import io.streamgpt.cli.bench.BenchCommand;
+import io.streamgpt.cli.cluster.AclsCommand;
 import io.streamgpt.cli.cluster.JobsCommand;
 import io.streamgpt.cli.cluster.SubmitCommand;
 import io.streamgpt.cli.model.ExportCommand;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Command;
             LocalCommand.class,
             StackCommand.class,
             SubmitCommand.class,
+            AclsCommand.class,
             JobsCommand.List_.class,
             JobsCommand.Stop.class,
             JobsCommand.Cancel.class,

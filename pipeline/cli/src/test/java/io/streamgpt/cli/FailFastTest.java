@@ -226,7 +226,7 @@ class FailFastTest {
     private static void createTopic(String name, int partitions, Map<String, String> configs)
             throws InterruptedException {
         TopicAdmin.ensureTopics(
-                kafka.bootstrapServers(),
+                kafka.clientSettings(),
                 List.of(new TopicAdmin.TopicSpec(name, partitions, configs)));
         while (!topics().contains(name)) {
             Thread.sleep(20);

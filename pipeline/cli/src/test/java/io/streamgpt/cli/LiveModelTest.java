@@ -91,13 +91,13 @@ class LiveModelTest {
                         .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
         StreamingTrainerJob.createTopics(config);
         TopicAdmin.ensureTopics(
-                config.kafka().bootstrapServers(),
+                config.kafka().clientSettings(),
                 List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
         String text =
                 Files.readString(Paths.shakespeare(), StandardCharsets.UTF_8).substring(0, 40_000);
         try (TextFeeder feeder =
                 new TextFeeder(
-                        config.kafka().bootstrapServers(), config.topics().text().get(0), 2048)) {
+                        config.kafka().clientSettings(), config.topics().text().get(0), 2048)) {
             feeder.feed(
                     new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
         }
@@ -118,7 +118,7 @@ class LiveModelTest {
 
     private static List<Reports.LossRecord> losses(Predicate<Reports.LossRecord> until) {
         return LossReader.readUntil(
-                config.kafka().bootstrapServers(),
+                config.kafka().clientSettings(),
                 config.topics().losses(),
                 until,
                 Duration.ofSeconds(120));
@@ -146,7 +146,7 @@ class LiveModelTest {
     void theJobAnswersAPromptWithItsIdAndTheGenerateCommandPrintsIt() throws Exception {
         try (PromptClient client =
                 new PromptClient(
-                        config.kafka().bootstrapServers(),
+                        config.kafka().clientSettings(),
                         config.topics().prompts(),
                         config.topics().answers(),
                         Duration.ofSeconds(10))) {
@@ -257,7 +257,7 @@ class LiveModelTest {
         List<CompletableFuture<Reports.Answer>> futures = new ArrayList<>();
         try (PromptClient client =
                 new PromptClient(
-                        config.kafka().bootstrapServers(),
+                        config.kafka().clientSettings(),
                         config.topics().prompts(),
                         config.topics().answers(),
                         Duration.ofSeconds(10))) {
@@ -374,7 +374,7 @@ class LiveModelTest {
         List<T> found = new ArrayList<>();
         long deadline = System.currentTimeMillis() + 60_000;
         try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(config.kafka().bootstrapServers(), "live-test")) {
+                KafkaStreams.textConsumer(config.kafka().clientSettings(), "live-test")) {
             consumer.subscribe(List.of(topic));
             while (found.size() < count && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :

@@ -2,6 +2,7 @@ package io.streamgpt.cli;
 
 import io.streamgpt.cli.serve.HttpApi;
 import io.streamgpt.connectors.client.PromptClient;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.PromptRequest;
@@ -70,7 +71,7 @@ class PromptFrontendsTest {
         return new HttpApi(
                 "127.0.0.1",
                 0,
-                "127.0.0.1:1",
+                KafkaClientSettings.plaintext("127.0.0.1:1"),
                 "prompts",
                 "answers",
                 "samples",
@@ -136,7 +137,7 @@ class PromptFrontendsTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
             String bootstrap = kafka.bootstrapServers();
             TopicAdmin.ensureTopics(
-                    bootstrap,
+                    KafkaClientSettings.plaintext(bootstrap),
                     List.of(
                             new TopicAdmin.TopicSpec("prompts", 1, Map.of()),
                             new TopicAdmin.TopicSpec("answers", 2, Map.of()),
@@ -163,7 +164,7 @@ class PromptFrontendsTest {
                     new HttpApi(
                             "127.0.0.1",
                             0,
-                            bootstrap,
+                            KafkaClientSettings.plaintext(bootstrap),
                             "prompts",
                             "answers",
                             "samples",
@@ -191,7 +192,11 @@ class PromptFrontendsTest {
                 assertThat(json(silent).get("id").asText()).isEqualTo("silent");
 
                 try (PromptClient client =
-                        new PromptClient(bootstrap, "prompts", "answers", Duration.ofSeconds(10))) {
+                        new PromptClient(
+                                KafkaClientSettings.plaintext(bootstrap),
+                                "prompts",
+                                "answers",
+                                Duration.ofSeconds(10))) {
                     client.ask(new PromptRequest("twice", "A", 1, 1.0, 0, 1, 1000));
                     assertThatThrownBy(
                                     () ->
@@ -280,7 +285,8 @@ class PromptFrontendsTest {
      */
     private static void standInJob(String bootstrap, AtomicBoolean stop) {
         try (KafkaConsumer<String, String> prompts =
-                        KafkaStreams.textConsumer(bootstrap, "stand-in");
+                        KafkaStreams.textConsumer(
+                                KafkaClientSettings.plaintext(bootstrap), "stand-in");
                 KafkaProducer<String, String> answers = producer(bootstrap)) {
             prompts.subscribe(List.of("prompts"));
             while (!stop.get()) {

@@ -1,5 +1,6 @@
 package io.streamgpt.cli;
 
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
@@ -93,7 +94,7 @@ class StreamingCommandsTest {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
             String bootstrap = kafka.bootstrapServers();
             TopicAdmin.ensureTopics(
-                    bootstrap,
+                    KafkaClientSettings.plaintext(bootstrap),
                     List.of(
                             new TopicAdmin.TopicSpec("text", 1, Map.of()),
                             new TopicAdmin.TopicSpec("samples", 1, Map.of())));

@@ -1,10 +1,15 @@
 package io.streamgpt.embedded;
 
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
+
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.properties.MetaProperties;
 import org.apache.kafka.metadata.properties.MetaPropertiesEnsemble;
@@ -18,6 +23,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +37,11 @@ import java.util.stream.Stream;
  * A real single-node Kafka broker (KRaft, broker and controller in one) inside this JVM, listening
  * on 127.0.0.1 only: what {@code streamgpt local} and the tests run against. It can be stopped and
  * started again on the same ports and log directory, as a broker outage.
+ *
+ * <p>{@link #startSecure} runs it as a secured cluster runs (see {@link BrokerSecurity}): SASL_SSL
+ * with SCRAM-SHA-512 and a certificate made at start, KRaft's {@code StandardAuthorizer} with ACLs;
+ * {@link #clientSettings()} is then the super user's, and {@link #addUser} and {@link #allow} make
+ * principals with just the rights a test gives them.
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
@@ -38,14 +49,23 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final Path dataDir;
     private final boolean ownsDataDir;
     private final String bootstrapServers;
+    private final BrokerSecurity security; // null: plaintext, no authorizer
+    private final Path securityDir; // deleted on close when the broker made it
     private KafkaRaftServer server; // null while stopped
 
     private EmbeddedKafka(
-            KafkaConfig config, Path dataDir, boolean ownsDataDir, String bootstrapServers) {
+            KafkaConfig config,
+            Path dataDir,
+            boolean ownsDataDir,
+            String bootstrapServers,
+            BrokerSecurity security,
+            Path securityDir) {
         this.config = config;
         this.dataDir = dataDir;
         this.ownsDataDir = ownsDataDir;
         this.bootstrapServers = bootstrapServers;
+        this.security = security;
+        this.securityDir = securityDir;
     }
 
     /**
@@ -64,7 +84,50 @@ public final class EmbeddedKafka implements AutoCloseable {
         format(dir);
         EmbeddedKafka kafka =
                 new EmbeddedKafka(
-                        new KafkaConfig(p, false), dir, temporary, "127.0.0.1:" + brokerPort);
+                        new KafkaConfig(p, false),
+                        dir,
+                        temporary,
+                        "127.0.0.1:" + brokerPort,
+                        null,
+                        null);
+        kafka.restart();
+        return kafka;
+    }
+
+    /**
+     * Starts a secured broker (SASL_SSL + SCRAM-SHA-512, TLS, ACLs: see {@link BrokerSecurity}) on
+     * {@code port} (0: a free one), its log in {@code dataDir} and its certificate, passwords and
+     * client configs in {@code securityDir} (null for either: a temporary directory, deleted on
+     * close).
+     */
+    public static EmbeddedKafka startSecure(int port, Path dataDir, Path securityDir)
+            throws IOException {
+        boolean temporary = dataDir == null;
+        Path dir =
+                temporary
+                        ? Files.createTempDirectory("streamgpt-kafka")
+                        : Files.createDirectories(dataDir);
+        Path secrets =
+                securityDir == null
+                        ? Files.createTempDirectory("streamgpt-kafka-security")
+                        : securityDir;
+        BrokerSecurity security = BrokerSecurity.in(secrets);
+        int brokerPort = port == 0 ? freePort() : port;
+        int controllerPort = freePort();
+        Properties p =
+                security.brokerProperties(
+                        brokerProperties(brokerPort, controllerPort, dir),
+                        brokerPort,
+                        controllerPort);
+        format(dir, Optional.empty(), security.scramArguments());
+        EmbeddedKafka kafka =
+                new EmbeddedKafka(
+                        new KafkaConfig(p, false),
+                        dir,
+                        temporary,
+                        "127.0.0.1:" + brokerPort,
+                        security,
+                        securityDir == null ? secrets : null);
         kafka.restart();
         return kafka;
     }
@@ -130,6 +193,16 @@ public final class EmbeddedKafka implements AutoCloseable {
      * ForeignLogDirectoryException}.
      */
     public static String format(Path dir, Optional<String> expectedClusterId) throws IOException {
+        return format(dir, expectedClusterId, List.of());
+    }
+
+    /**
+     * Like {@link #format(Path, Optional)}, with SCRAM credentials for the first metadata ({@code
+     * MECHANISM=[name=USER,password=PASSWORD]} each, as {@code kafka-storage format --add-scram}).
+     */
+    public static String format(
+            Path dir, Optional<String> expectedClusterId, List<String> scramArguments)
+            throws IOException {
         Optional<String> existing = clusterIdOf(dir);
         if (existing.isPresent()) {
             if (expectedClusterId.isPresent() && !expectedClusterId.get().equals(existing.get())) {
@@ -154,6 +227,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                     .setMetadataLogDirectory(dir.toString())
                     .setControllerListenerName("CONTROLLER")
                     .setIgnoreFormatted(false)
+                    .setScramArguments(scramArguments)
                     .setPrintStream(new PrintStream(OutputStream.nullOutputStream()))
                     .run();
         } catch (Exception e) {
@@ -215,6 +289,66 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     /**
+     * What a client of this broker is made from: plaintext, or for a secured broker the super
+     * user's client config file.
+     */
+    public KafkaClientSettings clientSettings() {
+        return security == null
+                ? KafkaClientSettings.plaintext(bootstrapServers)
+                : new KafkaClientSettings(
+                        bootstrapServers, security.adminConfig().toString(), Map.of());
+    }
+
+    /** The secured broker's files, or null for a plaintext one. */
+    public BrokerSecurity security() {
+        return security;
+    }
+
+    /**
+     * Adds (or changes) SCRAM user {@code user} and returns client settings that authenticate as
+     * it, through a client config file next to the admin's; the user may do nothing until {@link
+     * #allow} gives it rights.
+     */
+    public KafkaClientSettings addUser(String user, String password) throws IOException {
+        requireSecure();
+        try (Admin admin = Admin.create(clientSettings().clientProperties())) {
+            admin.alterUserScramCredentials(
+                            List.of(
+                                    new UserScramCredentialUpsertion(
+                                            user,
+                                            new ScramCredentialInfo(
+                                                    ScramMechanism.SCRAM_SHA_512, 8192),
+                                            password)))
+                    .all()
+                    .get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IOException("could not add SCRAM user " + user + ": " + e.getMessage(), e);
+        }
+        Path file =
+                security.writeClientConfig(
+                        security.directory().resolve("client-" + user + ".properties"),
+                        user,
+                        password);
+        return new KafkaClientSettings(bootstrapServers, file.toString(), Map.of());
+    }
+
+    /** Creates ACLs, as the super user. */
+    public void allow(Collection<AclBinding> acls) throws IOException {
+        requireSecure();
+        try (Admin admin = Admin.create(clientSettings().clientProperties())) {
+            admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw new IOException("could not create ACLs: " + e.getMessage(), e);
+        }
+    }
+
+    private void requireSecure() {
+        if (security == null) {
+            throw new IllegalStateException("a plaintext broker has no users: use startSecure");
+        }
+    }
+
+    /**
      * Shuts the broker down, keeping its ports and log for {@link #restart}; clients see an outage.
      */
     public synchronized void stop() {
@@ -233,9 +367,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         KafkaRaftServer started = new KafkaRaftServer(config, Time.SYSTEM);
         started.startup();
         server = started;
-        try (Admin admin =
-                Admin.create(
-                        Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers))) {
+        try (Admin admin = Admin.create(clientSettings().clientProperties())) {
             admin.describeCluster().nodes().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             stop();
@@ -247,11 +379,18 @@ public final class EmbeddedKafka implements AutoCloseable {
     public void close() {
         stop();
         if (ownsDataDir) {
-            try (Stream<Path> files = Files.walk(dataDir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            delete(dataDir);
+        }
+        if (securityDir != null) {
+            delete(securityDir);
+        }
+    }
+
+    private static void delete(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

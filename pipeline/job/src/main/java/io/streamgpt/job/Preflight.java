@@ -1,6 +1,7 @@
 package io.streamgpt.job;
 
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.JobConfig;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -62,7 +63,7 @@ public final class Preflight {
 
     /** Checks {@code config} against its Kafka, waiting at most {@code timeout} for each answer. */
     public static void check(JobConfig config, Duration timeout) {
-        try (Connection kafka = new Connection(config.kafka().bootstrapServers(), timeout)) {
+        try (Connection kafka = new Connection(config.kafka().clientSettings(), timeout)) {
             kafka.get(kafka.admin.describeCluster().nodes());
             checkModelTopic(kafka, config);
         }
@@ -73,8 +74,7 @@ public final class Preflight {
      * with.
      */
     static void checkModelTopic(JobConfig config) {
-        try (Connection kafka =
-                new Connection(config.kafka().bootstrapServers(), DEFAULT_TIMEOUT)) {
+        try (Connection kafka = new Connection(config.kafka().clientSettings(), DEFAULT_TIMEOUT)) {
             checkModelTopic(kafka, config);
         }
     }
@@ -135,16 +135,15 @@ public final class Preflight {
         private final Duration timeout;
         private final Admin admin;
 
-        Connection(String bootstrapServers, Duration timeout) {
+        Connection(KafkaClientSettings kafka, Duration timeout) {
             if (timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException(
                         "the Kafka timeout must be positive, got " + timeout.toMillis() + " ms");
             }
-            this.bootstrapServers = bootstrapServers;
+            this.bootstrapServers = kafka.bootstrapServers();
             this.timeout = timeout;
             String ms = String.valueOf(timeout.toMillis());
-            Properties props = new Properties();
-            props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            Properties props = kafka.clientProperties();
             props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
             props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, ms);
             props.put(AdminClientConfig.SOCKET_CONNECTION_SETUP_TIMEOUT_MS_CONFIG, ms);
@@ -183,7 +182,11 @@ public final class Preflight {
 
         private IllegalArgumentException unreachable(Throwable cause) {
             return new IllegalArgumentException(
-                    "cannot reach Kafka at " + bootstrapServers + " within " + seconds(timeout),
+                    "cannot reach Kafka at "
+                            + bootstrapServers
+                            + " within "
+                            + seconds(timeout)
+                            + " (a secured Kafka needs --kafka-config, see docs/security.md)",
                     cause);
         }
 

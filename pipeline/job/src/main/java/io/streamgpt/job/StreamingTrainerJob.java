@@ -2,6 +2,7 @@ package io.streamgpt.job;
 
 import io.streamgpt.connectors.chunks.Contribution;
 import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.TextRecord;
@@ -77,7 +78,7 @@ public final class StreamingTrainerJob {
             DataStream<GlobalChunk> globalModel) {}
 
     public static Loop wire(StreamExecutionEnvironment env, JobConfig config) {
-        String kafka = config.kafka().bootstrapServers();
+        KafkaClientSettings kafka = config.kafka().clientSettings();
         TopicsConfig topics = config.topics();
         Vocabulary vocabulary = config.vocabulary();
         LiveModelSpec liveModel =
@@ -117,7 +118,7 @@ public final class StreamingTrainerJob {
         DataStream<GlobalChunk> globalModel =
                 env.fromSource(
                                 KafkaStreams.modelSource(
-                                        kafka, topics.model(), topics.groupId() + "-model"),
+                                        kafka, topics.model(), topics.modelGroupId()),
                                 WatermarkStrategy.noWatermarks(),
                                 "model topic")
                         .setParallelism(1)
@@ -173,8 +174,7 @@ public final class StreamingTrainerJob {
         // prompts topic + the newest global model -> prompt responder -> answers + dead-letter
         // topics
         env.fromSource(
-                        KafkaStreams.promptSource(
-                                kafka, topics.prompts(), topics.groupId() + "-prompts"),
+                        KafkaStreams.promptSource(kafka, topics.prompts(), topics.promptsGroupId()),
                         WatermarkStrategy.noWatermarks(),
                         "prompts topic")
                 .setParallelism(1)
@@ -266,7 +266,7 @@ public final class StreamingTrainerJob {
         for (String text : topics.text()) {
             specs.add(new TopicAdmin.TopicSpec(text, 1, Map.of()));
         }
-        List<String> created = TopicAdmin.ensureTopics(config.kafka().bootstrapServers(), specs);
+        List<String> created = TopicAdmin.ensureTopics(config.kafka().clientSettings(), specs);
         Preflight.checkModelTopic(config);
         return created;
     }

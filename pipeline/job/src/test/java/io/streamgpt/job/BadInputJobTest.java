@@ -102,7 +102,7 @@ class BadInputJobTest {
         // the text topic first, with room for 10 MB: createTopics would make it with the broker's
         // defaults
         TopicAdmin.ensureTopics(
-                kafka.bootstrapServers(),
+                kafka.clientSettings(),
                 List.of(
                         new TopicAdmin.TopicSpec(
                                 topic,
@@ -205,7 +205,7 @@ class BadInputJobTest {
     void aConsumerFetchesARecordLargerThanItsFetchLimits() throws Exception {
         String topic = "big" + UUID.randomUUID().toString().substring(0, 8);
         TopicAdmin.ensureTopics(
-                kafka.bootstrapServers(),
+                kafka.clientSettings(),
                 List.of(
                         new TopicAdmin.TopicSpec(
                                 topic,
@@ -254,7 +254,7 @@ class BadInputJobTest {
         List<Reports.DeadLetter> letters = new ArrayList<>();
         long deadline = System.currentTimeMillis() + 120_000;
         try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(config.kafka().bootstrapServers(), "dead-letters")) {
+                KafkaStreams.textConsumer(config.kafka().clientSettings(), "dead-letters")) {
             consumer.subscribe(List.of(config.topics().deadLetters()));
             while (letters.size() < count && System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :

@@ -95,7 +95,7 @@ class PreflightTest {
         JobConfig config = TestConfigs.topics(kafka.bootstrapServers(), prefix, 1, 20_000);
         int limit = Preflight.modelMessageBytes(config);
         TopicAdmin.ensureTopics(
-                kafka.bootstrapServers(),
+                kafka.clientSettings(),
                 List.of(
                         new TopicAdmin.TopicSpec(
                                 config.topics().model(),

@@ -75,11 +75,11 @@ class StreamingTrainerTest {
     private static JobConfig prepare(JobConfig config) throws Exception {
         StreamingTrainerJob.createTopics(config);
         TopicAdmin.ensureTopics(
-                config.kafka().bootstrapServers(),
+                config.kafka().clientSettings(),
                 List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
         try (TextFeeder feeder =
                 new TextFeeder(
-                        config.kafka().bootstrapServers(), config.topics().text().get(0), 2048)) {
+                        config.kafka().clientSettings(), config.topics().text().get(0), 2048)) {
             feeder.feed(new ByteArrayInputStream(corpus), sent -> {});
         }
         return config;
@@ -249,7 +249,7 @@ class StreamingTrainerTest {
     static List<Reports.LossRecord> readLosses(
             JobConfig config, Predicate<Reports.LossRecord> until) {
         return LossReader.readUntil(
-                config.kafka().bootstrapServers(),
+                config.kafka().clientSettings(),
                 config.topics().losses(),
                 until,
                 Duration.ofSeconds(180));

@@ -1,5 +1,6 @@
 package io.streamgpt.job;
 
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.CheckpointConfig;
 import io.streamgpt.job.config.EvaluationConfig;
 import io.streamgpt.job.config.JobConfig;
@@ -46,6 +47,13 @@ public final class TestConfigs {
                                         .with(EvaluationConfig.SAMPLE_INTERVAL, 50)
                                         .with(EvaluationConfig.SAMPLE_TOKENS, 20))
                 .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
+    }
+
+    /**
+     * As {@link #tiny(String, String)}, its clients made from {@code kafka} (a secured broker's).
+     */
+    public static JobConfig tiny(KafkaClientSettings kafka, String prefix) {
+        return tiny(kafka.bootstrapServers(), prefix).withKafka(k -> KafkaConfig.of(kafka));
     }
 
     /**

@@ -60,7 +60,7 @@ public final class TestJobs {
     public static void createTopics(JobConfig config) {
         StreamingTrainerJob.createTopics(config);
         TopicAdmin.ensureTopics(
-                config.kafka().bootstrapServers(),
+                config.kafka().clientSettings(),
                 List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
     }
 
@@ -68,7 +68,7 @@ public final class TestJobs {
     public static void feed(JobConfig config, String text) throws Exception {
         try (TextFeeder feeder =
                 new TextFeeder(
-                        config.kafka().bootstrapServers(), config.topics().text().get(0), 2048)) {
+                        config.kafka().clientSettings(), config.topics().text().get(0), 2048)) {
             feeder.feed(
                     new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
         }
@@ -96,7 +96,7 @@ public final class TestJobs {
     public static List<Reports.LossRecord> readLosses(
             JobConfig config, Predicate<Reports.LossRecord> until) {
         return LossReader.readUntil(
-                config.kafka().bootstrapServers(),
+                config.kafka().clientSettings(),
                 config.topics().losses(),
                 until,
                 Duration.ofSeconds(120));
@@ -166,7 +166,7 @@ public final class TestJobs {
      */
     public static Map<String, float[]> globalModels(JobConfig config) {
         Map<String, VectorAssembly> assemblies = new HashMap<>();
-        try (TopicReader reader = TopicReader.open(config.kafka().bootstrapServers())) {
+        try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
             for (ConsumerRecord<byte[], byte[]> record :
                     reader.readAll(config.topics().model(), Duration.ofSeconds(60))) {
                 if (ModelChunkFormat.deserialize(record.value()) instanceof GlobalChunk chunk) {

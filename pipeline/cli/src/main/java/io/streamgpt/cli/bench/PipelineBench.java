@@ -251,7 +251,7 @@ public final class PipelineBench implements Callable<Integer> {
         try {
             List<Reports.LossRecord> losses =
                     LossReader.readUntil(
-                            config.kafka().bootstrapServers(),
+                            config.kafka().clientSettings(),
                             config.topics().losses(),
                             r -> r.step() >= warmup + steps,
                             Duration.ofMinutes(10));
@@ -286,7 +286,7 @@ public final class PipelineBench implements Callable<Integer> {
         JobClient job = LocalStack.startJob(config, null);
         try {
             return LossReader.readUntil(
-                    config.kafka().bootstrapServers(),
+                    config.kafka().clientSettings(),
                     config.topics().losses(),
                     r -> r.step() >= replicaSteps,
                     Duration.ofMinutes(30));

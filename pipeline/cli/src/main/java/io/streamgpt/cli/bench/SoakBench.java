@@ -353,7 +353,7 @@ public final class SoakBench implements Callable<Integer> {
                             () -> {
                                 try (TextFeeder feeder =
                                         new TextFeeder(
-                                                config.kafka().bootstrapServers(),
+                                                config.kafka().clientSettings(),
                                                 config.topics().text().get(0),
                                                 4096)) {
                                     int offset = 0;
@@ -401,7 +401,7 @@ public final class SoakBench implements Callable<Integer> {
                             () -> {
                                 try (KafkaConsumer<String, String> consumer =
                                         KafkaStreams.textConsumer(
-                                                config.kafka().bootstrapServers(), "soak")) {
+                                                config.kafka().clientSettings(), "soak")) {
                                     consumer.subscribe(List.of(config.topics().losses()));
                                     while (running.get()) {
                                         for (ConsumerRecord<String, String> record :

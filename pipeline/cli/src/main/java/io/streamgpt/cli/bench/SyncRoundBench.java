@@ -66,10 +66,10 @@ public final class SyncRoundBench {
                 .setParallelism(config.sync().averagerParallelism())
                 .sinkTo(
                         KafkaStreams.modelSink(
-                                config.kafka().bootstrapServers(), config.topics().model()));
+                                config.kafka().clientSettings(), config.topics().model()));
         env.fromSource(
                         KafkaStreams.modelSource(
-                                config.kafka().bootstrapServers(),
+                                config.kafka().clientSettings(),
                                 config.topics().model(),
                                 "bench-" + id,
                                 OffsetsInitializer.earliest()),

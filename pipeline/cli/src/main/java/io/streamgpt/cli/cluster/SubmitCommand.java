@@ -3,6 +3,7 @@ package io.streamgpt.cli.cluster;
 import io.streamgpt.cli.JobOptions;
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.PreflightOption;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.JobMain;
 import io.streamgpt.job.StreamingTrainerJob;
 import io.streamgpt.job.config.JobConfig;
@@ -56,6 +57,7 @@ public final class SubmitCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         JobConfig config =
                 JobOptions.config(spec); // every option checked before anything is touched
+        refuseInlineSecrets(config);
         Path jobJar = jar != null ? jar : defaultJar();
         preflight.check(config); // Kafka answers and suits the job: one line, exit 2 otherwise
         FlinkRest rest = new FlinkRest(flink);
@@ -82,6 +84,23 @@ public final class SubmitCommand implements Callable<Integer> {
         out.println("web UI: " + rest.jobPage(jobId));
         out.flush();
         return 0;
+    }
+
+    /**
+     * Job arguments show on the cluster (the JobManager's log, the web UI's submit page): a secret
+     * given inline with --kafka-property must not travel there.
+     */
+    static void refuseInlineSecrets(JobConfig config) {
+        var secrets = KafkaClientSettings.inlineSecrets(config.kafka().properties());
+        if (!secrets.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "--kafka-property "
+                            + String.join(", ", secrets)
+                            + " holds a secret, which would travel in the job's arguments: put it"
+                            + " in the --kafka-config file (read on the cluster), or give a"
+                            + " config-provider placeholder such as ${env::KAFKA_PASSWORD} (see"
+                            + " docs/security.md)");
+        }
     }
 
     /**

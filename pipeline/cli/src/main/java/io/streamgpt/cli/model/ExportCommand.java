@@ -4,6 +4,7 @@ import io.streamgpt.cli.KafkaOptions;
 import io.streamgpt.cli.ModelOptions;
 import io.streamgpt.cli.ParamOptions;
 import io.streamgpt.connectors.client.ModelTopicReader;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.KafkaConfig;
@@ -74,14 +75,12 @@ public final class ExportCommand implements Callable<Integer> {
                                         spec, ModelOptions.sections().get(0).params()),
                                 vocabulary.size())
                         .shape();
-        String bootstrapServers = KafkaOptions.bootstrapServers(spec);
+        KafkaClientSettings kafka = KafkaOptions.settings(spec);
         String modelTopic = ParamOptions.value(spec, TopicsConfig.MODEL);
         long expected = ParameterLayout.of(config).size();
         ModelTopicReader.Newest newest;
         try {
-            newest =
-                    ModelTopicReader.newest(
-                            bootstrapServers, modelTopic, Duration.ofSeconds(timeoutSeconds));
+            newest = ModelTopicReader.newest(kafka, modelTopic, Duration.ofSeconds(timeoutSeconds));
         } catch (IllegalStateException e) {
             spec.commandLine().getErr().println("streamgpt: " + e.getMessage());
             return 1;

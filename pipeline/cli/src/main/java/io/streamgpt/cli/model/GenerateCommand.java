@@ -162,7 +162,7 @@ public final class GenerateCommand implements Callable<Integer> {
         Reports.Answer answer;
         try (PromptClient client =
                 new PromptClient(
-                        KafkaOptions.bootstrapServers(spec),
+                        KafkaOptions.settings(spec),
                         ParamOptions.value(spec, TopicsConfig.PROMPTS),
                         ParamOptions.value(spec, TopicsConfig.ANSWERS),
                         Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
@@ -178,7 +178,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     "streamgpt: no answer within %d s: is a streamgpt job running on %s, reading"
                             + " prompts from %s?%n",
                     timeoutSeconds,
-                    KafkaOptions.bootstrapServers(spec),
+                    KafkaOptions.settings(spec),
                     ParamOptions.value(spec, TopicsConfig.PROMPTS));
             return 1;
         }

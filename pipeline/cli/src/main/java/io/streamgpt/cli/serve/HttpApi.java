@@ -1,6 +1,7 @@
 package io.streamgpt.cli.serve;
 
 import io.streamgpt.connectors.client.PromptClient;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
@@ -58,7 +59,7 @@ public final class HttpApi implements AutoCloseable {
 
     private final HttpServer server;
     private final ExecutorService executor;
-    private final String bootstrapServers;
+    private final KafkaClientSettings kafka;
     private final String promptsTopic;
     private final String answersTopic;
     private final String samplesTopic;
@@ -72,14 +73,14 @@ public final class HttpApi implements AutoCloseable {
     public HttpApi(
             String host,
             int port,
-            String bootstrapServers,
+            KafkaClientSettings kafka,
             String promptsTopic,
             String answersTopic,
             String samplesTopic,
             Duration kafkaTimeout)
             throws IOException {
         this.kafkaTimeout = kafkaTimeout;
-        this.bootstrapServers = bootstrapServers;
+        this.kafka = kafka;
         this.promptsTopic = promptsTopic;
         this.answersTopic = answersTopic;
         this.samplesTopic = samplesTopic;
@@ -199,7 +200,7 @@ public final class HttpApi implements AutoCloseable {
         if (prompts == null) {
             prompts =
                     new PromptClient(
-                            bootstrapServers,
+                            kafka,
                             promptsTopic,
                             answersTopic,
                             kafkaTimeout); // retried on the next request if Kafka is away
@@ -230,21 +231,21 @@ public final class HttpApi implements AutoCloseable {
     private List<JsonNode> newestSamples(int last) throws IOException {
         List<JsonNode> samples = new ArrayList<>();
         try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(bootstrapServers, "streamgpt-serve")) {
+                KafkaStreams.textConsumer(kafka, "streamgpt-serve")) {
             List<PartitionInfo> infos;
             try {
                 infos = consumer.partitionsFor(samplesTopic, kafkaTimeout);
             } catch (org.apache.kafka.common.errors.TimeoutException e) {
                 throw new IllegalStateException(
                         "Kafka at "
-                                + bootstrapServers
+                                + kafka.bootstrapServers()
                                 + " did not answer within "
                                 + kafkaTimeout.toSeconds()
                                 + " s");
             }
             if (infos == null || infos.isEmpty()) {
                 throw new IllegalStateException(
-                        "no topic " + samplesTopic + " at " + bootstrapServers);
+                        "no topic " + samplesTopic + " at " + kafka.bootstrapServers());
             }
             List<TopicPartition> partitions =
                     infos.stream()

@@ -54,7 +54,7 @@ public final class ServeCommand implements Callable<Integer> {
                 new HttpApi(
                         host,
                         port,
-                        KafkaOptions.bootstrapServers(spec),
+                        KafkaOptions.settings(spec),
                         ParamOptions.value(spec, TopicsConfig.PROMPTS),
                         ParamOptions.value(spec, TopicsConfig.ANSWERS),
                         ParamOptions.value(spec, TopicsConfig.SAMPLES),
@@ -64,7 +64,7 @@ public final class ServeCommand implements Callable<Integer> {
             out.printf(
                     "serving http://%s:%d (GET /samples, POST /generate, GET /healthz) for the job"
                             + " on %s; Ctrl-C stops%n",
-                    host, api.port(), KafkaOptions.bootstrapServers(spec));
+                    host, api.port(), KafkaOptions.settings(spec));
             out.flush();
             stop.await();
         }

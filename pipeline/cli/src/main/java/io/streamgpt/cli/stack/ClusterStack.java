@@ -2,6 +2,8 @@ package io.streamgpt.cli.stack;
 
 import io.streamgpt.cli.CommandFailure;
 import io.streamgpt.cli.cluster.FlinkRest;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
+import io.streamgpt.embedded.BrokerSecurity;
 import io.streamgpt.embedded.EmbeddedKafka;
 
 import java.io.IOException;
@@ -43,6 +45,8 @@ public final class ClusterStack {
      * @param taskManagerNativeMb task off-heap memory of each TaskManager: libtorch's tensors live
      *     there
      * @param reporterPorts port range of the Flink Prometheus reporters, one port per process
+     * @param secure the broker takes SASL_SSL (SCRAM-SHA-512) with ACLs only; its admin's client
+     *     config is {@link #kafkaClientConfig}
      */
     public record Settings(
             Path home,
@@ -57,7 +61,8 @@ public final class ClusterStack {
             int slots,
             int taskManagerHeapMb,
             int taskManagerNativeMb,
-            boolean prometheus) {
+            boolean prometheus,
+            boolean secure) {
 
         public Settings {
             runDir = runDir.toAbsolutePath().normalize();
@@ -89,11 +94,32 @@ public final class ClusterStack {
                     slots,
                     taskManagerHeapMb,
                     taskManagerNativeMb,
-                    prometheus);
+                    prometheus,
+                    secure);
         }
 
         public String bootstrapServers() {
             return "127.0.0.1:" + kafkaPort;
+        }
+
+        /** Where a secured broker's certificate, passwords and client configs live. */
+        public Path kafkaSecurityDir() {
+            return runDir.resolve("kafka").resolve("security");
+        }
+
+        /** The client config of the secured broker's admin: what --kafka-config takes. */
+        public Path kafkaClientConfig() {
+            return kafkaSecurityDir().resolve("client.properties");
+        }
+
+        /**
+         * What the stack's Kafka clients are made from: plaintext, or the admin's client config.
+         */
+        public KafkaClientSettings kafkaClientSettings() {
+            return secure
+                    ? new KafkaClientSettings(
+                            bootstrapServers(), kafkaClientConfig().toString(), Map.of())
+                    : KafkaClientSettings.plaintext(bootstrapServers());
         }
 
         public String flinkUrl() {
@@ -244,12 +270,23 @@ public final class ClusterStack {
             waitForHttp(settings.prometheusUrl() + "/-/ready");
         }
         out.printf(
-                "stack up: Kafka %s, Flink %s (%d TaskManager(s) x %d slot(s))%s%n",
+                "stack up: Kafka %s%s, Flink %s (%d TaskManager(s) x %d slot(s))%s%n",
                 settings.bootstrapServers(),
+                settings.secure()
+                        ? " (SASL_SSL + ACLs; clients: --kafka-config "
+                                + settings.kafkaClientConfig()
+                                + ")"
+                        : "",
                 settings.flinkUrl(),
                 settings.taskManagers(),
                 settings.slots(),
                 settings.prometheus() ? ", Prometheus " + settings.prometheusUrl() : "");
+        if (settings.secure()) {
+            out.printf(
+                    "every command and the submitted job connect with: export"
+                            + " STREAMGPT_KAFKA_CONFIG=%s%n",
+                    settings.kafkaClientConfig());
+        }
         out.flush();
     }
 
@@ -426,11 +463,28 @@ public final class ClusterStack {
         Properties properties =
                 EmbeddedKafka.brokerProperties(
                         settings.kafkaPort(), settings.kafkaControllerPort(), data);
+        List<String> scram = List.of();
+        if (settings.secure()) {
+            BrokerSecurity security = BrokerSecurity.in(settings.kafkaSecurityDir());
+            properties =
+                    security.brokerProperties(
+                            properties, settings.kafkaPort(), settings.kafkaControllerPort());
+            scram = security.scramArguments();
+        }
         Path config = dir.resolve("server.properties");
+        Files.deleteIfExists(config);
+        Files.createFile(config);
+        try {
+            // a secured broker's file holds its keystore and admin passwords
+            Files.setPosixFilePermissions(
+                    config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        } catch (UnsupportedOperationException notPosix) {
+            // nothing to restrict
+        }
         try (var writer = Files.newBufferedWriter(config)) {
             properties.store(writer, "streamgpt stack: a single-node KRaft broker on 127.0.0.1");
         }
-        formatKafka(dir, data);
+        formatKafka(dir, data, scram);
         kafka().start(
                         List.of(
                                 javaCommand,
@@ -449,6 +503,12 @@ public final class ClusterStack {
      * one of another cluster (or another node) is refused in one line.
      */
     static String formatKafka(Path kafkaDir, Path data) throws IOException {
+        return formatKafka(kafkaDir, data, List.of());
+    }
+
+    /** As {@link #formatKafka(Path, Path)}, with SCRAM credentials for a new directory. */
+    static String formatKafka(Path kafkaDir, Path data, List<String> scramArguments)
+            throws IOException {
         Path idFile = kafkaDir.resolve("cluster.id");
         Optional<String> recorded =
                 Files.exists(idFile)
@@ -456,7 +516,7 @@ public final class ClusterStack {
                         : Optional.empty();
         String clusterId;
         try {
-            clusterId = EmbeddedKafka.format(data, recorded);
+            clusterId = EmbeddedKafka.format(data, recorded, scramArguments);
         } catch (IOException e) { // another cluster's directory, or the formatter failed
             throw new CommandFailure("kafka: " + e.getMessage(), e);
         }
@@ -467,8 +527,7 @@ public final class ClusterStack {
     }
 
     private void waitForKafka() throws IOException, InterruptedException {
-        Properties admin = new Properties();
-        admin.put("bootstrap.servers", settings.bootstrapServers());
+        Properties admin = settings.kafkaClientSettings().clientProperties();
         admin.put("request.timeout.ms", "5000");
         admin.put("default.api.timeout.ms", "5000");
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();

@@ -112,6 +112,15 @@ public final class StackCommand implements Runnable {
         @Option(names = "--no-prometheus", description = "Do not run Prometheus.")
         boolean noPrometheus;
 
+        @Option(
+                names = "--secure",
+                description =
+                        "Run the broker with SASL_SSL (SCRAM-SHA-512, a certificate made at first"
+                                + " start) and ACLs; its admin's client config is"
+                                + " <run-dir>/kafka/security/client.properties, for --kafka-config"
+                                + " (or $STREAMGPT_KAFKA_CONFIG) of every command and the job.")
+        boolean secure;
+
         Path resolvedRunDir() {
             return runDir != null ? runDir : Paths.home().resolve("runs").resolve("stack");
         }
@@ -130,7 +139,8 @@ public final class StackCommand implements Runnable {
                     slots,
                     heapMb,
                     nativeMb,
-                    !noPrometheus);
+                    !noPrometheus,
+                    secure);
         }
 
         /** Whether the command line gives a setting of the stack, not just its run directory. */

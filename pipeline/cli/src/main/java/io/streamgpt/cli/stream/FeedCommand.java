@@ -61,13 +61,13 @@ public final class FeedCommand implements Callable<Integer> {
         // a new text topic gets one partition: one token stream, windows in order
         for (String created :
                 TopicAdmin.ensureTopics(
-                        KafkaOptions.bootstrapServers(spec),
+                        KafkaOptions.settings(spec),
                         List.of(new TopicAdmin.TopicSpec(topic, 1, Map.of())))) {
             spec.commandLine().getOut().println("created topic " + created);
         }
         try (InputStream in = stdin ? System.in : Files.newInputStream(file);
                 TextFeeder feeder =
-                        new TextFeeder(KafkaOptions.bootstrapServers(spec), topic, recordBytes);
+                        new TextFeeder(KafkaOptions.settings(spec), topic, recordBytes);
                 ProgressBar bar =
                         new ProgressBarBuilder()
                                 .setTaskName("feed " + topic)

@@ -27,7 +27,7 @@ public final class LiveView implements AutoCloseable {
         this.config = config;
         this.out = out;
         this.sinceMs = sinceMs;
-        consumer = KafkaStreams.textConsumer(config.kafka().bootstrapServers(), "streamgpt-view");
+        consumer = KafkaStreams.textConsumer(config.kafka().clientSettings(), "streamgpt-view");
         consumer.subscribe(List.of(config.topics().losses(), config.topics().samples()));
     }
 

@@ -91,6 +91,9 @@ public final class LocalCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try (EmbeddedKafka kafka = externalKafka ? null : EmbeddedKafka.start(kafkaPort, null)) {
             if (kafka != null) {
+                // the in-process broker is plaintext: another Kafka's client settings do not apply
+                arguments.remove(KafkaConfig.CONFIG_FILE.name());
+                arguments.remove(KafkaConfig.PROPERTIES.name());
                 arguments.put(KafkaConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers());
                 out.println("Kafka broker (in-process) on " + kafka.bootstrapServers());
             }

@@ -33,7 +33,7 @@ public final class LocalStack {
         }
         try (TextFeeder feeder =
                         new TextFeeder(
-                                config.kafka().bootstrapServers(),
+                                config.kafka().clientSettings(),
                                 config.topics().text().get(0),
                                 4096);
                 InputStream in = Files.newInputStream(corpus)) {

@@ -49,7 +49,7 @@ public final class SamplesCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         String topic = ParamOptions.value(spec, TopicsConfig.SAMPLES);
-        try (TopicReader reader = TopicReader.open(KafkaOptions.bootstrapServers(spec))) {
+        try (TopicReader reader = TopicReader.open(KafkaOptions.settings(spec))) {
             // the newest --last records of each partition as the topic is now: a job that keeps
             // writing samples must not keep this read going
             List<ConsumerRecord<byte[], byte[]>> read =

@@ -4,6 +4,7 @@ import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.cli.cluster.FlinkRest;
 import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 
@@ -137,7 +138,7 @@ class ClusterStackIT {
         // loader, serves it
         List<Reports.LossRecord> before =
                 LossReader.readUntil(
-                        kafka,
+                        KafkaClientSettings.plaintext(kafka),
                         "streamgpt-losses",
                         r -> r.generation() >= 1 && r.step() >= 50 && r.valLoss() != null,
                         Duration.ofMinutes(4));
@@ -182,7 +183,10 @@ class ClusterStackIT {
         String savepoint = match(stopped[1], "savepoint (\\S+)");
         awaitState(rest, jobId, "FINISHED");
         List<Reports.LossRecord> all =
-                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30));
+                LossReader.readAll(
+                        KafkaClientSettings.plaintext(kafka),
+                        "streamgpt-losses",
+                        Duration.ofSeconds(30));
         long stepAtStop = all.stream().mapToLong(Reports.LossRecord::step).max().orElseThrow();
         int generationAtStop =
                 all.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
@@ -195,7 +199,7 @@ class ClusterStackIT {
         // loader, serves it too
         List<Reports.LossRecord> after =
                 LossReader.readUntil(
-                        kafka,
+                        KafkaClientSettings.plaintext(kafka),
                         "streamgpt-losses",
                         r -> r.generation() > generationAtStop && r.step() > stepAtStop,
                         Duration.ofMinutes(3));
@@ -248,7 +252,11 @@ class ClusterStackIT {
         String jobId = match(submitted[1], "job ([0-9a-f]{32}) submitted");
         FlinkRest rest = new FlinkRest(flink);
         awaitState(rest, jobId, "RUNNING");
-        LossReader.readUntil(kafka, "streamgpt-losses", r -> r.step() >= 60, Duration.ofMinutes(3));
+        LossReader.readUntil(
+                KafkaClientSettings.plaintext(kafka),
+                "streamgpt-losses",
+                r -> r.step() >= 60,
+                Duration.ofMinutes(3));
         long checkpoints = rest.completedCheckpoints(jobId);
         long checkpointDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (rest.completedCheckpoints(jobId) <= checkpoints) { // a checkpoint past step 60
@@ -263,7 +271,11 @@ class ClusterStackIT {
         taskManager.destroyForcibly(); // kill -9
         taskManager.onExit().get();
         long stepAtKill =
-                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30)).stream()
+                LossReader.readAll(
+                                KafkaClientSettings.plaintext(kafka),
+                                "streamgpt-losses",
+                                Duration.ofSeconds(30))
+                        .stream()
                         .mapToLong(Reports.LossRecord::step)
                         .max()
                         .orElseThrow();
@@ -273,7 +285,7 @@ class ClusterStackIT {
         // the job restarts from its last checkpoint on the replacement and trains on
         List<Reports.LossRecord> after =
                 LossReader.readUntil(
-                        kafka,
+                        KafkaClientSettings.plaintext(kafka),
                         "streamgpt-losses",
                         r -> r.generation() >= 1 && r.step() >= stepAtKill + 20,
                         Duration.ofMinutes(4));

@@ -3,6 +3,7 @@ package io.streamgpt.cli.stack;
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.cluster.FlinkRest;
 import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 
@@ -120,7 +121,7 @@ class ClusterStackRestartIT {
                 cli("feed", "--topic", TEXT, "--bootstrap-servers", kafka, corpus.toString());
         assertThat(fed[0]).as(fed[2]).isEqualTo("0");
         LossReader.readUntil(
-                kafka,
+                KafkaClientSettings.plaintext(kafka),
                 "streamgpt-losses",
                 r -> r.step() >= 40 && r.valLoss() != null,
                 Duration.ofMinutes(4));
@@ -149,7 +150,10 @@ class ClusterStackRestartIT {
                 .as("records in every topic")
                 .allSatisfy((t, n) -> assertThat(n).isPositive());
         List<Reports.LossRecord> losses =
-                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30));
+                LossReader.readAll(
+                        KafkaClientSettings.plaintext(kafka),
+                        "streamgpt-losses",
+                        Duration.ofSeconds(30));
         long stepAtStop = losses.stream().mapToLong(Reports.LossRecord::step).max().orElseThrow();
         int generationAtStop =
                 losses.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
@@ -177,7 +181,11 @@ class ClusterStackRestartIT {
         assertThat(clusterId(kafka)).as("the same Kafka cluster").isEqualTo(clusterId);
         assertThat(Files.readString(runDir.resolve("kafka/data/meta.properties"))).isEqualTo(meta);
         assertThat(endOffsets(kafka)).as("every topic with its records").isEqualTo(offsets);
-        assertThat(LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30)))
+        assertThat(
+                        LossReader.readAll(
+                                KafkaClientSettings.plaintext(kafka),
+                                "streamgpt-losses",
+                                Duration.ofSeconds(30)))
                 .usingRecursiveFieldByFieldElementComparator()
                 .containsExactlyElementsOf(losses);
         String[] samplesAgain = cli("samples", "--bootstrap-servers", kafka, "--last", "1");
@@ -192,7 +200,7 @@ class ClusterStackRestartIT {
         awaitState(rest, resumedId, "RUNNING");
         List<Reports.LossRecord> after =
                 LossReader.readUntil(
-                        kafka,
+                        KafkaClientSettings.plaintext(kafka),
                         "streamgpt-losses",
                         r -> r.generation() > generationAtStop && r.step() >= stepAtStop + 20,
                         Duration.ofMinutes(4));
@@ -237,7 +245,11 @@ class ClusterStackRestartIT {
             assertThat(runDir.resolve(dead.name() + ".pid")).exists();
         }
         long stepAtKill =
-                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30)).stream()
+                LossReader.readAll(
+                                KafkaClientSettings.plaintext(kafka),
+                                "streamgpt-losses",
+                                Duration.ofSeconds(30))
+                        .stream()
                         .mapToLong(Reports.LossRecord::step)
                         .max()
                         .orElseThrow();
@@ -259,7 +271,7 @@ class ClusterStackRestartIT {
                 .doesNotContainAnyElementsOf(leftovers);
         List<Reports.LossRecord> continued =
                 LossReader.readUntil(
-                        kafka,
+                        KafkaClientSettings.plaintext(kafka),
                         "streamgpt-losses",
                         r -> r.generation() > generationResumed && r.step() >= stepAtKill + 20,
                         Duration.ofMinutes(4));
@@ -321,7 +333,7 @@ class ClusterStackRestartIT {
                 continued.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
         List<Reports.LossRecord> third =
                 LossReader.readUntil(
-                        kafka,
+                        KafkaClientSettings.plaintext(kafka),
                         "streamgpt-losses",
                         r -> r.generation() > generationContinued,
                         Duration.ofMinutes(4));
@@ -338,7 +350,10 @@ class ClusterStackRestartIT {
         // ---- Kafka and the JobManager die (kill -9) under the running job: `stack up` brings
         // them back with the data (the job is gone with the JobManager: no HA)
         List<Reports.LossRecord> lossesBeforeCrash =
-                LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30));
+                LossReader.readAll(
+                        KafkaClientSettings.plaintext(kafka),
+                        "streamgpt-losses",
+                        Duration.ofSeconds(30));
         Map<String, Long> offsetsBeforeCrash = endOffsets(kafka);
         Map<String, Long> taskManagers = new TreeMap<>();
         for (ManagedProcess service : List.of(stack.taskManager(0), stack.taskManager(1))) {
@@ -369,7 +384,11 @@ class ClusterStackRestartIT {
                         (topic, end) ->
                                 assertThat(end)
                                         .isGreaterThanOrEqualTo(offsetsBeforeCrash.get(topic)));
-        assertThat(LossReader.readAll(kafka, "streamgpt-losses", Duration.ofSeconds(30)))
+        assertThat(
+                        LossReader.readAll(
+                                KafkaClientSettings.plaintext(kafka),
+                                "streamgpt-losses",
+                                Duration.ofSeconds(30)))
                 .usingRecursiveFieldByFieldElementComparator()
                 .startsWith(lossesBeforeCrash.toArray(Reports.LossRecord[]::new));
         log(

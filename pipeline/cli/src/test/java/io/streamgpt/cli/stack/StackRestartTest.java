@@ -295,6 +295,7 @@ class StackRestartTest {
                 2,
                 768,
                 1024,
+                false,
                 false);
     }
 

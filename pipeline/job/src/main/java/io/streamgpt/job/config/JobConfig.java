@@ -157,13 +157,23 @@ public record JobConfig(
             }
             int equals = argument.indexOf('=');
             String name = equals < 0 ? argument.substring(2) : argument.substring(2, equals);
-            if (known.stream().noneMatch(p -> p.name().equals(name))) {
-                throw new IllegalArgumentException("unknown job setting --" + name);
-            }
+            Param<?> param =
+                    known.stream()
+                            .filter(p -> p.name().equals(name))
+                            .findFirst()
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalArgumentException(
+                                                    "unknown job setting --" + name));
             if (equals < 0 && i + 1 == arguments.length) {
                 throw new IllegalArgumentException("job setting --" + name + " has no value");
             }
-            values.put(name, equals < 0 ? arguments[++i] : argument.substring(equals + 1));
+            String value = equals < 0 ? arguments[++i] : argument.substring(equals + 1);
+            if (param.isRepeatable()) { // one argument per property
+                values.merge(name, value, (earlier, later) -> earlier + "\n" + later);
+            } else {
+                values.put(name, value);
+            }
         }
         return parse(values);
     }
@@ -176,7 +186,13 @@ public record JobConfig(
         settings()
                 .forEach(
                         (param, value) -> {
-                            if (value != null) {
+                            if (value != null && param.isRepeatable()) {
+                                for (String line : param.format(value).split("\n")) {
+                                    if (!line.isEmpty()) {
+                                        arguments.add("--" + param.name() + "=" + line);
+                                    }
+                                }
+                            } else if (value != null) {
                                 arguments.add("--" + param.name() + "=" + param.format(value));
                             }
                         });
@@ -218,7 +234,10 @@ public record JobConfig(
                                                 Locale.ROOT,
                                                 "  %-24s %s%n",
                                                 param.name(),
-                                                value == null ? "" : param.format(value))));
+                                                value == null
+                                                        ? ""
+                                                        : param.describe(value)
+                                                                .replace("\n", ", "))));
         return out.toString();
     }
 

@@ -133,6 +133,16 @@ public record TopicsConfig(
                         DEAD_LETTERS, prefix + "-dead-letters"));
     }
 
+    /** The consumer group of the job's model-topic source. */
+    public String modelGroupId() {
+        return groupId + "-model";
+    }
+
+    /** The consumer group of the job's prompts source. */
+    public String promptsGroupId() {
+        return groupId + "-prompts";
+    }
+
     public <T> TopicsConfig with(Param<T> param, T value) {
         return Params.with(this, PARAMS, param, value);
     }
