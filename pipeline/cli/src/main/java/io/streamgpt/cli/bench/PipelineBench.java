@@ -106,6 +106,14 @@ public final class PipelineBench implements Callable<Integer> {
     @Option(names = "--compare-only", description = "Run only the convergence comparison.")
     boolean compareOnly;
 
+    @Option(
+            names = "--tls",
+            description =
+                    "Run only the TLS comparison: one replica's tokens/s (cpu preset) and the"
+                            + " reference preset's sync round on a plaintext broker and on a"
+                            + " SASL_SSL one (SCRAM-SHA-512, ACLs), side by side.")
+    boolean tls;
+
     @Override
     public Integer call() throws Exception {
         if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
@@ -121,6 +129,36 @@ public final class PipelineBench implements Callable<Integer> {
         result.put("threads_per_replica", threads);
         PrintWriter log = spec.commandLine().getErr();
 
+        if (tls) {
+            try (EmbeddedKafka plain = EmbeddedKafka.start(0, null);
+                    EmbeddedKafka secure = EmbeddedKafka.startSecure(0, null, null)) {
+                for (int round = 0; round < 2; round++) { // interleaved: load drifts alike
+                    for (EmbeddedKafka kafka : List.of(plain, secure)) {
+                        String name = kafka.security() == null ? "plaintext" : "sasl_ssl";
+                        log.println(name + " broker, pass " + (round + 1) + " ...");
+                        double tokens =
+                                oneReplicaTokensPerSecond(
+                                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC);
+                        result.withArray(name + "_job_one_replica_tokens_per_s")
+                                .add(BenchCommand.ModelBench.round(tokens));
+                        GptConfig reference = GptConfig.preset("reference", vocabulary.size());
+                        double[] ms =
+                                SyncRoundBench.run(
+                                        config(kafka, "reference", 2, 0, SyncConfig.Mode.SYNC)
+                                                .withSync(se -> se.with(SyncConfig.EVERY, 1)),
+                                        (int) ParameterLayout.of(reference).size(),
+                                        syncRounds);
+                        result.withArray(name + "_sync_round_ms_median")
+                                .add(
+                                        BenchCommand.ModelBench.round(
+                                                BenchCommand.ModelBench.median(
+                                                        Arrays.copyOfRange(ms, 1, ms.length))));
+                    }
+                }
+            }
+            spec.commandLine().getOut().println(json.writeValueAsString(result));
+            return 0;
+        }
         String text = Files.readString(corpusFile, StandardCharsets.UTF_8);
         TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
@@ -335,7 +373,7 @@ public final class PipelineBench implements Callable<Integer> {
             EmbeddedKafka kafka, String preset, int replicas, long maxSteps, SyncConfig.Mode mode) {
         String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
         return JobConfig.parse(Map.of(ModelPreset.PARAM.name(), preset))
-                .withKafka(k -> k.with(KafkaConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers()))
+                .withKafka(k -> KafkaConfig.of(kafka.clientSettings()))
                 .withTopics(t -> TopicsConfig.prefixed(prefix))
                 .withReplicas(
                         r ->
