@@ -66,11 +66,14 @@ public final class SyncRoundBench {
                 .setParallelism(config.sync().averagerParallelism())
                 .sinkTo(
                         KafkaStreams.modelSink(
-                                config.kafka().bootstrapServers(), config.topics().model()));
+                                config.kafka().bootstrapServers(),
+                                config.topics().model(),
+                                config.topics().modelSecret()));
         env.fromSource(
                         KafkaStreams.modelSource(
                                 config.kafka().bootstrapServers(),
                                 config.topics().model(),
+                                config.topics().modelSecret(),
                                 "bench-" + id,
                                 OffsetsInitializer.earliest()),
                         WatermarkStrategy.noWatermarks(),
