@@ -3,7 +3,7 @@ package io.streamgpt.connectors.chunks;
 /**
  * Puts a flat parameter vector back together from its slices, in any order; complete once every
  * slice arrived. Repeated slices (redelivery) count once; a slice that does not fit the vector is
- * refused with an {@link IllegalArgumentException}.
+ * refused with an {@link IllegalArgumentException} ({@link #misfit} tells beforehand).
  */
 public final class VectorAssembly {
 
@@ -21,32 +21,45 @@ public final class VectorAssembly {
 
     /** Adds a slice; repeated ones are ignored. */
     public void add(Slice slice) {
+        String misfit = misfit(values.length, chunkSize, slice);
+        if (misfit != null) {
+            throw new IllegalArgumentException(misfit);
+        }
         int chunk = slice.index();
-        if (chunk >= arrived.length || slice.count() != arrived.length) {
-            throw new IllegalArgumentException(
-                    "chunk "
-                            + chunk
-                            + "/"
-                            + slice.count()
-                            + " does not fit a vector of "
-                            + arrived.length
-                            + " chunks");
-        }
-        int expected = Math.min(chunkSize, values.length - chunk * chunkSize);
-        if (slice.values().length != expected) {
-            throw new IllegalArgumentException(
-                    "chunk "
-                            + chunk
-                            + " has "
-                            + slice.values().length
-                            + " values, expected "
-                            + expected);
-        }
+        int expected = slice.values().length;
         if (!arrived[chunk]) {
             System.arraycopy(slice.values(), 0, values, chunk * chunkSize, expected);
             arrived[chunk] = true;
             missing--;
         }
+    }
+
+    /**
+     * Why {@code slice} cannot be a piece of a vector of {@code parameters} values cut every {@code
+     * chunkSize}, or null if it can: readers check this before they allocate anything for it.
+     */
+    public static String misfit(int parameters, int chunkSize, Slice slice) {
+        int count = Slice.count(parameters, chunkSize);
+        if (slice.count() != count) {
+            return "chunk "
+                    + slice.index()
+                    + "/"
+                    + slice.count()
+                    + " does not fit a vector of "
+                    + count
+                    + " chunks";
+        }
+        // index < count (Slice's rule), so index * chunkSize < parameters: no overflow
+        int expected = Math.min(chunkSize, parameters - slice.index() * chunkSize);
+        if (slice.values().length != expected) {
+            return "chunk "
+                    + slice.index()
+                    + " has "
+                    + slice.values().length
+                    + " values, expected "
+                    + expected;
+        }
+        return null;
     }
 
     public boolean complete() {

@@ -1,125 +1,185 @@
 package io.streamgpt.connectors.client;
 
 import io.streamgpt.connectors.chunks.GlobalChunk;
-import io.streamgpt.connectors.chunks.ModelChunk;
-import io.streamgpt.connectors.chunks.ModelChunkFormat;
+import io.streamgpt.connectors.chunks.ModelChunkRejections;
+import io.streamgpt.connectors.chunks.ModelChunkRejections.Reason;
+import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
+import io.streamgpt.connectors.chunks.VectorAssembly;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
+import io.streamgpt.connectors.kafka.ModelChunkRecords;
 import io.streamgpt.connectors.kafka.TopicReader;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.TreeMap;
 
 /**
- * Finds the newest complete global model on the model topic, for {@code export}. Only the topic's
- * tail is read: the last record of a partition tells how many chunks a round has, and the last
- * three rounds' worth of records of every partition hold at least one complete round (a partition
- * receives the same chunk indices every round). "Newest" is the highest {@link RoundId}: a restored
- * job writes a higher generation.
+ * Finds the newest complete global model of a known parameter count on the model topic, for {@code
+ * export}. Only the topic's tail is read: the last record of a partition tells how many chunks a
+ * round has, and the last three rounds' worth of records of every partition hold at least one
+ * complete round (a partition receives the same chunk indices every round). "Newest" is the highest
+ * {@link RoundId}: a restored job writes a higher generation.
+ *
+ * <p>Only records whose HMAC verifies under the job's key count, and every chunk must cut a vector
+ * of the given parameter count: nothing is sized from a record field. At most {@value #ROUNDS_KEPT}
+ * rounds are assembled at once (the oldest goes first).
  */
 public final class ModelTopicReader {
 
-    /** A complete global model version. */
-    public record Newest(RoundId version, long step, float[] parameters) {}
+    /** Rounds assembled at once: the tail's three and one more. */
+    static final int ROUNDS_KEPT = 4;
+
+    /**
+     * A complete global model version, and what was dropped on the way.
+     *
+     * @param rejected records dropped, by reason
+     */
+    public record Newest(
+            RoundId version, long step, float[] parameters, ModelChunkRejections rejected) {}
 
     private ModelTopicReader() {}
 
     /**
-     * @throws IllegalStateException if the topic is missing, empty or holds no complete round
+     * @param parameters the model's parameter count, as the caller's model options give it
+     * @throws IllegalStateException if the topic is missing, empty or holds no complete, verified
+     *     round
+     * @throws IllegalArgumentException if its verified chunks cut a model of another size
      */
-    public static Newest newest(KafkaClientSettings kafka, String topic, Duration timeout) {
+    public static Newest newest(
+            KafkaClientSettings kafka,
+            String topic,
+            ModelLoopAuthenticator verifier,
+            int parameters,
+            Duration timeout) {
+        ModelChunkRejections rejected = new ModelChunkRejections();
         try (TopicReader reader = TopicReader.open(kafka)) {
-            int chunkCount =
+            GlobalChunk last =
                     reader.readNewest(topic, 1, timeout).stream()
-                            .map(r -> chunk(r))
-                            .filter(c -> c != null)
-                            .mapToInt(c -> c.slice().count())
+                            .map(r -> ModelChunkRecords.verified(r, verifier, rejected))
+                            .filter(c -> c instanceof GlobalChunk)
+                            .map(c -> (GlobalChunk) c)
                             .findFirst()
-                            .orElse(0);
-            if (chunkCount == 0) {
+                            .orElse(null);
+            if (last == null) {
                 throw new IllegalStateException(
                         "the model topic "
                                 + topic
-                                + " holds no model chunks: has the job completed a sync round?");
+                                + " holds no verified model chunks"
+                                + dropped(rejected)
+                                + ": has the job completed a sync round?");
+            }
+            int chunkCount = last.slice().count();
+            if (chunkCount > parameters) { // each chunk has a value
+                throw mismatch(topic, parameters, last.slice());
             }
             Newest newest = null;
-            TreeMap<RoundId, Round> partial = new TreeMap<>();
+            int chunkSize = 0; // the job's, told by the first chunk that fits
+            TreeMap<RoundId, VectorAssembly> partial = new TreeMap<>();
+            TreeMap<RoundId, Long> steps = new TreeMap<>();
             List<ConsumerRecord<byte[], byte[]>> tail =
                     reader.readNewest(topic, 3 * chunkCount, timeout);
             for (ConsumerRecord<byte[], byte[]> record : tail) {
-                if (!(chunk(record) instanceof GlobalChunk chunk)) {
+                if (!(ModelChunkRecords.verified(record, verifier, rejected)
+                        instanceof GlobalChunk chunk)) {
                     continue;
                 }
-                if (newest != null && chunk.version().compareTo(newest.version()) <= 0) {
+                Slice slice = chunk.slice();
+                int size = chunkSize == 0 ? chunkSize(parameters, slice) : chunkSize;
+                if (size <= 0 || VectorAssembly.misfit(parameters, size, slice) != null) {
+                    rejected.reject(Reason.LAYOUT);
                     continue;
                 }
-                Round round =
-                        partial.computeIfAbsent(
-                                chunk.version(), v -> new Round(chunk.slice().count()));
-                if (round.add(chunk)) {
-                    newest = new Newest(chunk.version(), round.step, round.concat());
-                    partial.headMap(chunk.version(), true).clear();
+                chunkSize = size;
+                RoundId version = chunk.version();
+                if (newest != null && version.compareTo(newest.version()) <= 0) {
+                    rejected.reject(Reason.STALE);
+                    continue;
                 }
+                VectorAssembly round = partial.get(version);
+                if (round == null) {
+                    if (partial.size() == ROUNDS_KEPT) {
+                        if (version.compareTo(partial.firstKey()) < 0) {
+                            rejected.reject(Reason.TOO_MANY_ROUNDS);
+                            continue;
+                        }
+                        steps.remove(partial.pollFirstEntry().getKey());
+                        rejected.reject(Reason.TOO_MANY_ROUNDS);
+                    }
+                    round = new VectorAssembly(parameters, chunkSize);
+                    partial.put(version, round);
+                }
+                round.add(slice);
+                if (slice.index() == 0) {
+                    steps.put(version, chunk.progress().step());
+                }
+                if (round.complete()) {
+                    newest =
+                            new Newest(
+                                    version,
+                                    steps.getOrDefault(version, 0L),
+                                    round.values(),
+                                    rejected);
+                    partial.headMap(version, true).clear();
+                    steps.headMap(version, true).clear();
+                }
+            }
+            if (newest == null && chunkSize == 0 && rejected.count(Reason.LAYOUT) > 0) {
+                throw mismatch(topic, parameters, last.slice());
             }
             if (newest == null) {
                 throw new IllegalStateException(
-                        "no complete model round in the last records of " + topic);
+                        "no complete model round of "
+                                + parameters
+                                + " parameters in the last records of "
+                                + topic
+                                + dropped(rejected));
             }
             return newest;
         }
     }
 
-    private static ModelChunk chunk(ConsumerRecord<byte[], byte[]> record) {
-        try {
-            return record.value() == null ? null : ModelChunkFormat.deserialize(record.value());
-        } catch (IllegalArgumentException e) {
-            return null; // not a model chunk: skipped, as the job skips it
+    /**
+     * The chunk size that makes {@code slice} a piece of a {@code parameters}-value vector: its
+     * length if it is not the last piece, else what leaves it as the remainder; 0 if none does.
+     */
+    static int chunkSize(int parameters, Slice slice) {
+        int length = slice.values().length;
+        if (slice.index() < slice.count() - 1) {
+            return length;
         }
+        if (slice.count() == 1) {
+            return length == parameters ? parameters : 0;
+        }
+        int rest = parameters - length; // (count - 1) full chunks before the last
+        return rest > 0 && rest % (slice.count() - 1) == 0 ? rest / (slice.count() - 1) : 0;
     }
 
-    /** The slices of one round as they arrive; its size is not known before it completes. */
-    private static final class Round {
-        private final float[][] values;
-        private int missing;
-        private long step;
+    private static IllegalArgumentException mismatch(String topic, int parameters, Slice slice) {
+        return new IllegalArgumentException(
+                "the model chunks on "
+                        + topic
+                        + " do not cut a model of "
+                        + String.format(Locale.ROOT, "%,d", parameters)
+                        + " parameters (chunk "
+                        + slice.index()
+                        + "/"
+                        + slice.count()
+                        + " has "
+                        + slice.values().length
+                        + " values)");
+    }
 
-        Round(int chunkCount) {
-            values = new float[chunkCount][];
-            missing = chunkCount;
-        }
-
-        /** Adds a chunk; true when the round is complete. */
-        boolean add(GlobalChunk chunk) {
-            Slice slice = chunk.slice();
-            if (slice.count() != values.length) {
-                return false; // a chunk of a differently cut model
-            }
-            if (values[slice.index()] == null) {
-                values[slice.index()] = slice.values();
-                missing--;
-            }
-            if (slice.index() == 0) {
-                step = chunk.progress().step();
-            }
-            return missing == 0;
-        }
-
-        float[] concat() {
-            int size = 0;
-            for (float[] v : values) {
-                size += v.length;
-            }
-            float[] all = new float[size];
-            int at = 0;
-            for (float[] v : values) {
-                System.arraycopy(v, 0, all, at, v.length);
-                at += v.length;
-            }
-            return all;
-        }
+    private static String dropped(ModelChunkRejections rejected) {
+        long unverified = rejected.count(Reason.UNSIGNED) + rejected.count(Reason.BAD_SIGNATURE);
+        return unverified == 0
+                ? ""
+                : " ("
+                        + unverified
+                        + " records failed HMAC verification: is --model-secret the job's?)";
     }
 }

@@ -1,12 +1,10 @@
 package io.streamgpt.connectors.kafka;
 
 import io.streamgpt.connectors.chunks.GlobalChunk;
-import io.streamgpt.connectors.chunks.ModelChunkFormat;
 import io.streamgpt.connectors.records.PromptRecord;
 import io.streamgpt.connectors.records.TextRecord;
 import io.streamgpt.connectors.records.TopicRecord;
 
-import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -14,7 +12,6 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
-import org.apache.flink.metrics.Counter;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -23,10 +20,7 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Properties;
@@ -38,8 +32,6 @@ import java.util.regex.Pattern;
  * reports and answers out.
  */
 public final class KafkaStreams {
-
-    private static final Logger LOG = LoggerFactory.getLogger(KafkaStreams.class);
 
     private KafkaStreams() {}
 
@@ -69,16 +61,21 @@ public final class KafkaStreams {
         return builder.build();
     }
 
-    /** Model chunks from the model topic, from its end: chunks of earlier runs are not replayed. */
+    /**
+     * Model chunks from the model topic, from its end: chunks of earlier runs are not replayed.
+     * Only chunks signed with the key at {@code secretLocation} pass (see {@link
+     * ModelChunkRecords}).
+     */
     public static KafkaSource<GlobalChunk> modelSource(
-            KafkaClientSettings kafka, String topic, String groupId) {
-        return modelSource(kafka, topic, groupId, OffsetsInitializer.latest());
+            KafkaClientSettings kafka, String topic, String secretLocation, String groupId) {
+        return modelSource(kafka, topic, secretLocation, groupId, OffsetsInitializer.latest());
     }
 
-    /** Model chunks from the model topic, from the given offsets. */
+    /** Verified model chunks from the model topic, from the given offsets. */
     public static KafkaSource<GlobalChunk> modelSource(
             KafkaClientSettings kafka,
             String topic,
+            String secretLocation,
             String groupId,
             OffsetsInitializer startingOffsets) {
         return KafkaSource.<GlobalChunk>builder()
@@ -86,7 +83,7 @@ public final class KafkaStreams {
                 .setGroupId(groupId)
                 .setTopics(topic)
                 .setStartingOffsets(startingOffsets)
-                .setDeserializer(new ModelChunkDeserializer())
+                .setDeserializer(new ModelChunkRecords.Verifier(secretLocation))
                 // a sync round waits on this fetch: answer at once rather than after the default
                 // 500 ms
                 .setProperty("fetch.max.wait.ms", "5")
@@ -112,21 +109,15 @@ public final class KafkaStreams {
                 .build();
     }
 
-    /** Model chunks to the model topic, keyed by chunk index so chunks spread over partitions. */
-    public static KafkaSink<GlobalChunk> modelSink(KafkaClientSettings kafka, String topic) {
+    /**
+     * Model chunks to the model topic, keyed by chunk index so chunks spread over partitions, each
+     * signed with the key at {@code secretLocation}.
+     */
+    public static KafkaSink<GlobalChunk> modelSink(
+            KafkaClientSettings kafka, String topic, String secretLocation) {
         return KafkaSink.<GlobalChunk>builder()
                 .setKafkaProducerConfig(kafka.clientProperties())
-                .setRecordSerializer(
-                        (KafkaRecordSerializationSchema<GlobalChunk>)
-                                (chunk, context, timestamp) ->
-                                        new ProducerRecord<>(
-                                                topic,
-                                                null,
-                                                timestamp,
-                                                ByteBuffer.allocate(4)
-                                                        .putInt(chunk.chunk())
-                                                        .array(),
-                                                ModelChunkFormat.serialize(chunk)))
+                .setRecordSerializer(new ModelChunkRecords.Signer(topic, secretLocation))
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
                 .setProperty("linger.ms", "0")
                 .setProperty("max.request.size", String.valueOf(4 << 20))
@@ -241,43 +232,6 @@ public final class KafkaStreams {
         @Override
         public TypeInformation<PromptRecord> getProducedType() {
             return TypeInformation.of(PromptRecord.class);
-        }
-    }
-
-    static final class ModelChunkDeserializer
-            implements KafkaRecordDeserializationSchema<GlobalChunk> {
-        private transient Counter malformed;
-
-        @Override
-        public void open(DeserializationSchema.InitializationContext context) {
-            malformed = context.getMetricGroup().counter("malformed_model_chunks");
-        }
-
-        @Override
-        public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<GlobalChunk> out) {
-            try {
-                if (ModelChunkFormat.deserialize(record.value()) instanceof GlobalChunk global) {
-                    out.collect(global);
-                } else {
-                    throw new IllegalArgumentException("a contribution, not a global chunk");
-                }
-            } catch (IllegalArgumentException e) {
-                // A foreign or damaged record on the model topic must not stop training.
-                if (malformed != null) {
-                    malformed.inc();
-                }
-                LOG.warn(
-                        "skipping malformed model chunk at {}-{}@{}: {}",
-                        record.topic(),
-                        record.partition(),
-                        record.offset(),
-                        e.getMessage());
-            }
-        }
-
-        @Override
-        public TypeInformation<GlobalChunk> getProducedType() {
-            return TypeInformation.of(GlobalChunk.class);
         }
     }
 }

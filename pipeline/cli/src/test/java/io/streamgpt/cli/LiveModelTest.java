@@ -313,7 +313,9 @@ class LiveModelTest {
                                 "--bootstrap-servers",
                                 config.kafka().bootstrapServers(),
                                 "--model-topic",
-                                config.topics().model()));
+                                config.topics().model(),
+                                "--model-secret",
+                                config.topics().modelSecret()));
         args.addAll(List.of(TINY));
         String[] export = cli(args.toArray(String[]::new));
         assertThat(export[0]).as(export[2]).isEqualTo("0");
@@ -357,7 +359,9 @@ class LiveModelTest {
                         "--bootstrap-servers",
                         config.kafka().bootstrapServers(),
                         "--model-topic",
-                        config.topics().model()); // the cpu preset: not the job's model
+                        config.topics().model(),
+                        "--model-secret",
+                        config.topics().modelSecret()); // the cpu preset: not the job's model
         assertThat(wrongShape[0]).isEqualTo("2");
         assertThat(wrongShape[2])
                 .contains("the model options give")

@@ -1,5 +1,6 @@
 package io.streamgpt.job;
 
+import io.streamgpt.connectors.chunks.ModelSecret;
 import io.streamgpt.job.config.JobConfig;
 
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -17,6 +18,8 @@ public final class JobMain {
     public static void main(String[] args) throws Exception {
         JobConfig config = JobConfig.fromArguments(args);
         System.out.print(config.describe());
+        // fail the submission, not every task at open, when the cluster lacks the model loop's key
+        ModelSecret.read(config.topics().modelSecret());
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(
                         StreamingTrainerJob.configuration(config));

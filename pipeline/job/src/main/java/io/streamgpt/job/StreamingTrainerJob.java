@@ -2,6 +2,7 @@ package io.streamgpt.job;
 
 import io.streamgpt.connectors.chunks.Contribution;
 import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.ModelSecret;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicAdmin;
@@ -118,7 +119,10 @@ public final class StreamingTrainerJob {
         DataStream<GlobalChunk> globalModel =
                 env.fromSource(
                                 KafkaStreams.modelSource(
-                                        kafka, topics.model(), topics.modelGroupId()),
+                                        kafka,
+                                        topics.model(),
+                                        topics.modelSecret(),
+                                        topics.modelGroupId()),
                                 WatermarkStrategy.noWatermarks(),
                                 "model topic")
                         .setParallelism(1)
@@ -153,7 +157,7 @@ public final class StreamingTrainerJob {
                 .setParallelism(config.sync().averagerParallelism())
                 .name("parameter averager")
                 .uid("averager")
-                .sinkTo(KafkaStreams.modelSink(kafka, topics.model()))
+                .sinkTo(KafkaStreams.modelSink(kafka, topics.model(), topics.modelSecret()))
                 .name("model topic")
                 .uid("model-sink");
 
@@ -242,9 +246,12 @@ public final class StreamingTrainerJob {
      * averager_parallelism partitions and takes 4 MB messages), and the text topics it is told to
      * read, with one partition, so that the job can start before their producers. Fails with an
      * {@link IllegalArgumentException} if an existing model topic cannot carry the job's chunks
-     * (see {@link Preflight}).
+     * (see {@link Preflight}). The model topic's key is created too where it is a missing file
+     * ({@link ModelSecret#ensure}): {@code submit}, {@code local} and the benchmarks all start
+     * here.
      */
     public static List<String> createTopics(JobConfig config) {
+        ModelSecret.ensure(config.topics().modelSecret());
         TopicsConfig topics = config.topics();
         String maxMessage = String.valueOf(4 << 20);
         List<TopicAdmin.TopicSpec> specs =

@@ -1,5 +1,6 @@
 package io.streamgpt.job;
 
+import io.streamgpt.connectors.chunks.ModelSecret;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.CheckpointConfig;
 import io.streamgpt.job.config.EvaluationConfig;
@@ -11,6 +12,11 @@ import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.sync.OuterOptimizer;
 import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.TrainingConfig;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /** Small job configs for tests: a tiny model that trains in milliseconds per step. */
 public final class TestConfigs {
@@ -25,7 +31,26 @@ public final class TestConfigs {
                     .with(TrainingConfig.LEARNING_RATE, 3e-3)
                     .with(TrainingConfig.SEED, 7L);
 
+    /**
+     * The model loop's key of every test job in this JVM: a fresh file under the temporary
+     * directory, deleted at exit.
+     */
+    public static final String MODEL_SECRET = testSecret();
+
     private TestConfigs() {}
+
+    private static String testSecret() {
+        try {
+            Path dir = Files.createTempDirectory("streamgpt-test-secret");
+            Path file = dir.resolve("model-secret");
+            dir.toFile().deleteOnExit(); // deleted after the file: reverse order of registration
+            file.toFile().deleteOnExit();
+            ModelSecret.ensure("file:" + file);
+            return "file:" + file;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     /**
      * The tiny model's job on its own {@code prefix-} topics of the broker at {@code bootstrap}:
@@ -35,7 +60,10 @@ public final class TestConfigs {
     public static JobConfig tiny(String bootstrap, String prefix) {
         return JobConfig.defaults()
                 .withKafka(k -> k.with(KafkaConfig.BOOTSTRAP_SERVERS, bootstrap))
-                .withTopics(t -> TopicsConfig.prefixed(prefix))
+                .withTopics(
+                        t ->
+                                TopicsConfig.prefixed(prefix)
+                                        .with(TopicsConfig.MODEL_SECRET, MODEL_SECRET))
                 .withModel(m -> TINY_MODEL)
                 .withTraining(t -> TINY_TRAINING)
                 .withReplicas(r -> r.with(ReplicaConfig.BUFFER_TOKENS, 200_000L))
@@ -63,7 +91,10 @@ public final class TestConfigs {
             String bootstrap, String prefix, int averagerParallelism, int chunkSize) {
         return JobConfig.defaults()
                 .withKafka(k -> k.with(KafkaConfig.BOOTSTRAP_SERVERS, bootstrap))
-                .withTopics(t -> TopicsConfig.prefixed(prefix))
+                .withTopics(
+                        t ->
+                                TopicsConfig.prefixed(prefix)
+                                        .with(TopicsConfig.MODEL_SECRET, MODEL_SECRET))
                 .withSync(
                         s ->
                                 s.with(SyncConfig.AVERAGER_PARALLELISM, averagerParallelism)

@@ -66,11 +66,14 @@ public final class SyncRoundBench {
                 .setParallelism(config.sync().averagerParallelism())
                 .sinkTo(
                         KafkaStreams.modelSink(
-                                config.kafka().clientSettings(), config.topics().model()));
+                                config.kafka().clientSettings(),
+                                config.topics().model(),
+                                config.topics().modelSecret()));
         env.fromSource(
                         KafkaStreams.modelSource(
                                 config.kafka().clientSettings(),
                                 config.topics().model(),
+                                config.topics().modelSecret(),
                                 "bench-" + id,
                                 OffsetsInitializer.earliest()),
                         WatermarkStrategy.noWatermarks(),

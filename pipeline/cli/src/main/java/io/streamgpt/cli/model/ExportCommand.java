@@ -3,6 +3,7 @@ package io.streamgpt.cli.model;
 import io.streamgpt.cli.KafkaOptions;
 import io.streamgpt.cli.ModelOptions;
 import io.streamgpt.cli.ParamOptions;
+import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
 import io.streamgpt.connectors.client.ModelTopicReader;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.InputConfig;
@@ -50,7 +51,9 @@ public final class ExportCommand implements Callable<Integer> {
                             ModelOptions.sections().get(0),
                             new JobConfig.Section("Input", List.of(InputConfig.VOCABULARY)),
                             new JobConfig.Section("Kafka", KafkaConfig.PARAMS),
-                            new JobConfig.Section("Topics", List.of(TopicsConfig.MODEL))));
+                            new JobConfig.Section(
+                                    "Topics",
+                                    List.of(TopicsConfig.MODEL, TopicsConfig.MODEL_SECRET))));
         }
     }
 
@@ -78,23 +81,31 @@ public final class ExportCommand implements Callable<Integer> {
         KafkaClientSettings kafka = KafkaOptions.settings(spec);
         String modelTopic = ParamOptions.value(spec, TopicsConfig.MODEL);
         long expected = ParameterLayout.of(config).size();
+        // only chunks signed with the job's key count, and the array is sized from the options
+        ModelLoopAuthenticator verifier =
+                ModelLoopAuthenticator.fromSecret(
+                        ParamOptions.value(spec, TopicsConfig.MODEL_SECRET));
         ModelTopicReader.Newest newest;
         try {
-            newest = ModelTopicReader.newest(kafka, modelTopic, Duration.ofSeconds(timeoutSeconds));
+            newest =
+                    ModelTopicReader.newest(
+                            kafka,
+                            modelTopic,
+                            verifier,
+                            Math.toIntExact(expected),
+                            Duration.ofSeconds(timeoutSeconds));
         } catch (IllegalStateException e) {
             spec.commandLine().getErr().println("streamgpt: " + e.getMessage());
             return 1;
-        }
-        if (newest.parameters().length != expected) {
+        } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(
                     String.format(
                             Locale.ROOT,
-                            "the newest model on %s has %,d parameters, the model options give %,d:"
-                                + " pass the job's --preset, --n-layer, --n-embd, --block-size and"
-                                + " --vocab",
-                            modelTopic,
-                            newest.parameters().length,
-                            expected));
+                            "%s; the model options give %,d: pass the job's --preset, --n-layer,"
+                                    + " --n-embd, --block-size and --vocab",
+                            e.getMessage(),
+                            expected),
+                    e);
         }
         ModelFile.save(
                 out,

@@ -2,6 +2,7 @@ package io.streamgpt.job.config;
 
 import io.streamgpt.config.Param;
 import io.streamgpt.config.Params;
+import io.streamgpt.connectors.chunks.ModelSecret;
 
 import java.io.Serializable;
 import java.util.List;
@@ -16,6 +17,8 @@ import java.util.Map;
  *     timestamp:EPOCH_MS
  * @param groupId Kafka consumer group of the text source (and prefix of the job's other groups)
  * @param model averaged model chunks: the feedback edge and the serving feed
+ * @param modelSecret where the key is that signs and verifies the model topic's chunks: {@code
+ *     file:PATH} or {@code env:NAME} (see {@link ModelSecret}); the location travels, never the key
  * @param losses loss records (JSON)
  * @param samples generated samples (JSON)
  * @param prompts prompt requests (JSON) answered from the live model
@@ -28,6 +31,7 @@ public record TopicsConfig(
         String startingOffsets,
         String groupId,
         String model,
+        String modelSecret,
         String losses,
         String samples,
         String prompts,
@@ -55,6 +59,15 @@ public record TopicsConfig(
             topic("group-id", "Kafka consumer group of the text source.", "streamgpt");
     public static final Param<String> MODEL =
             topic("model-topic", "Topic of averaged model chunks.", "streamgpt-model");
+    public static final Param<String> MODEL_SECRET =
+            Param.ofString(
+                            "model-secret",
+                            "Where the HMAC-SHA256 key of the model topic's chunks is: file:PATH"
+                                    + " (~/ is the home directory) or env:NAME, at least 32 bytes;"
+                                    + " submit and local create a missing file (32 random bytes,"
+                                    + " mode 0600). Every machine of the job and export read it.",
+                            "file:~/.streamgpt/model-secret")
+                    .mustBe(ModelSecret::isLocation, "file:PATH or env:NAME");
     public static final Param<String> LOSSES =
             topic("losses-topic", "Topic of loss records.", "streamgpt-losses");
     public static final Param<String> SAMPLES =
@@ -76,6 +89,7 @@ public record TopicsConfig(
                     STARTING_OFFSETS,
                     GROUP_ID,
                     MODEL,
+                    MODEL_SECRET,
                     LOSSES,
                     SAMPLES,
                     PROMPTS,
@@ -92,6 +106,7 @@ public record TopicsConfig(
                         startingOffsets,
                         groupId,
                         model,
+                        modelSecret,
                         losses,
                         samples,
                         prompts,

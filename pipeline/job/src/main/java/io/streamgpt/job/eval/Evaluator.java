@@ -137,6 +137,8 @@ public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow,
         metrics.gauge("val_loss", () -> valLoss);
         metrics.gauge("model_version", () -> modelVersion);
         metrics.gauge("held_out_windows", () -> heldOutWindows);
+        globalRounds.rejections().bindTo(metrics, GlobalRounds.READER_REASONS);
+        metrics.gauge("model_rounds_in_flight", () -> globalRounds.roundsInFlight());
     }
 
     @Override

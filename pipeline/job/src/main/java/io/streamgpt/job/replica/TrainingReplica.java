@@ -2,6 +2,7 @@ package io.streamgpt.job.replica;
 
 import io.streamgpt.connectors.chunks.Contribution;
 import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.ModelChunkRejections.Reason;
 import io.streamgpt.job.RestoreGeneration;
 import io.streamgpt.job.config.FaultConfig;
 import io.streamgpt.job.config.ReplicaConfig;
@@ -282,6 +283,8 @@ public final class TrainingReplica
         metrics.gauge("generation", () -> generation);
         syncRounds = metrics.counter("sync_rounds");
         staleChunks = metrics.counter("stale_model_chunks");
+        globalRounds.rejections().bindTo(metrics, Reason.LAYOUT, Reason.TOO_MANY_ROUNDS);
+        metrics.gauge("model_rounds_in_flight", () -> globalRounds.roundsInFlight());
     }
 
     @Override

@@ -168,6 +168,8 @@ public final class PromptResponder
         metrics.gauge("prompt_queue", () -> queue.size());
         metrics.gauge("prompt_model_round", () -> modelRound);
         metrics.gauge("prompt_latency_ms", () -> lastLatencyMs);
+        globalRounds.rejections().bindTo(metrics, GlobalRounds.READER_REASONS);
+        metrics.gauge("model_rounds_in_flight", () -> globalRounds.roundsInFlight());
     }
 
     // ---------------------------------------------------------------- requests in

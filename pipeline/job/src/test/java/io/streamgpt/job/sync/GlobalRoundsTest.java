@@ -1,12 +1,14 @@
 package io.streamgpt.job.sync;
 
 import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.ModelChunkRejections.Reason;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
 
 import org.junit.jupiter.api.Test;
 
+import static io.streamgpt.job.sync.GlobalRounds.MAX_ROUNDS_IN_FLIGHT;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class GlobalRoundsTest {
@@ -52,5 +54,50 @@ class GlobalRoundsTest {
                 .as("restored job, lower round numbers")
                 .isNotNull();
         assertThat(rounds.offer(global(0, 9, 0, 1, 1f, 1f))).isNull();
+    }
+
+    @Test
+    void chunksThatDoNotCutTheModelAreCountedNotThrownOn() {
+        GlobalRounds rounds = new GlobalRounds(3, 2, 0, 0, false); // chunks of 2 and 1 values
+        assertThat(rounds.offer(global(0, 1, 1, 2, 3f, 4f))).as("last chunk, 2 values").isNull();
+        assertThat(rounds.offer(global(0, 1, 0, 3, 1f, 2f))).as("3 chunks").isNull();
+        assertThat(rounds.offer(global(0, 1, 0, 2, 1f))).as("first chunk, 1 value").isNull();
+        assertThat(rounds.rejections().count(Reason.LAYOUT)).isEqualTo(3);
+        assertThat(rounds.roundsInFlight()).as("nothing allocated for them").isZero();
+        assertThat(rounds.offer(global(0, 1, 1, 2, 3f))).isNull();
+        assertThat(rounds.offer(global(0, 1, 0, 2, 1f, 2f)).parameters())
+                .containsExactly(1f, 2f, 3f);
+    }
+
+    @Test
+    void farFutureRoundsCannotHoldMoreThanTheBoundAndTheNextRealRoundStillCompletes() {
+        GlobalRounds rounds = new GlobalRounds(3, 2, 0, 4, false);
+        assertThat(rounds.offer(global(0, 5, 1, 2, 3f))).isNull(); // round 5 under way
+        for (long far = 1_000; far < 1_100; far++) { // 100 rounds that will never complete
+            assertThat(rounds.offer(global(0, far, 1, 2, 9f))).isNull();
+            assertThat(rounds.roundsInFlight()).isLessThanOrEqualTo(MAX_ROUNDS_IN_FLIGHT);
+        }
+        // rounds 1000, 1001, 1002 took the free places; the other 97 found them full
+        assertThat(rounds.rejections().count(Reason.TOO_MANY_ROUNDS)).isEqualTo(97);
+        assertThat(rounds.offer(global(0, 5, 0, 2, 1f, 2f)).parameters())
+                .containsExactly(1f, 2f, 3f);
+        assertThat(rounds.roundsInFlight()).isEqualTo(3);
+        // round 6 while 1000..1002 and 7 are in flight: 1002, the furthest, makes room
+        assertThat(rounds.offer(global(0, 7, 1, 2, 3f))).isNull();
+        assertThat(rounds.offer(global(0, 6, 1, 2, 3f))).isNull();
+        assertThat(rounds.rejections().count(Reason.TOO_MANY_ROUNDS)).isEqualTo(98);
+        assertThat(rounds.offer(global(0, 6, 0, 2, 5f, 6f)).parameters())
+                .containsExactly(5f, 6f, 3f);
+    }
+
+    @Test
+    void aFollowerMovesToANewerGenerationOnlyOnceOneOfItsRoundsIsComplete() {
+        GlobalRounds rounds = new GlobalRounds(3, 2, 0, 0, true);
+        assertThat(rounds.offer(global(5, 1, 0, 2, 9f, 9f))).isNull(); // a lone chunk of gen 5
+        assertThat(rounds.offer(global(0, 1, 0, 2, 1f, 2f))).isNull();
+        assertThat(rounds.offer(global(0, 1, 1, 2, 3f)).version()).isEqualTo(new RoundId(0, 1));
+        assertThat(rounds.generation()).as("still the job's").isZero();
+        assertThat(rounds.offer(global(5, 1, 1, 2, 9f)).version()).isEqualTo(new RoundId(5, 1));
+        assertThat(rounds.generation()).isEqualTo(5);
     }
 }
