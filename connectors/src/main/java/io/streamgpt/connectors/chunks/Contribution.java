@@ -11,11 +11,29 @@ import java.io.Serializable;
  * @param progress the sender's step, tokens and mean training loss of the round
  * @param baseChecksum CRC32 of the whole parameter vector this round's local steps started from:
  *     equal across replicas that adopted the same global model
- * @param slice the parameters
+ * @param slice the parameters; when {@code delta} carries them, only the slice's index and count
+ *     (its values are empty)
+ * @param delta null, or the slice's parameters as a compressed delta from a global model
  */
 public record Contribution(
-        RoundId version, int replica, Progress progress, long baseChecksum, Slice slice)
+        RoundId version,
+        int replica,
+        Progress progress,
+        long baseChecksum,
+        Slice slice,
+        EncodedDelta delta)
         implements ModelChunk, Serializable {
+
+    /** A contribution of float32 parameters. */
+    public Contribution(
+            RoundId version, int replica, Progress progress, long baseChecksum, Slice slice) {
+        this(version, replica, progress, baseChecksum, slice, null);
+    }
+
+    /** Values in the slice, whether sent as parameters or as a delta. */
+    public int valueCount() {
+        return delta == null ? slice.values().length : delta.count();
+    }
 
     /** Every slice of {@code parameters}, cut every {@code chunkSize} values, as contributions. */
     public static Contribution[] of(

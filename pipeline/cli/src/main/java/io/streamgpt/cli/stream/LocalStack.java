@@ -49,7 +49,15 @@ public final class LocalStack {
     /** The same with the REST API on {@code restPort} (0: any free port). */
     public static JobClient startJob(JobConfig config, String prometheusPorts, int restPort)
             throws Exception {
+        return startJob(config, prometheusPorts, restPort, new Configuration());
+    }
+
+    /** The same with {@code extra} cluster settings (a benchmark's metric reporter). */
+    public static JobClient startJob(
+            JobConfig config, String prometheusPorts, int restPort, Configuration extra)
+            throws Exception {
         Configuration conf = LoopbackCluster.configuration();
+        conf.addAll(extra);
         conf.setString("rest.port", String.valueOf(restPort));
         conf.addAll(StreamingTrainerJob.configuration(config));
         conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas().count()));

@@ -16,9 +16,17 @@ import java.util.List;
  * @param tokensPerStep newly arrived tokens per step with {@code PER_TOKENS} pacing
  * @param maxSteps stop training at this many steps per replica; 0 trains forever
  * @param bufferTokens capacity of each replica's replay buffer, in tokens
+ * @param simulatedStepMs a benchmark hook: when above 0, each step sleeps this long and moves the
+ *     parameters by a known amount instead of training (see {@code SimulatedStep}); 0 trains
  */
 public record ReplicaConfig(
-        int count, int threads, Pacing pacing, int tokensPerStep, long maxSteps, long bufferTokens)
+        int count,
+        int threads,
+        Pacing pacing,
+        int tokensPerStep,
+        long maxSteps,
+        long bufferTokens,
+        long simulatedStepMs)
         implements Serializable {
 
     /** When a replica steps. */
@@ -54,14 +62,36 @@ public record ReplicaConfig(
                             2_000_000L)
                     .atLeast(2);
 
+    public static final Param<Long> SIMULATED_STEP_MS =
+            Param.ofLong(
+                            "simulated-step-ms",
+                            "Benchmark hook: each step sleeps this long and shifts the parameters"
+                                    + " by a known amount instead of training; 0 trains.",
+                            0L)
+                    .atLeast(0);
+
     public static final List<Param<?>> PARAMS =
-            List.of(COUNT, THREADS, PACING, TOKENS_PER_STEP, MAX_STEPS, BUFFER_TOKENS);
+            List.of(
+                    COUNT,
+                    THREADS,
+                    PACING,
+                    TOKENS_PER_STEP,
+                    MAX_STEPS,
+                    BUFFER_TOKENS,
+                    SIMULATED_STEP_MS);
 
     public ReplicaConfig {
         Params.require(
                 "replica config",
                 Params.errors(
-                        PARAMS, count, threads, pacing, tokensPerStep, maxSteps, bufferTokens));
+                        PARAMS,
+                        count,
+                        threads,
+                        pacing,
+                        tokensPerStep,
+                        maxSteps,
+                        bufferTokens,
+                        simulatedStepMs));
     }
 
     public static ReplicaConfig defaults() {

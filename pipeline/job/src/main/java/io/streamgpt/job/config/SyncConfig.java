@@ -2,6 +2,7 @@ package io.streamgpt.job.config;
 
 import io.streamgpt.config.Param;
 import io.streamgpt.config.Params;
+import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.job.sync.OuterOptimizer;
 
@@ -22,6 +23,9 @@ import java.util.List;
  * @param timeoutMs a round closes after this long even if some replica did not contribute
  * @param chunkSize parameters per model chunk on the model topic (4 bytes each)
  * @param averagerParallelism subtasks of the parameter averager (it is keyed by chunk)
+ * @param encoding how replicas send their parameters: {@code FP32} as they are, {@code BF16} or
+ *     {@code INT8} as a compressed delta from the last global model with error feedback (the global
+ *     model stays float32)
  */
 public record SyncConfig(
         int every,
@@ -31,7 +35,8 @@ public record SyncConfig(
         double outerMomentum,
         long timeoutMs,
         int chunkSize,
-        int averagerParallelism)
+        int averagerParallelism,
+        PayloadEncoding encoding)
         implements Serializable {
 
     /** Whether a replica waits for each round's average. */
@@ -83,6 +88,15 @@ public record SyncConfig(
             Param.ofInt("averager-parallelism", "Subtasks of the parameter averager.", 1)
                     .atLeast(1);
 
+    public static final Param<PayloadEncoding> ENCODING =
+            Param.ofEnum(
+                    "sync-encoding",
+                    "FP32: replicas send parameters; BF16 (2x fewer bytes) or INT8 (4x, one scale"
+                            + " per chunk): the delta from the last global model, the rounding"
+                            + " error carried to the next round.",
+                    PayloadEncoding.class,
+                    PayloadEncoding.FP32);
+
     public static final List<Param<?>> PARAMS =
             List.of(
                     EVERY,
@@ -92,7 +106,8 @@ public record SyncConfig(
                     OUTER_MOMENTUM,
                     TIMEOUT_MS,
                     CHUNK_SIZE,
-                    AVERAGER_PARALLELISM);
+                    AVERAGER_PARALLELISM,
+                    ENCODING);
 
     public SyncConfig {
         Params.require(
@@ -106,7 +121,8 @@ public record SyncConfig(
                         outerMomentum,
                         timeoutMs,
                         chunkSize,
-                        averagerParallelism));
+                        averagerParallelism,
+                        encoding));
     }
 
     public static SyncConfig defaults() {

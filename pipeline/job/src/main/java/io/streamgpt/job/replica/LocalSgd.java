@@ -1,12 +1,14 @@
 package io.streamgpt.job.replica;
 
 import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.FloatArrays;
 
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * The local-SGD bookkeeping of one replica, without Flink: after every {@code sync_every} local
@@ -20,6 +22,11 @@ import java.util.TreeMap;
  * </pre>
  *
  * A replica that missed rounds (no data, or slower) jumps to the newest one it receives.
+ *
+ * <p>With a compressed {@code sync_encoding} a contribution to round r is the delta from the global
+ * model of round r - 1 (which the averager made and keeps), through {@link DeltaCompressor}, when
+ * the replica adopted that model; otherwise (the first round, after a restore, a replica that fell
+ * behind) it sends its parameters as float32.
  */
 final class LocalSgd {
 
@@ -39,6 +46,12 @@ final class LocalSgd {
     private double roundLossSum; // losses of the steps since the last send: the round's train loss
     private int roundLossSteps;
     private long lastLatencyMs;
+    private long roundsTimed;
+    private long waitingSinceNanos;
+    private long waitedNanos;
+    private final DeltaCompressor compressor; // null: float32 parameters
+    private RoundId baseVersion; // the global model adopted last, the base of compressed deltas
+    private float[] base;
 
     /**
      * @param adoptedRound the newest round this replica took the global model of
@@ -58,6 +71,11 @@ final class LocalSgd {
         this.adoptedRound = adoptedRound;
         this.awaitingRound = awaitingRound;
         this.baseChecksum = FloatArrays.crc32(parameters);
+        this.waitingSinceNanos = System.nanoTime(); // a restored replica waits from now
+        this.compressor =
+                sync.encoding() == PayloadEncoding.FP32
+                        ? null
+                        : new DeltaCompressor(sync.encoding());
     }
 
     /** Whether the replica waits for a round's average (SYNC mode) and must not step. */
@@ -73,8 +91,22 @@ final class LocalSgd {
         return awaitingRound;
     }
 
+    /** Milliseconds from sending the last timed round to adopting it. */
     long lastLatencyMs() {
         return lastLatencyMs;
+    }
+
+    /** Rounds adopted whose send time was known: each one set {@link #lastLatencyMs()}. */
+    long roundsTimed() {
+        return roundsTimed;
+    }
+
+    /**
+     * Milliseconds spent waiting for rounds (SYNC mode: from sending a round to adopting it, the
+     * time the replica could not step), in all.
+     */
+    double waitedMs() {
+        return waitedNanos / 1e6;
     }
 
     /** Counts one step's training loss into the round's mean. */
@@ -98,6 +130,7 @@ final class LocalSgd {
         Contribution[] chunks = send(round, step, tokens, lastLoss, parameters, nowNanos);
         if (sync.mode() == SyncConfig.Mode.SYNC) {
             awaitingRound = round;
+            waitingSinceNanos = nowNanos;
         }
         return chunks;
     }
@@ -108,6 +141,7 @@ final class LocalSgd {
      */
     Contribution[] resend(
             long step, long tokens, float lastLoss, float[] parameters, long nowNanos) {
+        waitingSinceNanos = nowNanos;
         return send(awaitingRound, step, tokens, lastLoss, parameters, nowNanos);
     }
 
@@ -126,23 +160,37 @@ final class LocalSgd {
         while (sentAtNanos.size() > LATENCIES_KEPT) {
             sentAtNanos.pollFirstEntry();
         }
+        RoundId version = new RoundId(generation, round);
+        Progress progress = new Progress(step, tokens, loss);
+        if (compressor != null
+                && base != null
+                && baseVersion.equals(new RoundId(generation, round - 1))) {
+            return compressor.contribute(
+                    version,
+                    replica,
+                    progress,
+                    baseChecksum,
+                    baseVersion,
+                    base,
+                    parameters,
+                    sync.chunkSize());
+        }
+        if (compressor != null) {
+            compressor.reset();
+        }
         return Contribution.of(
-                new RoundId(generation, round),
-                replica,
-                new Progress(step, tokens, loss),
-                baseChecksum,
-                parameters,
-                sync.chunkSize());
+                version, replica, progress, baseChecksum, parameters, sync.chunkSize());
     }
 
     /**
      * Takes the global model of {@code round}: the parameters to continue from, given the local
-     * ones now.
+     * ones now (read only in OVERLAP mode).
      */
-    float[] adopt(long round, float[] global, float[] local, long nowNanos) {
+    float[] adopt(long round, float[] global, Supplier<float[]> localNow, long nowNanos) {
         float[] next = global;
         float[] sent = sentParameters.remove(round);
         if (sync.mode() == SyncConfig.Mode.OVERLAP && sent != null) {
+            float[] local = localNow.get();
             next = new float[global.length];
             for (int i = 0; i < next.length; i++) {
                 next[i] = global[i] + (local[i] - sent[i]);
@@ -151,12 +199,18 @@ final class LocalSgd {
         sentParameters.headMap(round).clear();
         baseChecksum = FloatArrays.crc32(next);
         adoptedRound = round;
+        if (compressor != null) {
+            base = global; // never written to: adopt returns it or a new array
+            baseVersion = new RoundId(generation, round);
+        }
         if (awaitingRound >= 0 && round >= awaitingRound) {
             awaitingRound = -1;
+            waitedNanos += nowNanos - waitingSinceNanos;
         }
         Long sentAt = sentAtNanos.remove(round);
         if (sentAt != null) {
             lastLatencyMs = (nowNanos - sentAt) / 1_000_000;
+            roundsTimed++;
         }
         return next;
     }

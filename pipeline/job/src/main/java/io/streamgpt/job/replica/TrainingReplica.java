@@ -2,6 +2,7 @@ package io.streamgpt.job.replica;
 
 import io.streamgpt.connectors.chunks.Contribution;
 import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.ModelChunkFormat;
 import io.streamgpt.connectors.chunks.ModelChunkRejections.Reason;
 import io.streamgpt.job.RestoreGeneration;
 import io.streamgpt.job.config.FaultConfig;
@@ -9,11 +10,9 @@ import io.streamgpt.job.config.ReplicaConfig;
 import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.sync.GlobalRounds;
-import io.streamgpt.model.Gpt;
 import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.ModelHost;
 import io.streamgpt.model.TokenCorpus;
-import io.streamgpt.model.Trainer;
 import io.streamgpt.model.TrainingConfig;
 
 import org.apache.flink.api.common.functions.OpenContext;
@@ -23,7 +22,9 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.TimerService;
@@ -67,6 +68,7 @@ public final class TrainingReplica
 
     private static final Logger LOG = LoggerFactory.getLogger(TrainingReplica.class);
     private static final long WAIT_POLL_MS = 2;
+    private static final int LATENCIES_KEPT = 4096;
 
     private final GptConfig shape;
     private final TrainingConfig training;
@@ -78,8 +80,7 @@ public final class TrainingReplica
     // what the replica is: index, restore generation, model and its training
     private transient int replica;
     private transient int generation;
-    private transient Gpt model;
-    private transient Trainer trainer;
+    private transient ReplicaStep model; // the real model and AdamW, or a simulated step
     private transient ReplayBuffer buffer;
     private transient Random batches;
     private transient LocalSgd sgd;
@@ -105,6 +106,9 @@ public final class TrainingReplica
     private transient ReplicaSnapshot.Global restoredGlobal;
     private transient Counter syncRounds;
     private transient Counter staleChunks;
+    private transient Counter bytesSent;
+    private transient Counter bytesReceived;
+    private transient Histogram roundLatency;
 
     /**
      * @param stride tokens between window starts: what each window adds to the stream, for
@@ -166,8 +170,7 @@ public final class TrainingReplica
                                 getRuntimeContext()
                                         .getExternalResourceInfos(GpuAssignment.RESOURCE_NAME),
                                 replica));
-        model = host.create(shape, training.seed());
-        trainer = new Trainer(model, training);
+        model = ReplicaStep.create(shape, training, replicas, host, replica);
         buffer = new ReplayBuffer(replicas.bufferTokens());
         batches = new Random(training.seed() + replica);
         pacer = new StepPacer(replicas);
@@ -177,9 +180,7 @@ public final class TrainingReplica
         if (replica == 0 && restoredGlobal != null) {
             global = restoredGlobal;
         } else if (replica == 0 && restored.isEmpty()) {
-            global =
-                    new ReplicaSnapshot.Global(
-                            0, model.parameterValues()); // the common initial model
+            global = new ReplicaSnapshot.Global(0, model.parameters()); // the common initial model
         }
         if (restored.size() > 1) {
             LOG.info(
@@ -201,12 +202,7 @@ public final class TrainingReplica
         restoredGlobal = null;
         sgd =
                 new LocalSgd(
-                        sync,
-                        replica,
-                        generation,
-                        adoptedRound,
-                        awaitingRound,
-                        model.parameterValues());
+                        sync, replica, generation, adoptedRound, awaitingRound, model.parameters());
         globalRounds =
                 new GlobalRounds(
                         (int) model.parameterCount(),
@@ -229,8 +225,8 @@ public final class TrainingReplica
         globalStep = s.globalStep();
         tokensConsumed = s.tokensConsumed();
         lastLoss = s.lastLoss();
-        model.setParameterValues(s.parameters());
-        trainer.optimizer().restore(s.optimizerSteps(), s.firstMoment(), s.secondMoment());
+        model.setParameters(s.parameters());
+        model.restoreOptimizer(s.optimizerSteps(), s.firstMoment(), s.secondMoment());
         batches = s.batches();
         buffer.restore(s.buffer());
     }
@@ -240,7 +236,7 @@ public final class TrainingReplica
      * fresh AdamW moments and an empty buffer: the windows routed to it from now on fill it.
      */
     private long join(ReplicaSnapshot.Global g) {
-        model.setParameterValues(g.parameters());
+        model.setParameters(g.parameters());
         globalStep = g.round() * sync.every();
         LOG.info(
                 "replica {} joins at round {} (step {}) from the global model",
@@ -253,7 +249,7 @@ public final class TrainingReplica
     @Override
     public void snapshotState(FunctionSnapshotContext context) throws Exception {
         generations.snapshot();
-        float[][] moments = trainer.optimizer().state();
+        float[][] moments = model.optimizerState();
         ReplicaSnapshot snapshot =
                 new ReplicaSnapshot(
                         replica,
@@ -262,8 +258,8 @@ public final class TrainingReplica
                         sgd.awaitingRound(),
                         tokensConsumed,
                         lastLoss,
-                        model.parameterValues(),
-                        trainer.optimizer().steps(),
+                        model.parameters(),
+                        model.optimizerSteps(),
                         moments[0],
                         moments[1],
                         batches,
@@ -285,13 +281,17 @@ public final class TrainingReplica
         staleChunks = metrics.counter("stale_model_chunks");
         globalRounds.rejections().bindTo(metrics, Reason.LAYOUT, Reason.TOO_MANY_ROUNDS);
         metrics.gauge("model_rounds_in_flight", () -> globalRounds.roundsInFlight());
+        // what bench sync reads: time spent waiting for rounds, each round's latency, bytes
+        metrics.gauge("sync_wait_ms_total", () -> sgd.waitedMs());
+        roundLatency =
+                metrics.histogram(
+                        "sync_round_ms", new DescriptiveStatisticsHistogram(LATENCIES_KEPT));
+        bytesSent = metrics.counter("sync_bytes_sent");
+        bytesReceived = metrics.counter("sync_bytes_received");
     }
 
     @Override
     public void close() {
-        if (trainer != null) {
-            trainer.close();
-        }
         if (model != null) {
             model.close();
         }
@@ -328,7 +328,7 @@ public final class TrainingReplica
                             globalStep,
                             tokensConsumed,
                             lastLoss,
-                            model.parameterValues(),
+                            model.parameters(),
                             System.nanoTime()),
                     out);
         }
@@ -358,7 +358,7 @@ public final class TrainingReplica
                             globalStep,
                             tokensConsumed,
                             lastLoss,
-                            model.parameterValues(),
+                            model.parameters(),
                             System.nanoTime()),
                     out);
         }
@@ -370,7 +370,7 @@ public final class TrainingReplica
     /** One optimizer step, its loss and throughput. */
     private void step(TokenCorpus.Batch batch) {
         long t0 = System.nanoTime();
-        lastLoss = trainer.step(batch);
+        lastLoss = model.step(batch);
         double seconds = (System.nanoTime() - t0) / 1e9;
         long tokens = (long) batch.batchSize() * batch.blockSize();
         tokensPerSecond =
@@ -383,8 +383,9 @@ public final class TrainingReplica
         pacer.stepped();
     }
 
-    private static void emit(Contribution[] chunks, Collector<Contribution> out) {
+    private void emit(Contribution[] chunks, Collector<Contribution> out) {
         for (Contribution chunk : chunks) {
+            bytesSent.inc(ModelChunkFormat.serializedSize(chunk));
             out.collect(chunk);
         }
     }
@@ -394,17 +395,18 @@ public final class TrainingReplica
     @Override
     public void processBroadcastElement(
             GlobalChunk chunk, Context ctx, Collector<Contribution> out) {
+        bytesReceived.inc(ModelChunkFormat.serializedSize(chunk));
         long ignoredBefore = globalRounds.ignored();
         GlobalRounds.Round complete = globalRounds.offer(chunk);
         staleChunks.inc(globalRounds.ignored() - ignoredBefore);
         if (complete != null) {
             long round = complete.round();
-            model.setParameterValues(
-                    sgd.adopt(
-                            round,
-                            complete.parameters(),
-                            model.parameterValues(),
-                            System.nanoTime()));
+            long timedBefore = sgd.roundsTimed();
+            model.setParameters(
+                    sgd.adopt(round, complete.parameters(), model::parameters, System.nanoTime()));
+            if (sgd.roundsTimed() > timedBefore) {
+                roundLatency.update(sgd.lastLatencyMs());
+            }
             if (replica == 0) {
                 global = new ReplicaSnapshot.Global(round, complete.parameters());
             }

@@ -1,6 +1,7 @@
 package io.streamgpt.job.sync;
 
 import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.EncodedDelta;
 import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
@@ -29,7 +30,9 @@ import java.util.Map;
  * applies the outer optimizer. A round closes when all N replicas contributed, or when the sync
  * timeout passes after its first contribution, averaging what arrived: a starved or slow replica
  * never stalls the others. Everything it keeps is keyed state, so it is checkpointed and scales
- * with the number of chunks.
+ * with the number of chunks. A contribution may be a compressed delta from the global model this
+ * averager made ({@code --sync-encoding}); it is decoded against the float32 global model kept for
+ * the chunk, which stays float32.
  */
 public final class ParameterAverager
         extends KeyedProcessFunction<Integer, Contribution, GlobalChunk> {
@@ -71,6 +74,8 @@ public final class ParameterAverager
     private transient ValueState<Closed> closed;
     private transient ValueState<float[]> previousGlobal;
     private transient ValueState<float[]> momentum;
+    private transient ValueState<Closed> globalVersion; // the version previousGlobal is
+    private transient Counter undecodableDeltas;
     private transient Counter closedRounds;
     private transient Counter partialRounds;
     private transient Counter lateContributions;
@@ -109,7 +114,13 @@ public final class ParameterAverager
                                 new ValueStateDescriptor<>(
                                         "momentum",
                                         PrimitiveArrayTypeInfo.FLOAT_PRIMITIVE_ARRAY_TYPE_INFO));
+        globalVersion =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "global-version", TypeInformation.of(Closed.class)));
         var metrics = getRuntimeContext().getMetricGroup();
+        undecodableDeltas = metrics.counter("undecodable_deltas");
         closedRounds = metrics.counter("rounds_closed");
         partialRounds = metrics.counter("rounds_closed_by_timeout");
         lateContributions = metrics.counter("late_contributions");
@@ -131,6 +142,11 @@ public final class ParameterAverager
             lateContributions.inc(); // its round already closed, or it predates a restore
             return;
         }
+        float[] values = parameters(chunk);
+        if (values == null) {
+            undecodableDeltas.inc(); // a delta from a global model this chunk no longer keeps
+            return;
+        }
         RoundSum sum = rounds.get(chunk.round());
         if (sum != null && sum.generation != chunk.generation()) {
             sum = null; // a round number reused after a restore
@@ -139,7 +155,7 @@ public final class ParameterAverager
             sum = newRound(chunk, ctx.timerService().currentProcessingTime());
             ctx.timerService().registerProcessingTimeTimer(sum.deadline);
         }
-        if (!add(sum, chunk)) {
+        if (!add(sum, chunk, values)) {
             return; // a repeated contribution
         }
         if (sum.count == replicas) {
@@ -170,7 +186,7 @@ public final class ParameterAverager
         sum.generation = chunk.generation();
         sum.round = chunk.round();
         sum.chunkCount = chunk.slice().count();
-        sum.sum = new float[chunk.slice().values().length];
+        sum.sum = new float[chunk.valueCount()];
         sum.contributors = new long[(replicas + 63) / 64];
         sum.losses = new float[chunk.chunk() == 0 ? replicas : 0];
         Arrays.fill(sum.losses, Float.NaN);
@@ -178,25 +194,46 @@ public final class ParameterAverager
         return sum;
     }
 
+    /**
+     * The contribution's parameters: as sent, or, for a compressed delta from the global model of
+     * version b, {@code global_b + decode(delta)}; null when this chunk's kept global model is not
+     * b's.
+     */
+    private float[] parameters(Contribution chunk) throws Exception {
+        EncodedDelta delta = chunk.delta();
+        if (delta == null) {
+            return chunk.slice().values();
+        }
+        Closed kept = globalVersion.value();
+        float[] base = previousGlobal.value();
+        if (kept == null
+                || base == null
+                || kept.generation != delta.base().generation()
+                || kept.round != delta.base().round()
+                || base.length != delta.count()) {
+            return null;
+        }
+        return delta.applyTo(base);
+    }
+
     /** Adds a contribution; false if this replica already contributed to the round. */
-    static boolean add(RoundSum sum, Contribution chunk) {
+    static boolean add(RoundSum sum, Contribution chunk, float[] values) {
         int r = chunk.replica();
         if ((sum.contributors[r / 64] & (1L << (r % 64))) != 0) {
             return false;
         }
-        if (chunk.slice().values().length != sum.sum.length) {
+        if (values.length != sum.sum.length) {
             throw new IllegalArgumentException(
                     "chunk "
                             + chunk.chunk()
                             + " of replica "
                             + r
                             + " has "
-                            + chunk.slice().values().length
+                            + values.length
                             + " values, others sent "
                             + sum.sum.length);
         }
         sum.contributors[r / 64] |= 1L << (r % 64);
-        float[] values = chunk.slice().values();
         double squares = 0;
         for (int i = 0; i < values.length; i++) {
             sum.sum[i] += values[i];
@@ -236,6 +273,7 @@ public final class ParameterAverager
                                 sync.outerLearningRate(),
                                 sync.outerMomentum());
         previousGlobal.update(next);
+        globalVersion.update(new Closed(sum.generation, sum.round));
         momentum.update(m);
         closed.update(new Closed(sum.generation, sum.round));
         for (Map.Entry<Long, RoundSum> entry : toList(rounds.entries())) {

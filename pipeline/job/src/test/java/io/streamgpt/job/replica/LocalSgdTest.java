@@ -1,6 +1,8 @@
 package io.streamgpt.job.replica;
 
 import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.PayloadEncoding;
+import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.FloatArrays;
 
@@ -37,11 +39,14 @@ class LocalSgdTest {
         assertThat(chunks[1].slice().values()).containsExactly(3f);
         assertThat(sgd.waiting()).isTrue();
 
-        float[] next = sgd.adopt(1, new float[] {5f, 5f, 5f}, new float[] {1f, 2f, 3f}, 2_000_000);
+        float[] next =
+                sgd.adopt(1, new float[] {5f, 5f, 5f}, () -> new float[] {1f, 2f, 3f}, 2_000_000);
         assertThat(next).containsExactly(5f, 5f, 5f); // SYNC takes the global model as it is
         assertThat(sgd.waiting()).isFalse();
         assertThat(sgd.adoptedRound()).isEqualTo(1);
         assertThat(sgd.lastLatencyMs()).isEqualTo(2); // 2,000,000 ns after sending
+        assertThat(sgd.roundsTimed()).isEqualTo(1);
+        assertThat(sgd.waitedMs()).isEqualTo(2.0); // SYNC: it could not step in between
         assertThat(sgd.contribute(4, 192, 1f, next, 3_000_000)[0].baseChecksum())
                 .as("the next round starts from the adopted model")
                 .isEqualTo(FloatArrays.crc32(next));
@@ -54,8 +59,33 @@ class LocalSgdTest {
         assertThat(sgd.waiting()).isFalse(); // trains on
         // meanwhile the local model moved to (2, 2, 5); the average came back as (10, 20, 30):
         // next = global + (local - sent) = (10 + 1, 20 + 0, 30 + 2)
-        float[] next = sgd.adopt(1, new float[] {10f, 20f, 30f}, new float[] {2f, 2f, 5f}, 0);
+        float[] next = sgd.adopt(1, new float[] {10f, 20f, 30f}, () -> new float[] {2f, 2f, 5f}, 0);
         assertThat(next).containsExactly(11f, 20f, 32f);
+        assertThat(sgd.waitedMs()).isZero(); // OVERLAP never waits
+    }
+
+    @Test
+    void withBf16TheFirstRoundIsFloat32ThenDeltasFromTheAdoptedGlobalModel() {
+        LocalSgd sgd =
+                new LocalSgd(
+                        sync(SyncConfig.Mode.SYNC).with(SyncConfig.ENCODING, PayloadEncoding.BF16),
+                        0,
+                        0,
+                        0,
+                        -1,
+                        new float[3]);
+        // round 1: the averager knows no global model yet, so parameters as they are
+        Contribution[] first = sgd.contribute(2, 0, 1f, new float[] {1f, 2f, 3f}, 0);
+        assertThat(first[0].delta()).isNull();
+        assertThat(first[0].slice().values()).containsExactly(1f, 2f);
+        sgd.adopt(1, new float[] {4f, 4f, 4f}, () -> null, 0);
+        // round 2: local (4.5, 3, 4) - global of round 1 (4, 4, 4) = (0.5, -1 | 0), in bf16
+        Contribution[] second = sgd.contribute(4, 0, 1f, new float[] {4.5f, 3f, 4f}, 0);
+        assertThat(second[0].delta().base()).isEqualTo(new RoundId(0, 1));
+        assertThat(second[0].delta().decode()).containsExactly(0.5f, -1f);
+        assertThat(second[1].delta().decode()).containsExactly(0f);
+        assertThat(second[0].slice().index()).isEqualTo(0);
+        assertThat(second[1].slice().count()).isEqualTo(2);
     }
 
     @Test

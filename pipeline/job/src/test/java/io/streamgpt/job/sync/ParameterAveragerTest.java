@@ -1,7 +1,9 @@
 package io.streamgpt.job.sync;
 
 import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.EncodedDelta;
 import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
@@ -112,5 +114,36 @@ class ParameterAveragerTest {
             assertThat(out.get(0).generation()).isEqualTo(1);
             assertThat(out.get(0).slice().values()).containsExactly(5f);
         }
+    }
+
+    @Test
+    void compressedDeltasAreDecodedAgainstTheKeptGlobalModel() throws Exception {
+        try (var h = harness(TestConfigs.averagerOnly(2, OuterOptimizer.AVERAGE, 10_000))) {
+            // round 1 in float32: global (2, 4)
+            h.processElement(contribution(0, 1, 0, 1f, 1f, 3f), 0);
+            h.processElement(contribution(0, 1, 1, 1f, 3f, 5f), 0);
+            // round 2 as bf16 deltas from round 1's global: (2 + 0.5, 4 - 1) and (2 + 1.5, 4 + 1)
+            // average to (3, 4)
+            h.processElement(delta(2, 0, new RoundId(0, 1), 0.5f, -1f), 0);
+            h.processElement(delta(2, 1, new RoundId(0, 1), 1.5f, 1f), 0);
+            List<GlobalChunk> out = h.extractOutputValues();
+            assertThat(out).hasSize(2);
+            assertThat(out.get(1).slice().values()).containsExactly(3f, 4f);
+            // a delta from a global model it does not keep (round 1, now that round 2 is kept)
+            // cannot be decoded: dropped, never averaged
+            h.processElement(delta(3, 0, new RoundId(0, 1), 9f, 9f), 0);
+            h.processElement(delta(3, 1, new RoundId(0, 2), 1f, 1f), 0);
+            assertThat(h.extractOutputValues()).hasSize(2);
+        }
+    }
+
+    private static Contribution delta(long round, int replica, RoundId base, float... delta) {
+        return new Contribution(
+                new RoundId(0, round),
+                replica,
+                new Progress(round * 10, 100, 1f),
+                0L,
+                new Slice(0, 1, new float[0]),
+                EncodedDelta.of(base, PayloadEncoding.BF16, delta));
     }
 }

@@ -1,0 +1,124 @@
+package io.streamgpt.job;
+
+import io.streamgpt.connectors.chunks.PayloadEncoding;
+import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.embedded.LoopbackCluster;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.replica.SimulatedStep;
+import io.streamgpt.model.Gpt;
+
+import ai.djl.Device;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The whole job with simulated steps ({@code --simulated-step-ms}): each step of replica r shifts
+ * every parameter by delta * (r + 1), delta = 2^-12, so with 2 replicas, K = 2 and plain SYNC
+ * averaging every global model of round R is the initial model + R * 2 * delta * 1.5, exactly up to
+ * float rounding: the sync path (chunks, averager, model topic, broadcast) changes nothing else.
+ */
+class SimulatedSyncTest {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(2)
+                            .setConfiguration(LoopbackCluster.configuration())
+                            .build());
+
+    private static EmbeddedKafka kafka;
+    private static String text;
+    private static float[] initial;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start(0, null);
+        text =
+                Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8)
+                        .substring(0, 20_000);
+        try (Gpt model =
+                Gpt.create(
+                        TestConfigs.TINY_MODEL, TestConfigs.TINY_TRAINING.seed(), Device.cpu())) {
+            initial = model.parameterValues();
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        kafka.close();
+    }
+
+    @ParameterizedTest
+    @EnumSource(PayloadEncoding.class)
+    void everyGlobalModelIsTheInitialOneShiftedByTheClosedForm(PayloadEncoding encoding)
+            throws Exception {
+        // the shift per round, K x delta x (r + 1) = 2/4096 or 4/4096, is exact in bf16, and in
+        // int8 every value of a chunk is the same, so it maps to q = 127 exactly: compressed
+        // rounds reach the same models up to float32 rounding of base + delta
+        assertGlobalModelsFollowTheClosedForm(s -> s.with(SyncConfig.ENCODING, encoding), 1e-6);
+    }
+
+    /** Runs 2 replicas x 10 simulated steps (5 rounds of K = 2) and checks each global model. */
+    private static void assertGlobalModelsFollowTheClosedForm(
+            UnaryOperator<SyncConfig> scheme, double tolerance) throws Exception {
+        JobConfig config =
+                TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
+                        .withReplicas(
+                                r ->
+                                        r.with(ReplicaConfig.COUNT, 2)
+                                                .with(ReplicaConfig.MAX_STEPS, 10L)
+                                                .with(ReplicaConfig.SIMULATED_STEP_MS, 1L))
+                        .withSync(
+                                s ->
+                                        scheme.apply(
+                                                s.with(SyncConfig.EVERY, 2)
+                                                        .with(SyncConfig.TIMEOUT_MS, 30_000L)))
+                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 4));
+        TestJobs.createTopics(config);
+        TestJobs.feed(config, text);
+        JobClient job = TestJobs.start(config, null, loop -> {});
+        try {
+            Map<String, float[]> models = Map.of();
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (!models.containsKey("0:5") && System.currentTimeMillis() < deadline) {
+                Thread.sleep(200);
+                models = TestJobs.globalModels(config);
+            }
+            assertThat(models).containsKeys("0:1", "0:2", "0:3", "0:4", "0:5");
+            for (long round = 1; round <= 5; round++) {
+                float[] global = models.get("0:" + round);
+                // R * K * delta * (N + 1) / 2 = R * 2 * 2^-12 * 1.5 = R * 3 / 4096
+                double shift = round * 3.0 / 4096;
+                assertThat(SimulatedStep.shiftAfter(round, 2, 2)).isEqualTo(shift);
+                for (int i = 0; i < global.length; i++) {
+                    assertThat((double) global[i])
+                            .as("round %d, parameter %d", round, i)
+                            .isCloseTo(
+                                    initial[i] + shift,
+                                    org.assertj.core.api.Assertions.within(tolerance));
+                }
+            }
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package io.streamgpt.job.replica;
+
+import io.streamgpt.connectors.chunks.Contribution;
+import io.streamgpt.connectors.chunks.PayloadEncoding;
+import io.streamgpt.connectors.chunks.Progress;
+import io.streamgpt.connectors.chunks.RoundId;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/** Compressed deltas with error feedback, round by round, with the arithmetic written out. */
+class DeltaCompressorTest {
+
+    private static Contribution[] send(DeltaCompressor c, float[] base, float[] local) {
+        return c.contribute(
+                new RoundId(0, 2),
+                0,
+                new Progress(20, 0, 1f),
+                0L,
+                new RoundId(0, 1),
+                base,
+                local,
+                2);
+    }
+
+    @Test
+    void int8CarriesWhatItCouldNotSendIntoTheNextRound() {
+        DeltaCompressor c = new DeltaCompressor(PayloadEncoding.INT8);
+        float[] base = {10f, 10f, 10f};
+        // round 1: local - base = (1, -2 | 0.5), chunks of 2. Chunk 0: s = 2/127,
+        // q = (round(63.5), -127) = (64, -127), sent (128/127, -2), residual (-1/127, 0).
+        // Chunk 1: s = 0.5/127, q = 127, sent 0.5, residual 0.
+        Contribution[] first = send(c, base, new float[] {11f, 8f, 10.5f});
+        assertThat(first).hasSize(2);
+        assertThat(first[0].delta().base()).isEqualTo(new RoundId(0, 1));
+        float[] sent = first[0].delta().decode();
+        assertThat(sent[0]).isCloseTo(128f / 127, within(1e-6f));
+        assertThat(sent[1]).isCloseTo(-2f, within(1e-6f));
+        assertThat(c.residual()[0]).isCloseTo(-1f / 127, within(1e-6f));
+        assertThat(c.residual()[1]).isCloseTo(0f, within(1e-6f));
+        // round 2, the same local progress: t = (1 - 1/127, -2); the residual goes into it, so
+        // the two rounds together sent 2 x (1, -2) up to the last residual (<= s / 2)
+        Contribution[] second = send(c, base, new float[] {11f, 8f, 10.5f});
+        float total = sent[0] + second[0].delta().decode()[0];
+        assertThat(total + c.residual()[0]).isCloseTo(2f, within(1e-5f));
+        assertThat(Math.abs(c.residual()[0])).isLessThanOrEqualTo(2f / 127 / 2 + 1e-6f);
+    }
+
+    @Test
+    void bf16SendsHalfTheBytesAndAFloat32ContributionClearsTheResidual() {
+        DeltaCompressor c = new DeltaCompressor(PayloadEncoding.BF16);
+        // delta 3/512 above 0: bf16 of 1 + 3/512 is 1 + 1/128 (see PayloadEncodingTest); here the
+        // delta itself, 3/512 = 1.5 x 2^-8, is exact in bf16, so nothing is owed
+        Contribution[] chunks = send(c, new float[] {1f, 1f}, new float[] {1f + 3f / 512, 1f});
+        assertThat(chunks[0].delta().bytes()).hasSize(2 * 2);
+        assertThat(chunks[0].delta().decode()).containsExactly(3f / 512, 0f);
+        assertThat(c.residual()).containsExactly(0f, 0f);
+        // a delta of 1 + 2^-8 rounds (ties to even) to 1: the residual keeps the 2^-8
+        send(c, new float[] {0f, 0f}, new float[] {1f + 1f / 256, 0f});
+        assertThat(c.residual()[0]).isEqualTo(1f / 256);
+        c.reset();
+        assertThat(c.residual()).isNull();
+    }
+}
