@@ -17,6 +17,9 @@ public final class JobMain {
     public static void main(String[] args) throws Exception {
         JobConfig config = JobConfig.fromArguments(args);
         System.out.print(config.describe());
+        // readers of the model topic (export, the HTTP API's users) rebuild the model from this;
+        // submit published it too, but a deployment manifest runs this class directly
+        JobModelMetadata.publish(config);
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(
                         StreamingTrainerJob.configuration(config));
