@@ -1,11 +1,14 @@
 package io.streamgpt.model;
 
 import java.io.IOException;
+import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Objects;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -16,6 +19,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * points to its index, as the reference does with {@code sorted(set(text))}; characters outside it
  * are skipped and counted, never thrown, because a live stream will contain some. A <em>bytes</em>
  * vocabulary has the 256 byte values of the UTF-8 encoding and so accepts any text.
+ *
+ * <p>Line ends are one token: CRLF and a lone CR are read as LF ({@link #normalizeNewlines}) by the
+ * tokenizer, by {@link #ofCorpus} and by {@code train}, so a Windows file neither adds CR to a
+ * vocabulary nor loses it as unknown. docs/text.md has the whole policy.
  */
 public final class Vocabulary implements java.io.Serializable {
 
@@ -51,9 +58,51 @@ public final class Vocabulary implements java.io.Serializable {
         return new Vocabulary(Kind.CHARS, distinct);
     }
 
-    /** The sorted set of characters of a UTF-8 corpus file. */
+    /**
+     * Prefix of a character vocabulary named by its content: the Base64 of its UTF-8 characters.
+     */
+    public static final String CONTENT_PREFIX = "chars-base64:";
+
+    /**
+     * The sorted set of characters of a UTF-8 corpus file, its line ends normalised; read in
+     * pieces, so a large file never sits in memory whole.
+     */
     public static Vocabulary ofCorpus(Path file) throws IOException {
-        return ofText(Files.readString(file, StandardCharsets.UTF_8));
+        TreeSet<Integer> distinct = new TreeSet<>();
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            char[] buffer = new char[1 << 16];
+            char pendingHigh = 0; // a surrogate pair cut by the buffer's end
+            int n;
+            while ((n = in.read(buffer)) > 0) {
+                String piece =
+                        (pendingHigh != 0 ? String.valueOf(pendingHigh) : "")
+                                + new String(buffer, 0, n);
+                pendingHigh = 0;
+                if (Character.isHighSurrogate(piece.charAt(piece.length() - 1))) {
+                    pendingHigh = piece.charAt(piece.length() - 1);
+                    piece = piece.substring(0, piece.length() - 1);
+                }
+                piece.codePoints().forEach(cp -> distinct.add(cp == '\r' ? '\n' : cp));
+            }
+            if (pendingHigh != 0) {
+                distinct.add((int) pendingHigh);
+            }
+        }
+        if (distinct.isEmpty()) {
+            throw new IllegalArgumentException("cannot build a vocabulary from empty file " + file);
+        }
+        return new Vocabulary(Kind.CHARS, distinct.stream().mapToInt(Integer::intValue).toArray());
+    }
+
+    /**
+     * CRLF and a lone CR as LF: text from Windows or old Mac files trains as the same tokens as
+     * from Unix ones.
+     */
+    public static String normalizeNewlines(String text) {
+        if (text.indexOf('\r') < 0) {
+            return text;
+        }
+        return text.replace("\r\n", "\n").replace('\r', '\n');
     }
 
     /** The 256 byte values of UTF-8: any text can be encoded. */
@@ -63,9 +112,24 @@ public final class Vocabulary implements java.io.Serializable {
 
     /**
      * A vocabulary by name: {@code shakespeare} (the 65 characters of tiny Shakespeare), {@code
-     * bytes}, or otherwise the path of a corpus file whose characters make the vocabulary.
+     * bytes}, {@code chars-base64:...} (its characters, as {@link #spec} writes them), or otherwise
+     * the path of a corpus file whose characters make the vocabulary.
      */
     public static Vocabulary named(String nameOrCorpus) throws IOException {
+        if (nameOrCorpus.startsWith(CONTENT_PREFIX)) {
+            String characters;
+            try {
+                characters =
+                        new String(
+                                Base64.getDecoder()
+                                        .decode(nameOrCorpus.substring(CONTENT_PREFIX.length())),
+                                StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(
+                        "vocabulary " + CONTENT_PREFIX + "... is not Base64: " + e.getMessage());
+            }
+            return ofCharacters(characters);
+        }
         switch (nameOrCorpus) {
             case "shakespeare":
                 return ofText(SHAKESPEARE_CHARS);
@@ -85,6 +149,22 @@ public final class Vocabulary implements java.io.Serializable {
     /** Rebuilds a character vocabulary from its saved characters. */
     public static Vocabulary ofCharacters(String characters) {
         return ofText(characters);
+    }
+
+    /**
+     * The vocabulary by content, for job arguments that travel to a cluster: {@code shakespeare}
+     * and {@code bytes} by name, any other character vocabulary as {@code chars-base64:} and its
+     * characters, never a path that only this machine can read.
+     */
+    public String spec() {
+        if (kind == Kind.BYTES) {
+            return "bytes";
+        }
+        if (characters().equals(SHAKESPEARE_CHARS)) {
+            return "shakespeare";
+        }
+        return CONTENT_PREFIX
+                + Base64.getEncoder().encodeToString(characters().getBytes(StandardCharsets.UTF_8));
     }
 
     public Kind kind() {

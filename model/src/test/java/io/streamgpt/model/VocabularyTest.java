@@ -71,4 +71,19 @@ class VocabularyTest {
         Path corpus = Files.writeString(dir.resolve("c.txt"), "hello");
         assertThat(Vocabulary.named(corpus.toString()).characters()).isEqualTo("ehlo");
     }
+
+    @Test
+    void lineEndsAreNormalisedAndAVocabularyTravelsByContent(@TempDir Path dir) throws IOException {
+        assertThat(Vocabulary.normalizeNewlines("a\r\nb\rc\n")).isEqualTo("a\nb\nc\n");
+        // a Windows file: CR is not a character of its vocabulary, LF is
+        Path corpus = Files.writeString(dir.resolve("w.txt"), "h\u00e9\r\n\uD83D\uDE00\r");
+        Vocabulary own = Vocabulary.ofCorpus(corpus);
+        assertThat(own.characters()).isEqualTo("\nh\u00e9\uD83D\uDE00");
+        // by content: the same vocabulary without the file
+        assertThat(own.spec()).startsWith(Vocabulary.CONTENT_PREFIX);
+        Files.delete(corpus);
+        assertThat(Vocabulary.named(own.spec())).isEqualTo(own);
+        assertThat(Vocabulary.named("shakespeare").spec()).isEqualTo("shakespeare");
+        assertThat(Vocabulary.bytes().spec()).isEqualTo("bytes");
+    }
 }

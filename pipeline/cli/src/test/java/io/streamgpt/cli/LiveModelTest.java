@@ -315,8 +315,9 @@ class LiveModelTest {
                                 "--model-topic",
                                 config.topics().model(),
                                 "--model-secret",
-                                config.topics().modelSecret()));
-        args.addAll(List.of(TINY));
+                                config.topics().modelSecret(),
+                                "--metadata-topic",
+                                config.topics().metadata())); // no model options: the metadata's
         String[] export = cli(args.toArray(String[]::new));
         assertThat(export[0]).as(export[2]).isEqualTo("0");
         assertThat(export[1])
@@ -351,21 +352,24 @@ class LiveModelTest {
         assertThat(damaged[0]).isNotEqualTo("0");
         assertThat(damaged[2]).contains("checksum mismatch");
 
-        String[] wrongShape =
-                cli(
-                        "export",
-                        "--out",
-                        dir.resolve("other.bin").toString(),
-                        "--bootstrap-servers",
-                        config.kafka().bootstrapServers(),
-                        "--model-topic",
-                        config.topics().model(),
-                        "--model-secret",
-                        config.topics().modelSecret()); // the cpu preset: not the job's model
+        // 4 heads of 8 instead of 2 of 16: the same 11,201 parameters, another model
+        List<String> wrongHeads = new ArrayList<>(args);
+        wrongHeads.set(2, dir.resolve("other.bin").toString());
+        wrongHeads.addAll(List.of("--n-head", "4"));
+        String[] wrongShape = cli(wrongHeads.toArray(String[]::new));
         assertThat(wrongShape[0]).isEqualTo("2");
-        assertThat(wrongShape[2])
-                .contains("the model options give")
-                .contains("pass the job's --preset");
+        assertThat(wrongShape[2].strip())
+                .isEqualTo(
+                        "streamgpt: the options do not match the job's model on "
+                                + config.topics().model()
+                                + ": n-head 4 (given) vs 2 (the job's) (export needs no model"
+                                + " options: the job's metadata on "
+                                + config.topics().metadata()
+                                + " gives them)");
+        // the job's own options are accepted
+        List<String> same = new ArrayList<>(args);
+        same.addAll(List.of(TINY));
+        assertThat(cli(same.toArray(String[]::new))[0]).isEqualTo("0");
         assertThat(dir.resolve("other.bin")).doesNotExist();
     }
 

@@ -89,6 +89,81 @@ class StreamingCommandsTest {
                 .contains("--- sample at step 20 ---", "stopped");
     }
 
+    /**
+     * Digits, typographic quotes, CRLF line ends, emoji, Cyrillic and CJK: {@code local --data}
+     * learns every character of the file in its own vocabulary, and with {@code --vocab bytes}
+     * every byte; the live view says no character was unknown, and nothing is dead-lettered.
+     */
+    @Test
+    void localLearnsEveryCharacterOfAMixedScriptCorpus(@TempDir Path dir) throws Exception {
+        String lines =
+                "In 2007 she said \u201cdon\u2019t\u201d \uD83D\uDE00 \u2014 3.14\r\n"
+                        + "\u041F\u0440\u0438\u0432\u0435\u0442, \u043C\u0438\u0440!\r\n"
+                        + "\u6F22\u5B57\u3068\u304B\u306A <https://example.org/a?b=1>\r\n";
+        String text = lines.repeat(300); // 300 x 3 lines
+        Path corpus = Files.writeString(dir.resolve("mixed.txt"), text);
+        String normalized = text.replace("\r\n", "\n");
+        long characters = normalized.codePointCount(0, normalized.length());
+        long bytes = normalized.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
+            for (String vocab : new String[] {null, "bytes"}) {
+                String prefix = vocab == null ? "own" : "bytes";
+                List<String> args =
+                        new java.util.ArrayList<>(
+                                List.of(
+                                        "local",
+                                        "--data",
+                                        corpus.toString(),
+                                        "--bootstrap-servers",
+                                        kafka.bootstrapServers(),
+                                        "--text-topics",
+                                        prefix + "-text",
+                                        "--model-topic",
+                                        prefix + "-model",
+                                        "--dead-letter-topic",
+                                        prefix + "-dead-letters",
+                                        "--max-steps",
+                                        "20",
+                                        "--sync-every",
+                                        "5",
+                                        "--eval-interval",
+                                        "10",
+                                        "--eval-iters",
+                                        "2",
+                                        "--checkpoint-interval-ms",
+                                        "0",
+                                        "--prometheus-ports",
+                                        "0"));
+                if (vocab != null) {
+                    args.addAll(List.of("--vocab", vocab));
+                }
+                args.addAll(List.of(TINY));
+                String[] r = run(args.toArray(String[]::new));
+                assertThat(r[0]).as(r[2]).isEqualTo("0");
+                // one token per character in its own vocabulary, one per UTF-8 byte in bytes
+                assertThat(r[1])
+                        .contains(
+                                String.format(
+                                        java.util.Locale.ROOT,
+                                        "input: %,d characters in, %,d tokens | unknown characters"
+                                                + " 0 (0.000%%)%n",
+                                        characters,
+                                        vocab == null ? characters : bytes));
+                if (vocab == null) {
+                    assertThat(r[1]).contains("vocabulary: the 51 characters of " + corpus);
+                }
+                try (io.streamgpt.connectors.kafka.TopicReader reader =
+                        io.streamgpt.connectors.kafka.TopicReader.open(kafka.clientSettings())) {
+                    assertThat(
+                                    reader.readAll(
+                                            prefix + "-dead-letters",
+                                            java.time.Duration.ofSeconds(10)))
+                            .isEmpty();
+                }
+            }
+        }
+    }
+
     @Test
     void feedSendsAFileAndSamplesPrintsTheNewest(@TempDir Path dir) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {

@@ -20,6 +20,9 @@ public final class JobMain {
         System.out.print(config.describe());
         // fail the submission, not every task at open, when the cluster lacks the model loop's key
         ModelSecret.read(config.topics().modelSecret());
+        // readers of the model topic (export, the HTTP API's users) rebuild the model from this;
+        // submit published it too, but a deployment manifest runs this class directly
+        JobModelMetadata.publish(config);
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(
                         StreamingTrainerJob.configuration(config));

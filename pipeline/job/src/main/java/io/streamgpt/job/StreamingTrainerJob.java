@@ -3,6 +3,7 @@ package io.streamgpt.job;
 import io.streamgpt.connectors.chunks.Contribution;
 import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelSecret;
+import io.streamgpt.connectors.client.ModelMetadataTopic;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicAdmin;
@@ -244,11 +245,12 @@ public final class StreamingTrainerJob {
      * Creates the topics the job uses where missing and returns the names of those it created: its
      * own topics with the settings they need (the model topic spreads chunks over at least
      * averager_parallelism partitions and takes 4 MB messages), and the text topics it is told to
-     * read, with one partition, so that the job can start before their producers. Fails with an
-     * {@link IllegalArgumentException} if an existing model topic cannot carry the job's chunks
-     * (see {@link Preflight}). The model topic's key is created too where it is a missing file
-     * ({@link ModelSecret#ensure}): {@code submit}, {@code local} and the benchmarks all start
-     * here.
+     * read, with one partition, so that the job can start before their producers; then publishes
+     * the model's metadata ({@link JobModelMetadata}). Fails with an {@link
+     * IllegalArgumentException} if an existing model topic cannot carry the job's chunks (see
+     * {@link Preflight}) or carries another model. The model topic's key is created too where it is
+     * a missing file ({@link ModelSecret#ensure}): {@code submit}, {@code local} and the benchmarks
+     * all start here.
      */
     public static List<String> createTopics(JobConfig config) {
         ModelSecret.ensure(config.topics().modelSecret());
@@ -269,12 +271,14 @@ public final class StreamingTrainerJob {
                                 new TopicAdmin.TopicSpec(topics.samples(), 1, Map.of()),
                                 new TopicAdmin.TopicSpec(topics.prompts(), 1, Map.of()),
                                 new TopicAdmin.TopicSpec(topics.answers(), 1, Map.of()),
-                                new TopicAdmin.TopicSpec(topics.deadLetters(), 1, Map.of())));
+                                new TopicAdmin.TopicSpec(topics.deadLetters(), 1, Map.of()),
+                                ModelMetadataTopic.spec(topics.metadata())));
         for (String text : topics.text()) {
             specs.add(new TopicAdmin.TopicSpec(text, 1, Map.of()));
         }
         List<String> created = TopicAdmin.ensureTopics(config.kafka().clientSettings(), specs);
         Preflight.checkModelTopic(config);
+        JobModelMetadata.publish(config); // readers of the model topic rebuild the model from it
         return created;
     }
 }

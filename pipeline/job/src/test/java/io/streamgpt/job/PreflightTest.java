@@ -59,6 +59,7 @@ class PreflightTest {
                         prefix + "-prompts",
                         prefix + "-answers",
                         prefix + "-dead-letters",
+                        prefix + "-metadata",
                         prefix + "-text");
         try (Admin admin =
                 Admin.create(
@@ -87,6 +88,41 @@ class PreflightTest {
         assertThatThrownBy(() -> StreamingTrainerJob.createTopics(moreAveragers))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("fewer than averager_parallelism (8)");
+    }
+
+    /** The model topic's metadata: readers rebuild the model from it, so another job is refused. */
+    @Test
+    void aJobOfAnotherModelIsRefusedTheModelTopicOfTheFirst() throws Exception {
+        String prefix = prefix();
+        JobConfig config = TestConfigs.tiny(kafka.bootstrapServers(), prefix);
+        StreamingTrainerJob.createTopics(config);
+        var metadata =
+                io.streamgpt.connectors.client.ModelMetadataTopic.read(
+                                config.kafka().clientSettings(),
+                                prefix + "-metadata",
+                                prefix + "-model",
+                                java.time.Duration.ofSeconds(10))
+                        .orElseThrow();
+        assertThat(metadata.config()).isEqualTo(TestConfigs.TINY_MODEL);
+        assertThat(metadata.vocabulary())
+                .isEqualTo(io.streamgpt.model.Vocabulary.named("shakespeare"));
+        assertThat(metadata.chunkSize()).isEqualTo(1000);
+        assertThat(metadata.jobOptions())
+                .containsEntry("n-head", "2")
+                .containsEntry("vocab", "shakespeare");
+        StreamingTrainerJob.createTopics(config); // the same job again: fine
+
+        JobConfig fourHeads = config.withModel(m -> m.with(io.streamgpt.model.GptConfig.N_HEAD, 4));
+        assertThatThrownBy(() -> StreamingTrainerJob.createTopics(fourHeads))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage(
+                        "the model topic "
+                                + prefix
+                                + "-model holds another job's model (n-head 4 (this job) vs 2"
+                                + " (on the topic), by "
+                                + prefix
+                                + "-metadata): give this job another --model-topic, or delete"
+                                + " both topics");
     }
 
     @Test

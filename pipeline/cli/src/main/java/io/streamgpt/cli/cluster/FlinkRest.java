@@ -182,6 +182,48 @@ public final class FlinkRest {
                 .size();
     }
 
+    /**
+     * The metrics named {@code <operator>.<metric>} for one of {@code metrics}, summed over the
+     * subtasks of the job's vertices whose name contains {@code vertexName} ({@code GET
+     * /jobs/:id/vertices/:vid/subtasks/metrics?agg=sum}): metric to sum, empty before the job
+     * reports them.
+     */
+    public java.util.Map<String, Double> summedMetrics(
+            String jobId, String vertexName, List<String> metrics) throws IOException {
+        java.util.Map<String, Double> sums = new java.util.HashMap<>();
+        for (JsonNode vertex :
+                send(HttpRequest.newBuilder(base.resolve("jobs/" + jobId)).GET())
+                        .path("vertices")) {
+            if (!vertex.path("name").asText().contains(vertexName)) {
+                continue;
+            }
+            String path = "jobs/" + jobId + "/vertices/" + vertex.path("id").asText();
+            List<String> ids = new ArrayList<>();
+            for (JsonNode metric :
+                    send(HttpRequest.newBuilder(base.resolve(path + "/subtasks/metrics")).GET())) {
+                String id = metric.path("id").asText();
+                if (metrics.stream().anyMatch(m -> id.endsWith("." + m))) {
+                    ids.add(id);
+                }
+            }
+            if (ids.isEmpty()) {
+                continue;
+            }
+            URI query =
+                    base.resolve(
+                            path
+                                    + "/subtasks/metrics?agg=sum&get="
+                                    + java.net.URLEncoder.encode(
+                                            String.join(",", ids), StandardCharsets.UTF_8));
+            for (JsonNode metric : send(HttpRequest.newBuilder(query).GET())) {
+                String id = metric.path("id").asText();
+                String name = id.substring(id.lastIndexOf('.') + 1);
+                sums.merge(name, metric.path("sum").asDouble(), Double::sum);
+            }
+        }
+        return sums;
+    }
+
     /** The web UI page of a job. */
     public String jobPage(String jobId) {
         return base + "#/job/running/" + jobId + "/overview";

@@ -6,6 +6,7 @@ import io.streamgpt.cli.PreflightOption;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.JobMain;
 import io.streamgpt.job.StreamingTrainerJob;
+import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 
 import picocli.CommandLine.Command;
@@ -55,8 +56,12 @@ public final class SubmitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        JobConfig config =
+        JobConfig given =
                 JobOptions.config(spec); // every option checked before anything is touched
+        // the vocabulary travels by content: a --vocab FILE is read here, where the file is, not
+        // on the JobManager
+        String vocabulary = given.vocabulary().spec();
+        JobConfig config = given.withInput(i -> i.with(InputConfig.VOCABULARY, vocabulary));
         refuseInlineSecrets(config);
         Path jobJar = jar != null ? jar : defaultJar();
         preflight.check(config); // Kafka answers and suits the job: one line, exit 2 otherwise

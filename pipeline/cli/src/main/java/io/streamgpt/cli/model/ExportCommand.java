@@ -3,7 +3,11 @@ package io.streamgpt.cli.model;
 import io.streamgpt.cli.KafkaOptions;
 import io.streamgpt.cli.ModelOptions;
 import io.streamgpt.cli.ParamOptions;
+import io.streamgpt.config.Param;
+import io.streamgpt.config.Params;
 import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
+import io.streamgpt.connectors.client.ModelMetadata;
+import io.streamgpt.connectors.client.ModelMetadataTopic;
 import io.streamgpt.connectors.client.ModelTopicReader;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.InputConfig;
@@ -23,16 +27,20 @@ import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 /**
  * Writes the newest complete global model on the model topic to a model file that {@code generate
- * --model} loads with no job running. The topic carries parameters only, so the model's shape and
- * vocabulary come from the same options the job was started with; a parameter count that does not
- * match them is refused. (Options that leave the count unchanged, such as --n-head or a different
- * vocabulary of the same size, cannot be checked against the topic: give the job's.)
+ * --model} loads with no job running. The model topic carries parameters only; the model's shape
+ * and vocabulary come from the job's metadata on the metadata topic ({@link ModelMetadataTopic}),
+ * so no model options are needed. Options given anyway must match the job's model, or the export is
+ * refused with one line (a wrong --n-head with the same parameter count included). Without metadata
+ * (a job of an older build), the options are the only source, as before.
  */
 @Command(
         name = "export",
@@ -53,7 +61,10 @@ public final class ExportCommand implements Callable<Integer> {
                             new JobConfig.Section("Kafka", KafkaConfig.PARAMS),
                             new JobConfig.Section(
                                     "Topics",
-                                    List.of(TopicsConfig.MODEL, TopicsConfig.MODEL_SECRET))));
+                                    List.of(
+                                            TopicsConfig.MODEL,
+                                            TopicsConfig.MODEL_SECRET,
+                                            TopicsConfig.METADATA))));
         }
     }
 
@@ -71,15 +82,62 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Vocabulary vocabulary = Vocabulary.named(ParamOptions.value(spec, InputConfig.VOCABULARY));
-        GptConfig config =
-                ModelPreset.choose(
-                                ParamOptions.arguments(
-                                        spec, ModelOptions.sections().get(0).params()),
-                                vocabulary.size())
-                        .shape();
         KafkaClientSettings kafka = KafkaOptions.settings(spec);
         String modelTopic = ParamOptions.value(spec, TopicsConfig.MODEL);
+        String metadataTopic = ParamOptions.value(spec, TopicsConfig.METADATA);
+        List<Param<?>> modelParams = new ArrayList<>(ModelOptions.sections().get(0).params());
+        modelParams.add(InputConfig.VOCABULARY);
+        Map<String, String> given = ParamOptions.arguments(spec, modelParams);
+        Optional<ModelMetadata> metadata;
+        try {
+            metadata =
+                    ModelMetadataTopic.read(
+                            kafka, metadataTopic, modelTopic, Duration.ofSeconds(timeoutSeconds));
+        } catch (IllegalStateException e) {
+            spec.commandLine().getErr().println("streamgpt: " + e.getMessage());
+            return 1;
+        }
+        GptConfig config;
+        Vocabulary vocabulary;
+        if (metadata.isPresent()) {
+            config = metadata.get().config();
+            vocabulary = metadata.get().vocabulary();
+            if (!given.isEmpty()) {
+                Vocabulary givenVocabulary =
+                        given.containsKey(InputConfig.VOCABULARY.name())
+                                ? Vocabulary.named(given.get(InputConfig.VOCABULARY.name()))
+                                : vocabulary;
+                String mismatch =
+                        metadata.get()
+                                .mismatch(shape(given, config, givenVocabulary), givenVocabulary);
+                if (mismatch != null) {
+                    throw new IllegalArgumentException(
+                            "the options do not match the job's model on "
+                                    + modelTopic
+                                    + ": "
+                                    + mismatch
+                                    + " (export needs no model options: the job's metadata on "
+                                    + metadataTopic
+                                    + " gives them)");
+                }
+            }
+        } else if (given.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "no model metadata for "
+                            + modelTopic
+                            + " on "
+                            + metadataTopic
+                            + " (a job of an older build?): pass the job's --preset, --n-layer,"
+                            + " --n-head, --n-embd, --block-size and --vocab");
+        } else {
+            vocabulary = Vocabulary.named(ParamOptions.value(spec, InputConfig.VOCABULARY));
+            config =
+                    ModelPreset.choose(
+                                    ParamOptions.arguments(
+                                            spec, ModelOptions.sections().get(0).params()),
+                                    vocabulary.size())
+                            .shape();
+        }
         long expected = ParameterLayout.of(config).size();
         // only chunks signed with the job's key count, and the array is sized from the options
         ModelLoopAuthenticator verifier =
@@ -101,8 +159,8 @@ public final class ExportCommand implements Callable<Integer> {
             throw new IllegalArgumentException(
                     String.format(
                             Locale.ROOT,
-                            "%s; the model options give %,d: pass the job's --preset, --n-layer,"
-                                    + " --n-embd, --block-size and --vocab",
+                            "%s; its model (metadata or options) has %,d: was the topic written"
+                                    + " by another job?",
                             e.getMessage(),
                             expected),
                     e);
@@ -121,5 +179,22 @@ public final class ExportCommand implements Callable<Integer> {
                         newest.parameters().length,
                         out);
         return 0;
+    }
+
+    /**
+     * The shape the options ask for: a --preset's with the options' changes, else the job's with
+     * them.
+     */
+    private static GptConfig shape(
+            Map<String, String> given, GptConfig job, Vocabulary vocabulary) {
+        if (given.containsKey(ModelPreset.PARAM.name())) {
+            return ModelPreset.choose(given, vocabulary.size()).shape();
+        }
+        List<String> errors = new ArrayList<>();
+        Map<Param<?>, Object> values = Params.values(job, GptConfig.PARAMS);
+        values.putAll(Params.parse(GptConfig.PARAMS, given, errors));
+        values.put(GptConfig.VOCAB_SIZE, vocabulary.size());
+        Params.require("model options", errors);
+        return Params.create(GptConfig.class, GptConfig.PARAMS, values);
     }
 }

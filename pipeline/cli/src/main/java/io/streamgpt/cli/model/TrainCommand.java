@@ -106,7 +106,9 @@ public final class TrainCommand implements Callable<Integer> {
         if (!Files.isRegularFile(corpusFile)) {
             throw new IllegalArgumentException("no corpus file " + corpusFile);
         }
-        String text = Files.readString(corpusFile, StandardCharsets.UTF_8);
+        // CRLF and lone CR are newlines, as the job's tokenizer reads them (docs/text.md)
+        String text =
+                Vocabulary.normalizeNewlines(Files.readString(corpusFile, StandardCharsets.UTF_8));
         Vocabulary vocabulary =
                 "corpus".equals(vocab) ? Vocabulary.ofText(text) : Vocabulary.named(vocab);
         ModelPreset.Choice model = ModelOptions.choose(spec, vocabulary.size());

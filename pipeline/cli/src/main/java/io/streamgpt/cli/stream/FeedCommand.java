@@ -1,5 +1,6 @@
 package io.streamgpt.cli.stream;
 
+import io.streamgpt.cli.CommandFailure;
 import io.streamgpt.cli.KafkaOptions;
 import io.streamgpt.connectors.kafka.TextFeeder;
 import io.streamgpt.connectors.kafka.TopicAdmin;
@@ -16,11 +17,16 @@ import picocli.CommandLine.Spec;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** Sends a file, or standard input, to a text topic: large files stream. */
+/**
+ * Sends a file, or standard input, to a text topic: large files stream. Every record is
+ * acknowledged or the command fails with one line (exit code 1) naming how many of the records sent
+ * were acknowledged; those stay on the topic, so a re-run after a failure sends them twice.
+ */
 @Command(
         name = "feed",
         mixinStandardHelpOptions = true,
@@ -45,8 +51,20 @@ public final class FeedCommand implements Callable<Integer> {
             description = "Approximate record size, cut at line ends. Default: ${DEFAULT-VALUE}.")
     int recordBytes;
 
+    @Option(
+            names = "--delivery-timeout",
+            defaultValue = "120",
+            description =
+                    "Seconds a record may take to be acknowledged, retries included, before the"
+                            + " feed fails. Default: ${DEFAULT-VALUE}.")
+    long deliveryTimeoutSeconds;
+
     @Override
     public Integer call() throws Exception {
+        if (deliveryTimeoutSeconds < 1) {
+            throw new IllegalArgumentException(
+                    "--delivery-timeout must be >= 1 s, got " + deliveryTimeoutSeconds);
+        }
         if (recordBytes < 16 || recordBytes > 900_000) {
             throw new IllegalArgumentException(
                     "--record-bytes must be in [16, 900000] (Kafka's 1 MB limit), got "
@@ -67,7 +85,11 @@ public final class FeedCommand implements Callable<Integer> {
         }
         try (InputStream in = stdin ? System.in : Files.newInputStream(file);
                 TextFeeder feeder =
-                        new TextFeeder(KafkaOptions.settings(spec), topic, recordBytes);
+                        new TextFeeder(
+                                KafkaOptions.settings(spec),
+                                topic,
+                                recordBytes,
+                                Duration.ofSeconds(deliveryTimeoutSeconds));
                 ProgressBar bar =
                         new ProgressBarBuilder()
                                 .setTaskName("feed " + topic)
@@ -76,7 +98,12 @@ public final class FeedCommand implements Callable<Integer> {
                                 .setUnit(" KB", 1024)
                                 .showSpeed()
                                 .build()) {
-            long records = feeder.feed(in, bar::stepTo);
+            long records;
+            try {
+                records = feeder.feed(in, bar::stepTo);
+            } catch (TextFeeder.PartialFeedException e) {
+                throw new CommandFailure("feed failed: " + e.getMessage(), e);
+            }
             bar.setExtraMessage(records + " records");
             spec.commandLine().getOut().printf("sent %d records to %s%n", records, topic);
         }

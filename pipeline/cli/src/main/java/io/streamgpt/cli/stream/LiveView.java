@@ -12,7 +12,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 
-/** Prints the job's loss records and samples as they arrive on their topics. */
+/**
+ * Prints the job's loss records and samples as they arrive on their topics, and the input's
+ * unknown-character rate ({@link InputRate}) when it changes.
+ */
 public final class LiveView implements AutoCloseable {
 
     private final KafkaConsumer<String, String> consumer;
@@ -21,9 +24,16 @@ public final class LiveView implements AutoCloseable {
     private long lastTokens = -1;
     private long lastTime;
     private final long sinceMs;
+    private final InputRate input;
 
     /** Shows records written from {@code sinceMs} on (topics may hold records of earlier runs). */
     LiveView(JobConfig config, PrintWriter out, long sinceMs) {
+        this(config, out, sinceMs, null);
+    }
+
+    /** The same with the input line from {@code input} (null: none). */
+    LiveView(JobConfig config, PrintWriter out, long sinceMs, InputRate input) {
+        this.input = input;
         this.config = config;
         this.out = out;
         this.sinceMs = sinceMs;
@@ -69,6 +79,10 @@ public final class LiveView implements AutoCloseable {
                         sample.step(),
                         sample.text());
             }
+        }
+        String inputLine = input == null ? null : input.changedLine();
+        if (inputLine != null) {
+            out.println(inputLine);
         }
         out.flush();
         return done;

@@ -5,8 +5,10 @@ import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.PreflightOption;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.job.config.CheckpointConfig;
+import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.KafkaConfig;
+import io.streamgpt.model.Vocabulary;
 
 import org.apache.flink.core.execution.JobClient;
 import picocli.CommandLine.Command;
@@ -45,7 +47,8 @@ public final class LocalCommand implements Callable<Integer> {
     @Option(
             names = "--data",
             description =
-                    "File fed into the first text topic (default: the bundled tiny Shakespeare).")
+                    "File fed into the first text topic (default: the bundled tiny Shakespeare);"
+                            + " its characters are the vocabulary unless --vocab is given.")
     Path data;
 
     @Option(
@@ -72,6 +75,18 @@ public final class LocalCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Map<String, String> arguments = new LinkedHashMap<>(JobOptions.arguments(spec));
         boolean externalKafka = arguments.containsKey(KafkaConfig.BOOTSTRAP_SERVERS.name());
+        if (data != null && !noFeed && !arguments.containsKey(InputConfig.VOCABULARY.name())) {
+            // the user's own text: its own characters, every one learnt (docs/text.md)
+            if (!java.nio.file.Files.isRegularFile(data)) {
+                throw new IllegalArgumentException("no file " + data);
+            }
+            Vocabulary own = Vocabulary.ofCorpus(data);
+            arguments.put(InputConfig.VOCABULARY.name(), own.spec());
+            out.printf(
+                    "vocabulary: the %d characters of %s (--vocab shakespeare or bytes for"
+                            + " another)%n",
+                    own.size(), data);
+        }
         JobConfig.parse(arguments); // validate every option before starting anything
         arguments.putIfAbsent(
                 CheckpointConfig.DIRECTORY.name(),
@@ -110,7 +125,8 @@ public final class LocalCommand implements Callable<Integer> {
                         corpus, config.topics().text().get(0), records);
             }
             long startedMs = System.currentTimeMillis();
-            JobClient client = LocalStack.startJob(config, prometheusPorts);
+            int restPort = freePort();
+            JobClient client = LocalStack.startJob(config, prometheusPorts, restPort);
             out.println(
                     "job "
                             + client.getJobID()
@@ -118,7 +134,9 @@ public final class LocalCommand implements Callable<Integer> {
                             + prometheusPorts
                             + "; Ctrl-C stops");
             out.flush();
-            try (LiveView view = new LiveView(config, out, startedMs)) {
+            InputRate input =
+                    new InputRate("http://127.0.0.1:" + restPort, client.getJobID().toString());
+            try (LiveView view = new LiveView(config, out, startedMs, input)) {
                 long stopAt = LiveView.lastReportedStep(config);
                 while (!stop.get() && !view.poll(stopAt)) {
                     if (client.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
@@ -140,5 +158,13 @@ public final class LocalCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A port free now on 127.0.0.1, for the MiniCluster's REST API that the live view reads. */
+    private static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket socket =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
     }
 }

@@ -59,6 +59,8 @@ public final class LocalStack {
         Configuration conf = LoopbackCluster.configuration();
         conf.addAll(extra);
         conf.setString("rest.port", String.valueOf(restPort));
+        // the live view reads the input counters through REST: fresh within a second
+        conf.setString("metrics.fetcher.update-interval", "1000");
         conf.addAll(StreamingTrainerJob.configuration(config));
         conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas().count()));
         if (prometheusPorts != null) {

@@ -24,6 +24,8 @@ import java.util.Map;
  * @param prompts prompt requests (JSON) answered from the live model
  * @param answers answers to prompt requests (JSON, keyed by request id)
  * @param deadLetters bad input: the offending record's coordinates and the reason (JSON)
+ * @param metadata the model's metadata (JSON, compacted, keyed by model topic): what readers of the
+ *     model topic rebuild it from
  */
 public record TopicsConfig(
         List<String> text,
@@ -36,7 +38,8 @@ public record TopicsConfig(
         String samples,
         String prompts,
         String answers,
-        String deadLetters)
+        String deadLetters,
+        String metadata)
         implements Serializable {
 
     public static final Param<List<String>> TEXT =
@@ -81,6 +84,12 @@ public record TopicsConfig(
                     "dead-letter-topic",
                     "Topic of bad input records' coordinates and reasons.",
                     "streamgpt-dead-letters");
+    public static final Param<String> METADATA =
+            topic(
+                    "metadata-topic",
+                    "Compacted topic of the model's metadata (shape, vocabulary, chunking), keyed"
+                            + " by model topic.",
+                    "streamgpt-metadata");
 
     public static final List<Param<?>> PARAMS =
             List.of(
@@ -94,7 +103,8 @@ public record TopicsConfig(
                     SAMPLES,
                     PROMPTS,
                     ANSWERS,
-                    DEAD_LETTERS);
+                    DEAD_LETTERS,
+                    METADATA);
 
     public TopicsConfig {
         text = text == null ? List.of() : List.copyOf(text);
@@ -111,7 +121,8 @@ public record TopicsConfig(
                         samples,
                         prompts,
                         answers,
-                        deadLetters);
+                        deadLetters,
+                        metadata);
         boolean pattern = textPattern != null && !textPattern.isBlank();
         if (text.isEmpty() == !pattern) {
             errors.add("give either text topics or a text topic pattern, not both or neither");
@@ -119,11 +130,11 @@ public record TopicsConfig(
         if (text.stream().anyMatch(String::isBlank)) {
             errors.add("text topic names must not be blank, got " + text);
         }
-        List<String> own = List.of(model, losses, samples, prompts, answers, deadLetters);
+        List<String> own = List.of(model, losses, samples, prompts, answers, deadLetters, metadata);
         if (text.stream().anyMatch(own::contains)) {
             errors.add(
                     "text topics must not be the job's own topics (model, losses, samples,"
-                            + " prompts, answers, dead letters)");
+                            + " prompts, answers, dead letters, metadata)");
         }
         Params.require("topics config", errors);
     }
@@ -145,7 +156,8 @@ public record TopicsConfig(
                         SAMPLES, prefix + "-samples",
                         PROMPTS, prefix + "-prompts",
                         ANSWERS, prefix + "-answers",
-                        DEAD_LETTERS, prefix + "-dead-letters"));
+                        DEAD_LETTERS, prefix + "-dead-letters",
+                        METADATA, prefix + "-metadata"));
     }
 
     /** The consumer group of the job's model-topic source. */

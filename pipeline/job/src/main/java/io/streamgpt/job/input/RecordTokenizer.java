@@ -5,6 +5,7 @@ import io.streamgpt.model.Vocabulary;
 
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -18,15 +19,16 @@ import java.util.List;
  *   <li><b>malformed_utf8</b>: bytes that are not UTF-8 are skipped, the valid text around them is
  *       trained on.
  *   <li><b>control_characters</b>: NUL and the other C0/C1 control characters (and DEL) are never
- *       text and are skipped, whatever the vocabulary. Newline, tab and carriage return are text,
- *       not control characters: they are tokens where the vocabulary has them ({@code shakespeare}
- *       has the newline only) and unknown characters otherwise.
+ *       text and are skipped, whatever the vocabulary. Newline and tab are text, not control
+ *       characters: they are tokens where the vocabulary has them ({@code shakespeare} has the
+ *       newline only) and unknown characters otherwise. CRLF and a lone CR are read as a newline
+ *       ({@link Vocabulary#normalizeNewlines}), in both kinds of vocabulary.
  *   <li><b>unknown_characters</b>: characters outside the vocabulary are skipped.
  *   <li><b>no_tokens</b>: added when a non-empty record leaves nothing to train on.
  * </ul>
  *
- * A {@code bytes} vocabulary trains on the raw bytes, any bytes: only empty and oversized records
- * are bad there.
+ * A {@code bytes} vocabulary trains on the raw bytes (line ends normalised), any bytes: only empty
+ * and oversized records are bad there.
  */
 public final class RecordTokenizer implements Serializable {
 
@@ -53,6 +55,9 @@ public final class RecordTokenizer implements Serializable {
      * @param malformedBytes bytes skipped as not UTF-8
      * @param controlCharacters control characters skipped
      * @param unknownCharacters characters skipped as outside the vocabulary
+     * @param characters characters offered to the vocabulary after line ends were normalised and
+     *     control characters skipped: the tokens plus the unknown characters of a character
+     *     vocabulary, the UTF-8 characters of a bytes one
      */
     record Tokens(
             int[] tokens,
@@ -60,7 +65,8 @@ public final class RecordTokenizer implements Serializable {
             boolean oversized,
             int malformedBytes,
             int controlCharacters,
-            int unknownCharacters) {
+            int unknownCharacters,
+            int characters) {
 
         boolean empty() {
             return bytes == 0;
@@ -109,24 +115,38 @@ public final class RecordTokenizer implements Serializable {
     Tokens tokenize(byte[] value) {
         int bytes = value == null ? 0 : value.length;
         if (bytes == 0) {
-            return new Tokens(new int[0], 0, false, 0, 0, 0);
+            return new Tokens(new int[0], 0, false, 0, 0, 0, 0);
         }
         if (bytes > maxRecordBytes) {
-            return new Tokens(new int[0], bytes, true, 0, 0, 0);
+            return new Tokens(new int[0], bytes, true, 0, 0, 0, 0);
         }
         if (vocabulary.kind() == Vocabulary.Kind.BYTES) {
             int[] ids = new int[bytes];
+            int n = 0;
+            int characters = 0;
             for (int i = 0; i < bytes; i++) {
-                ids[i] = value[i] & 0xff;
+                int b = value[i] & 0xff;
+                if (b == '\r') {
+                    if (i + 1 < bytes && value[i + 1] == '\n') {
+                        continue; // CRLF: the LF that follows is the line end
+                    }
+                    b = '\n'; // a lone CR
+                }
+                ids[n++] = b;
+                if ((b & 0xC0) != 0x80) { // not a continuation byte: a character starts here
+                    characters++;
+                }
             }
-            return new Tokens(ids, bytes, false, 0, 0, 0);
+            return new Tokens(
+                    n == bytes ? ids : Arrays.copyOf(ids, n), bytes, false, 0, 0, 0, characters);
         }
         Utf8Text.Decoded decoded = Utf8Text.decode(value);
-        StringBuilder text = new StringBuilder(decoded.text().length());
+        String normalized = Vocabulary.normalizeNewlines(decoded.text());
+        StringBuilder text = new StringBuilder(normalized.length());
         int characters = 0;
         int control = 0;
-        for (int i = 0; i < decoded.text().length(); ) {
-            int cp = decoded.text().codePointAt(i);
+        for (int i = 0; i < normalized.length(); ) {
+            int cp = normalized.codePointAt(i);
             i += Character.charCount(cp);
             if (isControl(cp)) {
                 control++;
@@ -137,7 +157,13 @@ public final class RecordTokenizer implements Serializable {
         }
         int[] ids = vocabulary.encode(text.toString());
         return new Tokens(
-                ids, bytes, false, decoded.malformedBytes(), control, characters - ids.length);
+                ids,
+                bytes,
+                false,
+                decoded.malformedBytes(),
+                control,
+                characters - ids.length,
+                characters);
     }
 
     /**
@@ -145,6 +171,6 @@ public final class RecordTokenizer implements Serializable {
      * return.
      */
     static boolean isControl(int cp) {
-        return Character.getType(cp) == Character.CONTROL && cp != '\n' && cp != '\t' && cp != '\r';
+        return Character.getType(cp) == Character.CONTROL && cp != '\n' && cp != '\t';
     }
 }

@@ -13,6 +13,8 @@ import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Tokenizes the text of one source partition (the key) and cuts it into windows of block_size+1
@@ -22,7 +24,10 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>Bad records ({@link RecordTokenizer} says which) never stop the job: what can be trained on
  * is, the rest is counted, and each bad record gets one dead-letter record (its topic, partition,
- * offset and the reason) on a second side output bound for the dead-letter topic.
+ * offset and the reason) on a second side output bound for the dead-letter topic. Records whose
+ * only problem is characters outside the vocabulary are the exception: their dead letters are
+ * sampled, at most one per subtask every 10 s with the count since the last ({@link
+ * UnknownCharacterWatch}), and the share of unknown characters is a gauge, unknown_character_rate.
  */
 public final class WindowAssembler extends KeyedProcessFunction<String, TextRecord, TokenWindow> {
 
@@ -36,6 +41,8 @@ public final class WindowAssembler extends KeyedProcessFunction<String, TextReco
     public static final OutputTag<TopicRecord> DEAD_LETTERS =
             new OutputTag<>("dead-letters", TypeInformation.of(TopicRecord.class));
 
+    private static final Logger LOG = LoggerFactory.getLogger(WindowAssembler.class);
+
     private final RecordTokenizer tokenizer;
     private final String deadLetterTopic;
     private final int width;
@@ -47,6 +54,8 @@ public final class WindowAssembler extends KeyedProcessFunction<String, TextReco
     private transient Counter windows;
     private transient Counter heldOut;
     private transient Counter unknownCharacters;
+    private transient Counter charactersIn;
+    private transient UnknownCharacterWatch unknownWatch;
     private transient Counter malformedBytes;
     private transient Counter controlCharacters;
     private transient Counter emptyRecords;
@@ -78,6 +87,9 @@ public final class WindowAssembler extends KeyedProcessFunction<String, TextReco
         windows = metrics.counter("windows");
         heldOut = metrics.counter("windows_held_out");
         unknownCharacters = metrics.counter("unknown_characters");
+        charactersIn = metrics.counter("characters_in");
+        unknownWatch = new UnknownCharacterWatch(UnknownCharacterWatch.INTERVAL_MS);
+        metrics.gauge("unknown_character_rate", () -> unknownWatch.rate());
         malformedBytes = metrics.counter("malformed_bytes");
         controlCharacters = metrics.counter("control_characters");
         emptyRecords = metrics.counter("empty_records");
@@ -91,7 +103,27 @@ public final class WindowAssembler extends KeyedProcessFunction<String, TextReco
         records.inc();
         RecordTokenizer.Tokens text = tokenizer.tokenize(record.value());
         count(text);
+        String warning = unknownWatch.count(text.characters(), text.unknownCharacters());
+        if (warning != null) {
+            LOG.warn("{} (source {})", warning, record.source());
+        }
         String problem = tokenizer.problem(text);
+        if (problem != null && onlyUnknownCharacters(text)) {
+            UnknownCharacterWatch.Sample due =
+                    unknownWatch.sample(text.unknownCharacters(), System.currentTimeMillis());
+            problem =
+                    due == null
+                            ? null
+                            : due.records() == 1
+                                    ? problem
+                                    : problem
+                                            + "; sampled: "
+                                            + due.unknownCharacters()
+                                            + " unknown characters in "
+                                            + due.records()
+                                            + " records since the last such dead letter, this one"
+                                            + " included";
+        }
         if (problem != null) {
             deadLetters.inc();
             ctx.output(
@@ -126,8 +158,18 @@ public final class WindowAssembler extends KeyedProcessFunction<String, TextReco
         windowerState.update(windower.state());
     }
 
+    /** Unknown characters are the record's only problem (no_tokens may follow from them). */
+    private static boolean onlyUnknownCharacters(RecordTokenizer.Tokens text) {
+        return text.unknownCharacters() > 0
+                && !text.empty()
+                && !text.oversized()
+                && text.malformedBytes() == 0
+                && text.controlCharacters() == 0;
+    }
+
     private void count(RecordTokenizer.Tokens text) {
         tokens.inc(text.tokens().length);
+        charactersIn.inc(text.characters());
         malformedBytes.inc(text.malformedBytes());
         controlCharacters.inc(text.controlCharacters());
         unknownCharacters.inc(text.unknownCharacters());
