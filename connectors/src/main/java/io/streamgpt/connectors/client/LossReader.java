@@ -2,6 +2,7 @@ package io.streamgpt.connectors.client;
 
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicReader;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -34,8 +35,10 @@ public final class LossReader {
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :
                         consumer.poll(Duration.ofMillis(500))) {
-                    Reports.LossRecord loss =
-                            Reports.fromJson(record.value(), Reports.LossRecord.class);
+                    Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
+                    if (loss == null) {
+                        continue; // another kind of evaluation
+                    }
                     losses.add(loss);
                     if (until.test(loss)) {
                         return losses;
@@ -63,7 +66,8 @@ public final class LossReader {
             String bootstrapServers, String topic, Duration timeout) {
         try (TopicReader reader = TopicReader.open(bootstrapServers)) {
             return reader.readAll(topic, timeout).stream()
-                    .map(r -> Reports.fromJson(TopicReader.text(r), Reports.LossRecord.class))
+                    .map(r -> EvalRecords.lossRecordOrNull(TopicReader.text(r)))
+                    .filter(java.util.Objects::nonNull)
                     .toList();
         }
     }

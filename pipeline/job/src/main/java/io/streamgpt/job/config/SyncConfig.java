@@ -22,6 +22,9 @@ import java.util.List;
  * @param timeoutMs a round closes after this long even if some replica did not contribute
  * @param chunkSize parameters per model chunk on the model topic (4 bytes each)
  * @param averagerParallelism subtasks of the parameter averager (it is keyed by chunk)
+ * @param outlierFactor the divergence guard rejects a contribution this many times farther from the
+ *     previous global model than the others' median ({@code DivergenceGuard}); 0 is off (non-finite
+ *     contributions are always rejected)
  */
 public record SyncConfig(
         int every,
@@ -31,7 +34,8 @@ public record SyncConfig(
         double outerMomentum,
         long timeoutMs,
         int chunkSize,
-        int averagerParallelism)
+        int averagerParallelism,
+        double outlierFactor)
         implements Serializable {
 
     /** Whether a replica waits for each round's average. */
@@ -83,6 +87,16 @@ public record SyncConfig(
             Param.ofInt("averager-parallelism", "Subtasks of the parameter averager.", 1)
                     .atLeast(1);
 
+    public static final Param<Double> OUTLIER_FACTOR =
+            Param.ofDouble(
+                            "outlier-factor",
+                            "Divergence guard: a replica's chunk this many times farther from the"
+                                    + " previous global model than the other replicas' median is"
+                                    + " not averaged in; 0 is off (NaN or infinite contributions"
+                                    + " are always rejected).",
+                            10.0)
+                    .mustBe(f -> f == 0 || f > 1, "0 or > 1");
+
     public static final List<Param<?>> PARAMS =
             List.of(
                     EVERY,
@@ -92,7 +106,8 @@ public record SyncConfig(
                     OUTER_MOMENTUM,
                     TIMEOUT_MS,
                     CHUNK_SIZE,
-                    AVERAGER_PARALLELISM);
+                    AVERAGER_PARALLELISM,
+                    OUTLIER_FACTOR);
 
     public SyncConfig {
         Params.require(
@@ -106,7 +121,8 @@ public record SyncConfig(
                         outerMomentum,
                         timeoutMs,
                         chunkSize,
-                        averagerParallelism));
+                        averagerParallelism,
+                        outlierFactor));
     }
 
     public static SyncConfig defaults() {

@@ -349,6 +349,7 @@ public final class TrainingReplica
             throw new IllegalStateException(
                     "injected failure at step " + globalStep + " (--fail-at-step)");
         }
+        poisonIfTold();
         if (sgd.roundEndsAt(globalStep)) {
             emit(
                     sgd.contribute(
@@ -386,6 +387,46 @@ public final class TrainingReplica
         }
     }
 
+    /** The --fault-nan-at-step hook: NaN parameters, as a diverged replica's. */
+    private void poisonIfTold() {
+        if (faults.poisonsAt(
+                globalStep,
+                replica,
+                generation,
+                getRuntimeContext().getTaskInfo().getAttemptNumber())) {
+            float[] nan = new float[(int) model.parameterCount()];
+            java.util.Arrays.fill(nan, Float.NaN);
+            model.setParameterValues(nan);
+            LOG.warn(
+                    "replica {}: parameters set to NaN at step {} (--fault-nan-at-step)",
+                    replica,
+                    globalStep);
+        }
+    }
+
+    /**
+     * Before adopting a global model: a replica whose loss or parameters went non-finite had its
+     * contribution rejected by the averager's divergence guard; it starts again from the global
+     * model with fresh AdamW moments (NaN moments would poison the next step).
+     */
+    private void resetMomentsIfDiverged() {
+        boolean lossDiverged =
+                Float.isInfinite(lastLoss)
+                        || (Float.isNaN(lastLoss)
+                                && trainer.optimizer().steps() > 0); // NaN before a first step
+        if (!lossDiverged
+                && io.streamgpt.job.sync.DivergenceGuard.finite(model.parameterValues())) {
+            return;
+        }
+        int n = (int) model.parameterCount();
+        trainer.optimizer().restore(trainer.optimizer().steps(), new float[n], new float[n]);
+        LOG.warn(
+                "replica {} diverged (loss {}): re-adopts the global model with fresh AdamW"
+                        + " moments",
+                replica,
+                lastLoss);
+    }
+
     // ---------------------------------------------------------------- averaged model in
 
     @Override
@@ -396,6 +437,7 @@ public final class TrainingReplica
         staleChunks.inc(globalRounds.ignored() - ignoredBefore);
         if (complete != null) {
             long round = complete.round();
+            resetMomentsIfDiverged();
             model.setParameterValues(
                     sgd.adopt(
                             round,
