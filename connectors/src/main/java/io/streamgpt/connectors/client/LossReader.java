@@ -71,4 +71,19 @@ public final class LossReader {
                     .toList();
         }
     }
+
+    /**
+     * Every record of {@code kind} (an {@link EvalRecords} kind with the loss fields) on {@code
+     * topic} at the time of the call.
+     */
+    public static List<EvalRecords.ModelLoss> readAll(
+            String bootstrapServers, String topic, String kind, Duration timeout) {
+        try (TopicReader reader = TopicReader.open(bootstrapServers)) {
+            return reader.readAll(topic, timeout).stream()
+                    .map(TopicReader::text)
+                    .filter(json -> kind.equals(EvalRecords.kindOf(json)))
+                    .map(json -> Reports.fromJson(json, EvalRecords.ModelLoss.class))
+                    .toList();
+        }
+    }
 }
