@@ -6,6 +6,7 @@ import io.streamgpt.job.RestoreGeneration;
 import io.streamgpt.job.config.FaultConfig;
 import io.streamgpt.job.config.ReplicaConfig;
 import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.eval.PrequentialScorer;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.Gpt;
@@ -64,6 +65,13 @@ public final class TrainingReplica
     public static final MapStateDescriptor<Integer, Integer> MODEL_TOPIC =
             new MapStateDescriptor<>("model-topic", Types.INT, Types.INT);
 
+    /** Prequential scores of the windows this replica received, per version (side output). */
+    public static final org.apache.flink.util.OutputTag<PrequentialScorer.Score> PREQUENTIAL =
+            new org.apache.flink.util.OutputTag<>(
+                    "prequential",
+                    org.apache.flink.api.common.typeinfo.TypeInformation.of(
+                            PrequentialScorer.Score.class));
+
     private static final Logger LOG = LoggerFactory.getLogger(TrainingReplica.class);
     private static final long WAIT_POLL_MS = 2;
 
@@ -73,6 +81,8 @@ public final class TrainingReplica
     private final SyncConfig sync;
     private final FaultConfig faults;
     private final int stride;
+    private final int prequentialEvery;
+    private transient PrequentialScorer prequential;
 
     // what the replica is: index, restore generation, model and its training
     private transient int replica;
@@ -116,6 +126,22 @@ public final class TrainingReplica
             SyncConfig sync,
             FaultConfig faults,
             int stride) {
+        this(shape, training, replicas, sync, faults, stride, 0);
+    }
+
+    /**
+     * @param prequentialEvery score one received window in this many with the adopted global
+     *     version before buffering it ({@link PrequentialScorer}); 0 is off
+     */
+    public TrainingReplica(
+            GptConfig shape,
+            TrainingConfig training,
+            ReplicaConfig replicas,
+            SyncConfig sync,
+            FaultConfig faults,
+            int stride,
+            int prequentialEvery) {
+        this.prequentialEvery = prequentialEvery;
         this.shape = shape;
         this.training = training;
         this.replicas = replicas;
@@ -167,6 +193,15 @@ public final class TrainingReplica
                                 replica));
         model = host.create(shape, training.seed());
         trainer = new Trainer(model, training);
+        if (prequentialEvery > 0) { // a fresh job holds version 0, the common initial model
+            prequential =
+                    new PrequentialScorer(
+                            host.create(shape, training.seed()),
+                            prequentialEvery,
+                            replica,
+                            generation,
+                            restored.isEmpty() && restoredGlobal == null);
+        }
         buffer = new ReplayBuffer(replicas.bufferTokens());
         batches = new Random(training.seed() + replica);
         pacer = new StepPacer(replicas);
@@ -286,6 +321,9 @@ public final class TrainingReplica
 
     @Override
     public void close() {
+        if (prequential != null) {
+            prequential.close();
+        }
         if (trainer != null) {
             trainer.close();
         }
@@ -299,6 +337,9 @@ public final class TrainingReplica
     @Override
     public void processElement(
             TokenWindow window, ReadOnlyContext ctx, Collector<Contribution> out) {
+        if (prequential != null) {
+            prequential.offer(window); // test, then train
+        }
         buffer.add(window);
         pacer.arrived(stride); // the tokens a window adds to its partition's stream
         schedule(ctx.timerService(), 0);
@@ -438,6 +479,18 @@ public final class TrainingReplica
         if (complete != null) {
             long round = complete.round();
             resetMomentsIfDiverged();
+            if (prequential != null) {
+                PrequentialScorer.Score score =
+                        prequential.adopt(
+                                complete.version().generation(),
+                                round,
+                                complete.head().progress().step(),
+                                complete.head().progress().tokens(),
+                                complete.parameters());
+                if (score != null) {
+                    ctx.output(PREQUENTIAL, score);
+                }
+            }
             model.setParameterValues(
                     sgd.adopt(
                             round,

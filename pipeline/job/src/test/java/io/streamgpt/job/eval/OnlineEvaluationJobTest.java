@@ -94,6 +94,7 @@ class OnlineEvaluationJobTest {
                         .withEvaluation(
                                 e ->
                                         e.with(EvaluationConfig.INTERVAL, 5)
+                                                .with(EvaluationConfig.PREQUENTIAL_EVERY, 2)
                                                 .with(EvaluationConfig.VAL_DATA, valData.toString())
                                                 .with(
                                                         EvaluationConfig.VAL_DATA_SPLIT,
@@ -150,6 +151,24 @@ class OnlineEvaluationJobTest {
                             4,
                             8,
                             7);
+
+            // test-then-train: one window in 2 scored by the version its replica held; the
+            // windows of the 60,000 characters arrive long before training ends, so most meet
+            // version 0, the initial model, which predicts 65 characters about uniformly: ln 65
+            List<EvalRecords.ModelLoss> prequential =
+                    LossReader.readAll(
+                            config.kafka().bootstrapServers(),
+                            config.topics().losses(),
+                            EvalRecords.PREQUENTIAL,
+                            Duration.ofSeconds(30));
+            assertThat(prequential).isNotEmpty();
+            EvalRecords.ModelLoss version0 = prequential.get(0);
+            assertThat(version0.round()).isZero();
+            assertThat(version0.windows()).isGreaterThan(100);
+            assertThat((double) version0.loss()).isCloseTo(Math.log(65), within(0.2));
+            assertThat((double) version0.bitsPerChar())
+                    .isCloseTo(version0.loss() / Math.log(2), within(1e-5));
+
             try (Gpt model = ModelHost.local(1).load(TestConfigs.TINY_MODEL, models.get("0:8"))) {
                 assertThat(set.loss(model)).isCloseTo(at40.loss(), within(1e-4f));
             }
