@@ -3,6 +3,7 @@ package io.streamgpt.connectors.client;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicReader;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -35,8 +36,10 @@ public final class LossReader {
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :
                         consumer.poll(Duration.ofMillis(500))) {
-                    Reports.LossRecord loss =
-                            Reports.fromJson(record.value(), Reports.LossRecord.class);
+                    Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
+                    if (loss == null) {
+                        continue; // another kind of evaluation
+                    }
                     losses.add(loss);
                     if (until.test(loss)) {
                         return losses;
@@ -64,7 +67,23 @@ public final class LossReader {
             KafkaClientSettings kafka, String topic, Duration timeout) {
         try (TopicReader reader = TopicReader.open(kafka)) {
             return reader.readAll(topic, timeout).stream()
-                    .map(r -> Reports.fromJson(TopicReader.text(r), Reports.LossRecord.class))
+                    .map(r -> EvalRecords.lossRecordOrNull(TopicReader.text(r)))
+                    .filter(java.util.Objects::nonNull)
+                    .toList();
+        }
+    }
+
+    /**
+     * Every record of {@code kind} (an {@link EvalRecords} kind with the loss fields) on {@code
+     * topic} at the time of the call.
+     */
+    public static List<EvalRecords.ModelLoss> readAll(
+            KafkaClientSettings kafka, String topic, String kind, Duration timeout) {
+        try (TopicReader reader = TopicReader.open(kafka)) {
+            return reader.readAll(topic, timeout).stream()
+                    .map(TopicReader::text)
+                    .filter(json -> kind.equals(EvalRecords.kindOf(json)))
+                    .map(json -> Reports.fromJson(json, EvalRecords.ModelLoss.class))
                     .toList();
         }
     }

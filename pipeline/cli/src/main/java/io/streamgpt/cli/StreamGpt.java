@@ -4,6 +4,7 @@ import io.streamgpt.cli.bench.BenchCommand;
 import io.streamgpt.cli.cluster.AclsCommand;
 import io.streamgpt.cli.cluster.JobsCommand;
 import io.streamgpt.cli.cluster.SubmitCommand;
+import io.streamgpt.cli.model.EvalCommand;
 import io.streamgpt.cli.model.ExportCommand;
 import io.streamgpt.cli.model.GenerateCommand;
 import io.streamgpt.cli.model.TrainCommand;
@@ -36,6 +37,7 @@ import picocli.CommandLine.Command;
             ExportCommand.class,
             ServeCommand.class,
             TrainCommand.class,
+            EvalCommand.class,
             BenchCommand.class,
             ConfigReference.class
         })

@@ -8,9 +8,11 @@ import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.TextRecord;
+import io.streamgpt.connectors.records.TopicRecord;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.eval.Evaluator;
+import io.streamgpt.job.eval.PrequentialReporter;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.input.WindowAssembler;
 import io.streamgpt.job.replica.ReplicaRouter;
@@ -130,7 +132,7 @@ public final class StreamingTrainerJob {
                         .uid("model-source");
 
         // keyBy(replica) -> N training replicas, each adopting the broadcast global model
-        DataStream<Contribution> contributions =
+        SingleOutputStreamOperator<Contribution> contributions =
                 trainWindows
                         .keyBy(
                                 new ReplicaRouter(
@@ -145,7 +147,8 @@ public final class StreamingTrainerJob {
                                         config.replicas(),
                                         config.sync(),
                                         config.faults(),
-                                        config.stride()))
+                                        config.stride(),
+                                        config.evaluation().prequentialEvery()))
                         .setParallelism(config.replicas().count())
                         .setMaxParallelism(REPLICA_MAX_PARALLELISM)
                         .name("training replicas")
@@ -170,7 +173,9 @@ public final class StreamingTrainerJob {
                 .setParallelism(1)
                 .name("evaluator + sampler")
                 .uid("evaluator")
-                .union(trainWindows.getSideOutput(WindowAssembler.DEAD_LETTERS))
+                .union(
+                        trainWindows.getSideOutput(WindowAssembler.DEAD_LETTERS),
+                        prequentialRecords(contributions, config))
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
                 .setParallelism(1)
                 .name("reports topics")
@@ -195,6 +200,18 @@ public final class StreamingTrainerJob {
                 .name("answers + dead-letter topics")
                 .uid("answers-sink");
         return new Loop(trainWindows, heldOutWindows, contributions, globalModel);
+    }
+
+    /** The replicas' test-then-train scores, one prequential record per version. */
+    private static DataStream<TopicRecord> prequentialRecords(
+            SingleOutputStreamOperator<Contribution> replicas, JobConfig config) {
+        return replicas.getSideOutput(TrainingReplica.PREQUENTIAL)
+                .process(
+                        new PrequentialReporter(
+                                config.replicas().count(), config.topics().losses()))
+                .setParallelism(1)
+                .name("prequential loss")
+                .uid("prequential");
     }
 
     /**

@@ -5,6 +5,7 @@ import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.stream.LocalStack;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TextFeeder;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.job.StreamingTrainerJob;
@@ -406,10 +407,11 @@ public final class SoakBench implements Callable<Integer> {
                                     while (running.get()) {
                                         for (ConsumerRecord<String, String> record :
                                                 consumer.poll(Duration.ofMillis(500))) {
-                                            latest.set(
-                                                    Reports.fromJson(
-                                                            record.value(),
-                                                            Reports.LossRecord.class));
+                                            Reports.LossRecord loss =
+                                                    EvalRecords.lossRecordOrNull(record.value());
+                                            if (loss != null) { // not another kind
+                                                latest.set(loss);
+                                            }
                                         }
                                     }
                                 }

@@ -6,6 +6,7 @@ import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.model.Generator;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.GptConfig;
+import io.streamgpt.model.HeldOutLoss;
 import io.streamgpt.model.ModelFile;
 import io.streamgpt.model.ModelHost;
 import io.streamgpt.model.ModelPreset;
@@ -164,14 +165,12 @@ public final class TrainCommand implements Callable<Integer> {
         TrainingConfig training = trainer.training();
         int blockSize = trainer.model().config().blockSize();
         Random batches = new Random(training.seed());
-        Random evalBatches =
-                new Random(training.seed() + 1); // evaluation never shifts the training batches
         long tokensPerStep = (long) training.batchSize() * blockSize;
         long trainNanos = 0;
         try (ProgressBar bar = progressBar()) {
             for (int step = 0; step < maxSteps; step++) {
                 if (step % evalInterval == 0) {
-                    report(step, trainer, corpus, evalBatches, out);
+                    report(step, trainer, corpus, out);
                 }
                 long t0 = System.nanoTime();
                 float loss =
@@ -190,7 +189,7 @@ public final class TrainCommand implements Callable<Integer> {
                 }
             }
         }
-        report(maxSteps, trainer, corpus, evalBatches, out);
+        report(maxSteps, trainer, corpus, out);
         out.printf(
                 Locale.ROOT,
                 "trained %d steps: %.1f ms/step, %.0f tokens/s%n",
@@ -199,10 +198,19 @@ public final class TrainCommand implements Callable<Integer> {
                 maxSteps * tokensPerStep / (trainNanos / 1e9));
     }
 
-    private void report(
-            int step, Trainer trainer, TokenCorpus corpus, Random random, PrintWriter out) {
-        float train = trainer.estimateLoss(corpus, Split.TRAIN, evalIters, random);
-        float val = trainer.estimateLoss(corpus, Split.VAL, evalIters, random);
+    /**
+     * The reference's estimate_loss on both splits, on the same batches at every step (see {@link
+     * HeldOutLoss}): {@code eval} of the saved model reproduces the last line.
+     */
+    private void report(int step, Trainer trainer, TokenCorpus corpus, PrintWriter out) {
+        int batchSize = trainer.training().batchSize();
+        long seed = trainer.training().seed();
+        float train =
+                HeldOutLoss.estimate(
+                        trainer.model(), corpus, Split.TRAIN, evalIters, batchSize, seed);
+        float val =
+                HeldOutLoss.estimate(
+                        trainer.model(), corpus, Split.VAL, evalIters, batchSize, seed);
         out.printf(Locale.ROOT, "step %d: train loss %.4f, val loss %.4f%n", step, train, val);
         out.flush();
     }

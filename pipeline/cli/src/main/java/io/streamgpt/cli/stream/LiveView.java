@@ -1,6 +1,7 @@
 package io.streamgpt.cli.stream;
 
 import io.streamgpt.connectors.kafka.KafkaStreams;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.job.config.JobConfig;
 
@@ -60,9 +61,8 @@ public final class LiveView implements AutoCloseable {
         boolean done = false;
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
             if (record.topic().equals(config.topics().losses())) {
-                Reports.LossRecord loss =
-                        Reports.fromJson(record.value(), Reports.LossRecord.class);
-                if (loss.timeMs() < sinceMs) {
+                Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
+                if (loss == null || loss.timeMs() < sinceMs) { // null: another kind of record
                     continue;
                 }
                 print(loss);

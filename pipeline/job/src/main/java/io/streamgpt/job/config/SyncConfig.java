@@ -26,6 +26,9 @@ import java.util.List;
  * @param encoding how replicas send their parameters: {@code FP32} as they are, {@code BF16} or
  *     {@code INT8} as a compressed delta from the last global model with error feedback (the global
  *     model stays float32)
+ * @param outlierFactor the divergence guard rejects a contribution this many times farther from the
+ *     previous global model than the others' median ({@code DivergenceGuard}); 0 is off (non-finite
+ *     contributions are always rejected)
  */
 public record SyncConfig(
         int every,
@@ -36,7 +39,8 @@ public record SyncConfig(
         long timeoutMs,
         int chunkSize,
         int averagerParallelism,
-        PayloadEncoding encoding)
+        PayloadEncoding encoding,
+        double outlierFactor)
         implements Serializable {
 
     /** Whether a replica waits for each round's average. */
@@ -97,6 +101,16 @@ public record SyncConfig(
                     PayloadEncoding.class,
                     PayloadEncoding.FP32);
 
+    public static final Param<Double> OUTLIER_FACTOR =
+            Param.ofDouble(
+                            "outlier-factor",
+                            "Divergence guard: a replica's chunk this many times farther from the"
+                                    + " previous global model than the other replicas' median is"
+                                    + " not averaged in; 0 is off (NaN or infinite contributions"
+                                    + " are always rejected).",
+                            10.0)
+                    .mustBe(f -> f == 0 || f > 1, "0 or > 1");
+
     public static final List<Param<?>> PARAMS =
             List.of(
                     EVERY,
@@ -107,7 +121,8 @@ public record SyncConfig(
                     TIMEOUT_MS,
                     CHUNK_SIZE,
                     AVERAGER_PARALLELISM,
-                    ENCODING);
+                    ENCODING,
+                    OUTLIER_FACTOR);
 
     public SyncConfig {
         Params.require(
@@ -122,7 +137,8 @@ public record SyncConfig(
                         timeoutMs,
                         chunkSize,
                         averagerParallelism,
-                        encoding));
+                        encoding,
+                        outlierFactor));
     }
 
     public static SyncConfig defaults() {

@@ -1,6 +1,7 @@
 package io.streamgpt.job.eval;
 
 import io.streamgpt.connectors.chunks.GlobalChunk;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.connectors.records.TopicRecord;
 import io.streamgpt.job.LiveModelSpec;
@@ -67,6 +68,8 @@ public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow,
     private transient List<ReplayBuffer.Run> restoredHeldOut;
     private transient volatile float valLoss = Float.NaN;
     private transient volatile long modelVersion;
+    private transient HeldOutSet valData;
+    private transient volatile float valDataLoss = Float.NaN;
 
     public Evaluator(
             LiveModelSpec spec,
@@ -139,6 +142,7 @@ public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow,
         metrics.gauge("held_out_windows", () -> heldOutWindows);
         globalRounds.rejections().bindTo(metrics, GlobalRounds.READER_REASONS);
         metrics.gauge("model_rounds_in_flight", () -> globalRounds.roundsInFlight());
+        openValData(metrics);
     }
 
     @Override
@@ -190,6 +194,7 @@ public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow,
                                             Reports.orNull(valLoss),
                                             heldOutWindows,
                                             System.currentTimeMillis()))));
+            reportValData(head, out);
         }
         if (sample) {
             lastSampleBucket = step / evaluation.sampleInterval();
@@ -211,6 +216,40 @@ public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow,
                                             spec.vocabulary().decode(tokens),
                                             System.currentTimeMillis()))));
         }
+    }
+
+    /** The fixed held-out set of {@code --val-data}, if any, and its metric. */
+    private void openValData(org.apache.flink.metrics.MetricGroup metrics) {
+        valData =
+                HeldOutSet.open(
+                        evaluation,
+                        spec.vocabulary(),
+                        spec.shape().blockSize(),
+                        training.batchSize(),
+                        training.seed());
+        if (valData != null) {
+            metrics.gauge("val_data_loss", () -> valDataLoss);
+        }
+    }
+
+    /** A {@code val_data} record: the loaded version's loss on the fixed held-out set. */
+    private void reportValData(GlobalChunk head, Collector<TopicRecord> out) {
+        if (valData == null) {
+            return;
+        }
+        valDataLoss = valData.loss(model);
+        out.collect(
+                new TopicRecord(
+                        topics.losses(),
+                        Reports.toJson(
+                                EvalRecords.ModelLoss.of(
+                                        EvalRecords.VAL_DATA,
+                                        head.progress().step(),
+                                        head.round(),
+                                        head.generation(),
+                                        head.progress().tokens(),
+                                        valDataLoss,
+                                        valData.windows()))));
     }
 
     private float validationLoss() {

@@ -195,6 +195,9 @@ final class LocalSgd {
             for (int i = 0; i < next.length; i++) {
                 next[i] = global[i] + (local[i] - sent[i]);
             }
+            if (!io.streamgpt.job.sync.DivergenceGuard.finite(next)) {
+                next = global; // a diverged local delta is dropped: the replica re-adopts global
+            }
         }
         sentParameters.headMap(round).clear();
         baseChecksum = FloatArrays.crc32(next);

@@ -8,6 +8,7 @@ import io.streamgpt.job.RestoreGeneration;
 import io.streamgpt.job.config.FaultConfig;
 import io.streamgpt.job.config.ReplicaConfig;
 import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.eval.PrequentialScorer;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.GptConfig;
@@ -66,6 +67,13 @@ public final class TrainingReplica
     public static final MapStateDescriptor<Integer, Integer> MODEL_TOPIC =
             new MapStateDescriptor<>("model-topic", Types.INT, Types.INT);
 
+    /** Prequential scores of the windows this replica received, per version (side output). */
+    public static final org.apache.flink.util.OutputTag<PrequentialScorer.Score> PREQUENTIAL =
+            new org.apache.flink.util.OutputTag<>(
+                    "prequential",
+                    org.apache.flink.api.common.typeinfo.TypeInformation.of(
+                            PrequentialScorer.Score.class));
+
     private static final Logger LOG = LoggerFactory.getLogger(TrainingReplica.class);
     private static final long WAIT_POLL_MS = 2;
     private static final int LATENCIES_KEPT = 4096;
@@ -76,6 +84,8 @@ public final class TrainingReplica
     private final SyncConfig sync;
     private final FaultConfig faults;
     private final int stride;
+    private final int prequentialEvery;
+    private transient PrequentialScorer prequential;
 
     // what the replica is: index, restore generation, model and its training
     private transient int replica;
@@ -121,6 +131,22 @@ public final class TrainingReplica
             SyncConfig sync,
             FaultConfig faults,
             int stride) {
+        this(shape, training, replicas, sync, faults, stride, 0);
+    }
+
+    /**
+     * @param prequentialEvery score one received window in this many with the adopted global
+     *     version before buffering it ({@link PrequentialScorer}); 0 is off
+     */
+    public TrainingReplica(
+            GptConfig shape,
+            TrainingConfig training,
+            ReplicaConfig replicas,
+            SyncConfig sync,
+            FaultConfig faults,
+            int stride,
+            int prequentialEvery) {
+        this.prequentialEvery = prequentialEvery;
         this.shape = shape;
         this.training = training;
         this.replicas = replicas;
@@ -171,6 +197,15 @@ public final class TrainingReplica
                                         .getExternalResourceInfos(GpuAssignment.RESOURCE_NAME),
                                 replica));
         model = ReplicaStep.create(shape, training, replicas, host, replica);
+        if (prequentialEvery > 0) { // a fresh job holds version 0, the common initial model
+            prequential =
+                    new PrequentialScorer(
+                            host.create(shape, training.seed()),
+                            prequentialEvery,
+                            replica,
+                            generation,
+                            restored.isEmpty() && restoredGlobal == null);
+        }
         buffer = new ReplayBuffer(replicas.bufferTokens());
         batches = new Random(training.seed() + replica);
         pacer = new StepPacer(replicas);
@@ -292,6 +327,9 @@ public final class TrainingReplica
 
     @Override
     public void close() {
+        if (prequential != null) {
+            prequential.close();
+        }
         if (model != null) {
             model.close();
         }
@@ -302,6 +340,9 @@ public final class TrainingReplica
     @Override
     public void processElement(
             TokenWindow window, ReadOnlyContext ctx, Collector<Contribution> out) {
+        if (prequential != null) {
+            prequential.offer(window); // test, then train
+        }
         buffer.add(window);
         pacer.arrived(stride); // the tokens a window adds to its partition's stream
         schedule(ctx.timerService(), 0);
@@ -352,6 +393,7 @@ public final class TrainingReplica
             throw new IllegalStateException(
                     "injected failure at step " + globalStep + " (--fail-at-step)");
         }
+        poisonIfTold();
         if (sgd.roundEndsAt(globalStep)) {
             emit(
                     sgd.contribute(
@@ -390,6 +432,45 @@ public final class TrainingReplica
         }
     }
 
+    /** The --fault-nan-at-step hook: NaN parameters, as a diverged replica's. */
+    private void poisonIfTold() {
+        if (faults.poisonsAt(
+                globalStep,
+                replica,
+                generation,
+                getRuntimeContext().getTaskInfo().getAttemptNumber())) {
+            float[] nan = new float[(int) model.parameterCount()];
+            java.util.Arrays.fill(nan, Float.NaN);
+            model.setParameters(nan);
+            LOG.warn(
+                    "replica {}: parameters set to NaN at step {} (--fault-nan-at-step)",
+                    replica,
+                    globalStep);
+        }
+    }
+
+    /**
+     * Before adopting a global model: a replica whose loss or parameters went non-finite had its
+     * contribution rejected by the averager's divergence guard; it starts again from the global
+     * model with fresh AdamW moments (NaN moments would poison the next step).
+     */
+    private void resetMomentsIfDiverged() {
+        boolean lossDiverged =
+                Float.isInfinite(lastLoss)
+                        || (Float.isNaN(lastLoss)
+                                && model.optimizerSteps() > 0); // NaN before a first step
+        if (!lossDiverged && io.streamgpt.job.sync.DivergenceGuard.finite(model.parameters())) {
+            return;
+        }
+        int n = (int) model.parameterCount();
+        model.restoreOptimizer(model.optimizerSteps(), new float[n], new float[n]);
+        LOG.warn(
+                "replica {} diverged (loss {}): re-adopts the global model with fresh AdamW"
+                        + " moments",
+                replica,
+                lastLoss);
+    }
+
     // ---------------------------------------------------------------- averaged model in
 
     @Override
@@ -401,6 +482,19 @@ public final class TrainingReplica
         staleChunks.inc(globalRounds.ignored() - ignoredBefore);
         if (complete != null) {
             long round = complete.round();
+            resetMomentsIfDiverged();
+            if (prequential != null) {
+                PrequentialScorer.Score score =
+                        prequential.adopt(
+                                complete.version().generation(),
+                                round,
+                                complete.head().progress().step(),
+                                complete.head().progress().tokens(),
+                                complete.parameters());
+                if (score != null) {
+                    ctx.output(PREQUENTIAL, score);
+                }
+            }
             long timedBefore = sgd.roundsTimed();
             model.setParameters(
                     sgd.adopt(round, complete.parameters(), model::parameters, System.nanoTime()));

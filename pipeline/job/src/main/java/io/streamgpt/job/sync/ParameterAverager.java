@@ -33,6 +33,11 @@ import java.util.Map;
  * with the number of chunks. A contribution may be a compressed delta from the global model this
  * averager made ({@code --sync-encoding}); it is decoded against the float32 global model kept for
  * the chunk, which stays float32.
+ *
+ * <p>A {@link DivergenceGuard} decides which contributions are averaged in: non-finite ones are
+ * rejected as they arrive, outliers when the round closes; a rejected contribution still counts as
+ * arrived, so the round closes without waiting for its timeout. A round that would publish a
+ * non-finite chunk publishes the previous global chunk instead.
  */
 public final class ParameterAverager
         extends KeyedProcessFunction<Integer, Contribution, GlobalChunk> {
@@ -50,6 +55,9 @@ public final class ParameterAverager
         public long maxStep;
         public long tokens;
         public long deadline;
+        public int arrived; // contributions received, rejected ones too: count is those averaged
+        public float[][] parts; // per replica, while outliers are detected: what close may take out
+        public double[] distances; // per replica: |x_r - previous global|, NaN if not kept
 
         public RoundSum() {}
     }
@@ -80,6 +88,14 @@ public final class ParameterAverager
     private transient Counter partialRounds;
     private transient Counter lateContributions;
     private transient volatile double divergence;
+    private transient DivergenceGuard guard;
+    private transient ValueState<Double> medianDistance;
+    private transient Counter rejectedNonFinite;
+    private transient Counter rejectedOutliers;
+    private transient Counter keptPrevious;
+
+    private static final org.slf4j.Logger LOG =
+            org.slf4j.LoggerFactory.getLogger(ParameterAverager.class);
 
     /**
      * @param sync the round timeout and the outer optimizer
@@ -125,6 +141,18 @@ public final class ParameterAverager
         partialRounds = metrics.counter("rounds_closed_by_timeout");
         lateContributions = metrics.counter("late_contributions");
         metrics.gauge("replica_divergence_l2", () -> divergence);
+        openGuard();
+    }
+
+    private void openGuard() {
+        guard = new DivergenceGuard(sync.outlierFactor());
+        medianDistance =
+                getRuntimeContext()
+                        .getState(new ValueStateDescriptor<>("median-distance", Types.DOUBLE));
+        var metrics = getRuntimeContext().getMetricGroup();
+        rejectedNonFinite = metrics.counter("contributions_rejected_non_finite");
+        rejectedOutliers = metrics.counter("contributions_rejected_outlier");
+        keptPrevious = metrics.counter("rounds_kept_previous_global");
     }
 
     @Override
@@ -155,10 +183,10 @@ public final class ParameterAverager
             sum = newRound(chunk, ctx.timerService().currentProcessingTime());
             ctx.timerService().registerProcessingTimeTimer(sum.deadline);
         }
-        if (!add(sum, chunk, values)) {
+        if (!screen(sum, chunk, values)) {
             return; // a repeated contribution
         }
-        if (sum.count == replicas) {
+        if (sum.arrived == replicas) {
             close(sum, ctx.getCurrentKey(), out);
         } else {
             rounds.put(chunk.round(), sum);
@@ -216,6 +244,105 @@ public final class ParameterAverager
         return delta.applyTo(base);
     }
 
+    /**
+     * Adds a contribution (its decoded {@code values}) that the divergence guard accepts, or
+     * records a rejected one as arrived; false if this replica already contributed to the round.
+     */
+    private boolean screen(RoundSum sum, Contribution chunk, float[] values) throws Exception {
+        DivergenceGuard.Verdict verdict = DivergenceGuard.screen(chunk.progress().loss(), values);
+        if (verdict == DivergenceGuard.Verdict.ACCEPTED) {
+            if (!add(sum, chunk, values)) {
+                return false;
+            }
+            if (guard.detectsOutliers()) {
+                int r = chunk.replica();
+                if (sum.parts == null) {
+                    sum.parts = new float[replicas][];
+                    sum.distances = new double[replicas];
+                    Arrays.fill(sum.distances, Double.NaN);
+                }
+                sum.parts[r] = values;
+                sum.distances[r] = DivergenceGuard.distance(values, previousGlobal.value());
+            }
+            return true;
+        }
+        int r = chunk.replica();
+        if ((sum.contributors[r / 64] & (1L << (r % 64))) != 0) {
+            return false;
+        }
+        sum.contributors[r / 64] |= 1L << (r % 64);
+        sum.arrived++;
+        if (sum.losses.length > 0) {
+            sum.losses[r] = Float.NaN; // not part of the average
+        }
+        sum.maxStep = Math.max(sum.maxStep, chunk.progress().step());
+        rejectedNonFinite.inc();
+        LOG.warn(
+                "rejected replica {}'s chunk {} of round {} (generation {}): {}",
+                r,
+                chunk.chunk(),
+                chunk.round(),
+                chunk.generation(),
+                verdict);
+        return true;
+    }
+
+    /**
+     * Takes the outliers among the round's accepted contributions out of its sum (the divergence
+     * guard's second test), and remembers the median distance of the rest for the next round.
+     */
+    private void dropOutliers(RoundSum sum, int chunk) throws Exception {
+        if (sum.parts == null || sum.count < 2) {
+            return;
+        }
+        List<Integer> kept = new ArrayList<>();
+        for (int r = 0; r < replicas; r++) {
+            if (sum.parts[r] != null) {
+                kept.add(r);
+            }
+        }
+        double[] distances = kept.stream().mapToDouble(r -> sum.distances[r]).toArray();
+        Double floor = medianDistance.value();
+        List<Integer> outliers = guard.outliers(distances, floor == null ? 0 : floor);
+        for (int index : outliers) {
+            int r = kept.get(index);
+            rejectedOutliers.inc();
+            LOG.warn(
+                    "rejected replica {}'s chunk {} of round {} (generation {}): OUTLIER, distance"
+                            + " {} from the previous global chunk, median of the others {}",
+                    r,
+                    chunk,
+                    sum.round,
+                    sum.generation,
+                    sum.distances[r],
+                    DivergenceGuard.median(
+                            kept.stream()
+                                    .filter(s -> s != r)
+                                    .mapToDouble(s -> sum.distances[s])
+                                    .toArray()));
+        }
+        List<Integer> rest = new ArrayList<>();
+        for (int i = 0; i < kept.size(); i++) {
+            if (!outliers.contains(i)) {
+                rest.add(kept.get(i));
+            }
+        }
+        if (!outliers.isEmpty()) { // the sum again, of the rest: exact, unlike subtracting
+            Arrays.fill(sum.sum, 0f);
+            sum.sumOfSquares = 0;
+            for (int r : rest) {
+                float[] values = sum.parts[r];
+                for (int i = 0; i < values.length; i++) {
+                    sum.sum[i] += values[i];
+                    sum.sumOfSquares += (double) values[i] * values[i];
+                }
+            }
+            sum.count = rest.size();
+        }
+        medianDistance.update(
+                DivergenceGuard.median(rest.stream().mapToDouble(r -> sum.distances[r]).toArray()));
+    }
+
     /** Adds a contribution; false if this replica already contributed to the round. */
     static boolean add(RoundSum sum, Contribution chunk, float[] values) {
         int r = chunk.replica();
@@ -241,6 +368,7 @@ public final class ParameterAverager
         }
         sum.sumOfSquares += squares;
         sum.count++;
+        sum.arrived++;
         if (sum.losses.length > 0) {
             sum.losses[r] = chunk.progress().loss();
         }
@@ -250,6 +378,49 @@ public final class ParameterAverager
     }
 
     private void close(RoundSum sum, int chunk, Collector<GlobalChunk> out) throws Exception {
+        dropOutliers(sum, chunk);
+        float[] next = sum.count == 0 ? null : nextGlobal(sum);
+        if (next == null || !DivergenceGuard.finite(next)) {
+            next = previousGlobal.value(); // never publish a non-finite model
+            keptPrevious.inc();
+            LOG.warn(
+                    "round {} (generation {}) of chunk {}: {}; {}",
+                    sum.round,
+                    sum.generation,
+                    chunk,
+                    sum.count == 0
+                            ? "every contribution was rejected"
+                            : "the average is not finite",
+                    next == null
+                            ? "no global chunk yet: nothing published"
+                            : "the previous global chunk is published again");
+        } else {
+            previousGlobal.update(next);
+        }
+        if (next != null) { // what replicas adopt as this round: the base of their next deltas
+            globalVersion.update(new Closed(sum.generation, sum.round));
+        }
+        closed.update(new Closed(sum.generation, sum.round));
+        for (Map.Entry<Long, RoundSum> entry : toList(rounds.entries())) {
+            if (entry.getKey() <= sum.round) {
+                rounds.remove(entry.getKey());
+            }
+        }
+        closedRounds.inc();
+        if (next == null) {
+            return;
+        }
+        out.collect(
+                new GlobalChunk(
+                        new RoundId(sum.generation, sum.round),
+                        sum.count,
+                        new Progress(sum.maxStep, sum.tokens, meanLoss(sum.losses)),
+                        sum.losses,
+                        new Slice(chunk, sum.chunkCount, next)));
+    }
+
+    /** The average of the round's accepted contributions through the outer optimizer. */
+    private float[] nextGlobal(RoundSum sum) throws Exception {
         float[] average = new float[sum.sum.length];
         double averageSquares = 0;
         for (int i = 0; i < average.length; i++) {
@@ -261,9 +432,8 @@ public final class ParameterAverager
                 Math.sqrt(Math.max(0, sum.sumOfSquares - sum.count * averageSquares) / sum.count);
         float[] previous = previousGlobal.value();
         float[] m = momentum.value();
-        if (m == null) {
-            m = new float[average.length];
-        }
+        // a copy: the heap backend hands out the state's own array, which apply() updates in place
+        m = m == null ? new float[average.length] : m.clone();
         float[] next =
                 sync.outerOptimizer()
                         .apply(
@@ -272,23 +442,10 @@ public final class ParameterAverager
                                 m,
                                 sync.outerLearningRate(),
                                 sync.outerMomentum());
-        previousGlobal.update(next);
-        globalVersion.update(new Closed(sum.generation, sum.round));
-        momentum.update(m);
-        closed.update(new Closed(sum.generation, sum.round));
-        for (Map.Entry<Long, RoundSum> entry : toList(rounds.entries())) {
-            if (entry.getKey() <= sum.round) {
-                rounds.remove(entry.getKey());
-            }
+        if (DivergenceGuard.finite(next)) {
+            momentum.update(m); // a non-finite step leaves the outer optimizer as it was
         }
-        closedRounds.inc();
-        out.collect(
-                new GlobalChunk(
-                        new RoundId(sum.generation, sum.round),
-                        sum.count,
-                        new Progress(sum.maxStep, sum.tokens, meanLoss(sum.losses)),
-                        sum.losses,
-                        new Slice(chunk, sum.chunkCount, next)));
+        return next;
     }
 
     private static float meanLoss(float[] losses) {

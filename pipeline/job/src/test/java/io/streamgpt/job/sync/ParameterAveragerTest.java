@@ -146,4 +146,51 @@ class ParameterAveragerTest {
                 new Slice(0, 1, new float[0]),
                 EncodedDelta.of(base, PayloadEncoding.BF16, delta));
     }
+
+    @Test
+    void aNonFiniteContributionIsNotAveragedInAndTheRoundClosesWithoutWaiting() throws Exception {
+        try (var h = harness(TestConfigs.averagerOnly(3, OuterOptimizer.AVERAGE, 10_000))) {
+            h.processElement(contribution(0, 1, 0, 2f, 1f, 2f), 0);
+            h.processElement(contribution(0, 1, 1, Float.NaN, Float.NaN, Float.NaN), 0);
+            h.processElement(contribution(0, 1, 2, 4f, 3f, Float.POSITIVE_INFINITY), 0);
+            // all three arrived: the round closes now, with replica 0's values alone
+            List<GlobalChunk> out = h.extractOutputValues();
+            assertThat(out).hasSize(1);
+            assertThat(out.get(0).slice().values()).containsExactly(1f, 2f);
+            assertThat(out.get(0).contributors()).isEqualTo(1);
+            assertThat(out.get(0).replicaLosses()[0]).isEqualTo(2f);
+            assertThat(out.get(0).replicaLosses()[1]).isNaN();
+            assertThat(out.get(0).replicaLosses()[2]).isNaN();
+            assertThat(out.get(0).progress().loss()).isEqualTo(2f);
+
+            // a round where every contribution is rejected publishes round 1's chunk again
+            h.processElement(contribution(0, 2, 0, Float.NaN, 0f, 0f), 0);
+            h.processElement(contribution(0, 2, 1, Float.NaN, 0f, 0f), 0);
+            h.processElement(contribution(0, 2, 2, 1f, Float.NaN, 0f), 0);
+            out = h.extractOutputValues();
+            assertThat(out).hasSize(2);
+            assertThat(out.get(1).round()).isEqualTo(2);
+            assertThat(out.get(1).slice().values()).containsExactly(1f, 2f);
+            assertThat(out.get(1).contributors()).isZero();
+        }
+    }
+
+    @Test
+    void aContributionFarBeyondTheOthersIsAnOutlierAndLeftOut() throws Exception {
+        try (var h = harness(TestConfigs.averagerOnly(3, OuterOptimizer.AVERAGE, 10_000))) {
+            // round 1, from no previous global: norms 5, 5.4, 5.0; none is 10x the others
+            h.processElement(contribution(0, 1, 0, 1f, 3f, 4f), 0);
+            h.processElement(contribution(0, 1, 1, 1f, 3.4f, 4f), 0);
+            h.processElement(contribution(0, 1, 2, 1f, 3f, 4f), 0); // global (3.133.., 4)
+            // round 2: replicas 0 and 2 move by 1; replica 1 by 100: 100 > 10 x median(1, 1)
+            h.processElement(contribution(0, 2, 0, 1f, 3f, 5f), 0);
+            h.processElement(contribution(0, 2, 1, 1f, 3f, 104f), 0);
+            h.processElement(contribution(0, 2, 2, 1f, 4f, 4f), 0);
+            List<GlobalChunk> out = h.extractOutputValues();
+            assertThat(out).hasSize(2);
+            assertThat(out.get(0).contributors()).isEqualTo(3);
+            assertThat(out.get(1).contributors()).isEqualTo(2);
+            assertThat(out.get(1).slice().values()).containsExactly(3.5f, 4.5f);
+        }
+    }
 }

@@ -1,0 +1,100 @@
+package io.streamgpt.connectors.records;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.util.Map;
+
+/**
+ * The losses topic's other kinds of record, beside {@link Reports.LossRecord}: each has a {@code
+ * kind} field (a plain loss record has none), and names the global model version (generation,
+ * round) it describes.
+ *
+ * <ul>
+ *   <li>{@value #VAL_DATA}: the loss on the fixed held-out set of {@code --val-data}, by the
+ *       reference's estimate_loss protocol: {@code {"kind", "step", "round", "generation",
+ *       "tokens", "loss", "bits_per_char", "windows", "time_ms"}}
+ *   <li>{@value #PREQUENTIAL}: test-then-train loss on training windows scored before any replica
+ *       trained on them, same fields
+ *   <li>{@value #LINEAGE}: what a version trained on: {@code {"kind", "step", "round",
+ *       "generation", "tokens", "offsets": {"topic-partition": next offset}, "time_ms"}}
+ * </ul>
+ */
+public final class EvalRecords {
+
+    public static final String VAL_DATA = "val_data";
+    public static final String PREQUENTIAL = "prequential";
+    public static final String LINEAGE = "lineage";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private EvalRecords() {}
+
+    /**
+     * A loss of one global model version, in nats per character and bits per character.
+     *
+     * @param windows windows the loss is a mean over
+     */
+    public record ModelLoss(
+            String kind,
+            long step,
+            long round,
+            int generation,
+            long tokens,
+            Float loss,
+            Float bitsPerChar,
+            long windows,
+            long timeMs) {
+
+        public static ModelLoss of(
+                String kind,
+                long step,
+                long round,
+                int generation,
+                long tokens,
+                float nats,
+                long windows) {
+            return new ModelLoss(
+                    kind,
+                    step,
+                    round,
+                    generation,
+                    tokens,
+                    Reports.orNull(nats),
+                    Reports.orNull((float) (nats / Math.log(2))),
+                    windows,
+                    System.currentTimeMillis());
+        }
+    }
+
+    /**
+     * The input a global model version trained on.
+     *
+     * @param tokens tokens trained, summed over the replicas
+     * @param offsets per "topic-partition": the next offset after the last text record whose
+     *     windows the replicas had received when they contributed to this version
+     */
+    public record Lineage(
+            String kind,
+            long step,
+            long round,
+            int generation,
+            long tokens,
+            Map<String, Long> offsets,
+            long timeMs) {}
+
+    /** The kind of a losses-topic record: null for a plain {@link Reports.LossRecord}. */
+    public static String kindOf(String json) {
+        try {
+            JsonNode kind = JSON.readTree(json).get("kind");
+            return kind == null || kind.isNull() ? null : kind.asText();
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("not a JSON record: " + e.getMessage(), e);
+        }
+    }
+
+    /** A plain loss record, or null when {@code json} is one of the other kinds. */
+    public static Reports.LossRecord lossRecordOrNull(String json) {
+        return kindOf(json) != null ? null : Reports.fromJson(json, Reports.LossRecord.class);
+    }
+}

@@ -1,0 +1,179 @@
+package io.streamgpt.job.eval;
+
+import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.records.EvalRecords;
+import io.streamgpt.connectors.records.Reports;
+import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.embedded.LoopbackCluster;
+import io.streamgpt.job.TestConfigs;
+import io.streamgpt.job.TestJobs;
+import io.streamgpt.job.config.EvaluationConfig;
+import io.streamgpt.job.config.FaultConfig;
+import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.model.Gpt;
+import io.streamgpt.model.ModelHost;
+import io.streamgpt.model.Vocabulary;
+
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+/**
+ * The evaluation of a running job on a real broker and MiniCluster, with the tiny model: a replica
+ * poisoned with NaN is kept out of the global model, and the fixed held-out set of {@code
+ * --val-data} is scored on every evaluated version.
+ */
+class OnlineEvaluationJobTest {
+
+    @RegisterExtension
+    static final MiniClusterExtension FLINK =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(4)
+                            .setConfiguration(LoopbackCluster.configuration())
+                            .build());
+
+    private static EmbeddedKafka kafka;
+    private static String text;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start(0, null);
+        text =
+                Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8)
+                        .substring(0, 60_000);
+    }
+
+    @AfterAll
+    static void stop() {
+        kafka.close();
+    }
+
+    /**
+     * Replica 1's parameters turn NaN at step 12 (round 3 of K = 5 ends at step 15): its round-3
+     * contribution is rejected, it re-adopts round 3's global model with fresh moments and trains
+     * on; every published model is finite. Meanwhile each loss record (every round) is joined by a
+     * val_data record scored on the last 6,000 characters of the corpus, which is exactly what
+     * {@link HeldOutSet} gives for the newest model.
+     */
+    @Test
+    void aNanReplicaIsLeftOutAndEveryVersionIsScoredOnTheFixedHeldOutSet(@TempDir Path dir)
+            throws Exception {
+        Path valData = Files.writeString(dir.resolve("val.txt"), text);
+        JobConfig config =
+                TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
+                        .withReplicas(
+                                r ->
+                                        r.with(ReplicaConfig.COUNT, 2)
+                                                .with(ReplicaConfig.MAX_STEPS, 40L))
+                        .withSync(
+                                s ->
+                                        s.with(SyncConfig.EVERY, 5)
+                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
+                        .withEvaluation(
+                                e ->
+                                        e.with(EvaluationConfig.INTERVAL, 5)
+                                                .with(EvaluationConfig.PREQUENTIAL_EVERY, 2)
+                                                .with(EvaluationConfig.VAL_DATA, valData.toString())
+                                                .with(
+                                                        EvaluationConfig.VAL_DATA_SPLIT,
+                                                        EvaluationConfig.HeldOutSplit.VAL))
+                        .withFaults(
+                                f ->
+                                        f.with(FaultConfig.NAN_AT_STEP, 12L)
+                                                .with(FaultConfig.NAN_REPLICA, 1));
+        TestJobs.createTopics(config);
+        TestJobs.feed(config, text);
+        JobClient job = TestJobs.start(config, null, loop -> {});
+        try {
+            List<Reports.LossRecord> losses = TestJobs.readLosses(config, r -> r.step() >= 40);
+            Reports.LossRecord last = losses.get(losses.size() - 1);
+            assertThat(last.step()).isEqualTo(40);
+            assertThat(last.valLoss()).isNotNull().isLessThan((float) Math.log(65));
+            // round 3 (step 15): replica 1's NaN contribution was rejected, replica 0's averaged
+            Reports.LossRecord round3 =
+                    losses.stream().filter(r -> r.round() == 3).findFirst().orElseThrow();
+            assertThat(round3.replicaTrainLoss()[0]).isNotNull();
+            assertThat(round3.replicaTrainLoss()[1]).isNull();
+            // replica 1 trains again after its rejected round: its round-8 loss is finite
+            assertThat(last.replicaTrainLoss()).hasSize(2).doesNotContainNull();
+
+            Map<String, float[]> models = TestJobs.globalModels(config);
+            assertThat(models).hasSize(8); // rounds 1..8 of generation 0
+            models.forEach(
+                    (version, values) -> {
+                        for (float v : values) {
+                            assertThat(Float.isFinite(v)).as("version %s", version).isTrue();
+                        }
+                    });
+
+            List<EvalRecords.ModelLoss> valDataLosses =
+                    LossReader.readAll(
+                            config.kafka().clientSettings(),
+                            config.topics().losses(),
+                            EvalRecords.VAL_DATA,
+                            Duration.ofSeconds(30));
+            assertThat(valDataLosses)
+                    .extracting(EvalRecords.ModelLoss::step)
+                    .containsExactly(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L);
+            EvalRecords.ModelLoss at40 = valDataLosses.get(7);
+            assertThat(at40.round()).isEqualTo(8);
+            assertThat(at40.windows()).isEqualTo(4 * 8); // eval-iters x batch size
+            assertThat(at40.loss()).isLessThan(valDataLosses.get(0).loss());
+            assertThat((double) at40.bitsPerChar())
+                    .isCloseTo(at40.loss() / Math.log(2), within(1e-5));
+            HeldOutSet set =
+                    new HeldOutSet(
+                            Vocabulary.named("shakespeare").encode(text),
+                            EvaluationConfig.HeldOutSplit.VAL,
+                            16,
+                            4,
+                            8,
+                            7);
+
+            // test-then-train: one window in 2 scored by the version its replica held; the
+            // windows of the 60,000 characters arrive long before training ends, so most meet
+            // version 0, the initial model, which predicts 65 characters about uniformly: ln 65
+            List<EvalRecords.ModelLoss> prequential =
+                    LossReader.readAll(
+                            config.kafka().clientSettings(),
+                            config.topics().losses(),
+                            EvalRecords.PREQUENTIAL,
+                            Duration.ofSeconds(30));
+            assertThat(prequential).isNotEmpty();
+            EvalRecords.ModelLoss version0 = prequential.get(0);
+            assertThat(version0.round()).isZero();
+            assertThat(version0.windows()).isGreaterThan(100);
+            assertThat((double) version0.loss()).isCloseTo(Math.log(65), within(0.2));
+            assertThat((double) version0.bitsPerChar())
+                    .isCloseTo(version0.loss() / Math.log(2), within(1e-5));
+
+            try (Gpt model = ModelHost.local(1).load(TestConfigs.TINY_MODEL, models.get("0:8"))) {
+                assertThat(set.loss(model)).isCloseTo(at40.loss(), within(1e-4f));
+            }
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
+}
