@@ -10,6 +10,7 @@ import io.streamgpt.cli.serve.ServeCommand;
 import io.streamgpt.cli.stack.StackCommand;
 import io.streamgpt.cli.stream.FeedCommand;
 import io.streamgpt.cli.stream.LocalCommand;
+import io.streamgpt.cli.stream.LossesCommand;
 import io.streamgpt.cli.stream.SamplesCommand;
 
 import picocli.CommandLine;
@@ -30,6 +31,7 @@ import picocli.CommandLine.Command;
             JobsCommand.Cancel.class,
             FeedCommand.class,
             SamplesCommand.class,
+            LossesCommand.class,
             GenerateCommand.class,
             ExportCommand.class,
             ServeCommand.class,

@@ -171,7 +171,16 @@ public final class GenerateCommand implements Callable<Integer> {
             err.println("streamgpt: " + e.getMessage());
             return 1;
         } catch (ExecutionException e) {
-            err.println("streamgpt: " + e.getCause().getMessage());
+            if (!(e.getCause() instanceof TimeoutException)) { // the client's own timeout: below
+                err.println("streamgpt: " + e.getCause().getMessage());
+                return 1;
+            }
+            err.printf(
+                    "streamgpt: no answer within %d s: is a streamgpt job running on %s, reading"
+                            + " prompts from %s?%n",
+                    timeoutSeconds,
+                    KafkaOptions.bootstrapServers(spec),
+                    ParamOptions.value(spec, TopicsConfig.PROMPTS));
             return 1;
         } catch (TimeoutException e) {
             err.printf(

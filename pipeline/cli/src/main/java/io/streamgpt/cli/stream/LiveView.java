@@ -21,6 +21,7 @@ public final class LiveView implements AutoCloseable {
     private long lastTokens = -1;
     private long lastTime;
     private final long sinceMs;
+    private long skipped; // foreign or damaged records on the two topics, counted and skipped
 
     /** Shows records written from {@code sinceMs} on (topics may hold records of earlier runs). */
     LiveView(JobConfig config, PrintWriter out, long sinceMs) {
@@ -51,7 +52,11 @@ public final class LiveView implements AutoCloseable {
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
             if (record.topic().equals(config.topics().losses())) {
                 Reports.LossRecord loss =
-                        Reports.fromJson(record.value(), Reports.LossRecord.class);
+                        Reports.fromJsonOrNull(record.value(), Reports.LossRecord.class);
+                if (loss == null) {
+                    skip(record);
+                    continue;
+                }
                 if (loss.timeMs() < sinceMs) {
                     continue;
                 }
@@ -59,7 +64,11 @@ public final class LiveView implements AutoCloseable {
                 done |= stopAt > 0 && loss.step() >= stopAt;
             } else {
                 Reports.SampleRecord sample =
-                        Reports.fromJson(record.value(), Reports.SampleRecord.class);
+                        Reports.fromJsonOrNull(record.value(), Reports.SampleRecord.class);
+                if (sample == null) {
+                    skip(record);
+                    continue;
+                }
                 if (sample.timeMs() < sinceMs) {
                     continue;
                 }
@@ -72,6 +81,24 @@ public final class LiveView implements AutoCloseable {
         }
         out.flush();
         return done;
+    }
+
+    /** A record that is not the job's: one line with where it is, and the view goes on. */
+    private void skip(ConsumerRecord<String, String> record) {
+        skipped++;
+        out.printf(
+                Locale.ROOT,
+                "(skipped a record that is not the job's on %s, partition %d, offset %d; %d so"
+                        + " far)%n",
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                skipped);
+    }
+
+    /** Records skipped because they were not the job's loss or sample records. */
+    long skipped() {
+        return skipped;
     }
 
     private void print(Reports.LossRecord loss) {
