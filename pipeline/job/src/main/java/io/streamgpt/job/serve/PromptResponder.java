@@ -299,12 +299,13 @@ public final class PromptResponder
             do {
                 current.nextToken();
             } while (!current.done() && System.nanoTime() < deadline);
+            long sliceEnd = ctx.timerService().currentProcessingTime();
             if (current.done()) {
-                finish(current, out);
+                finish(current, sliceEnd, out);
                 current = null;
                 adoptNewerModel();
             } else {
-                publishPart(current, out);
+                publishPart(current, sliceEnd, out);
             }
         }
         if (current != null || !queue.isEmpty()) {
@@ -327,7 +328,7 @@ public final class PromptResponder
      * most {@link PromptRequest#MAX_TOKENS} tokens), so that a character whose bytes span two
      * firings (a bytes vocabulary) is sent whole, once complete.
      */
-    private void publishPart(Answering answering, Collector<TopicRecord> out) {
+    private void publishPart(Answering answering, long nowMs, Collector<TopicRecord> out) {
         String sofar = vocabulary.decode(Arrays.copyOf(answering.tokens, answering.produced));
         int end = sofar.length();
         while (end > answering.published && sofar.charAt(end - 1) == '\uFFFD') {
@@ -342,15 +343,15 @@ public final class PromptResponder
                                     modelRound,
                                     modelGeneration,
                                     modelStep,
-                                    System.currentTimeMillis() - answering.waiting.sentMs())));
+                                    Math.max(0, nowMs - answering.waiting.sentMs()))));
             answering.published = end;
         }
     }
 
-    private void finish(Answering answering, Collector<TopicRecord> out) {
+    /** The whole answer; its time in processing time, the clock of the request's arrival. */
+    private void finish(Answering answering, long nowMs, Collector<TopicRecord> out) {
         answering.close();
         PromptRequest request = answering.waiting.request();
-        long nowMs = System.currentTimeMillis();
         out.collect(
                 answer(
                         new Reports.Answer(
