@@ -76,7 +76,13 @@ final class Completions {
             String name = names.next();
             if (!FIELDS.contains(name)) {
                 throw new Invalid(
-                        400, name, "unsupported parameter '" + name + "' (supported: " + FIELDS);
+                        400,
+                        name,
+                        "unsupported parameter '"
+                                + name
+                                + "' (supported: "
+                                + String.join(", ", new java.util.TreeSet<>(FIELDS))
+                                + ")");
             }
         }
         JsonNode model = node.get("model");

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
+import io.javalin.config.RoutesConfig;
 import io.javalin.http.Context;
 import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
@@ -266,10 +267,7 @@ public final class HttpApi implements AutoCloseable {
 
     /** {@code path} answers {@code method}; every other method is 405 with {@code Allow}. */
     private static void route(
-            io.javalin.config.RoutesConfig routes,
-            String path,
-            HandlerType method,
-            io.javalin.http.Handler handler) {
+            RoutesConfig routes, String path, HandlerType method, io.javalin.http.Handler handler) {
         routes.addHttpHandler(method, path, handler);
         for (HandlerType other :
                 List.of(
