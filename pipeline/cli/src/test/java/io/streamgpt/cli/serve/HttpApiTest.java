@@ -408,7 +408,22 @@ class HttpApiTest {
             described.put(path.getKey(), methods.get(0).toUpperCase());
         }
         assertThat(described).isEqualTo(HttpApi.ROUTES);
-        try (HttpApi api = api(4, Duration.ofSeconds(30))) {
+        java.io.StringWriter accessLog = new java.io.StringWriter();
+        try (HttpApi api =
+                new HttpApi(
+                        new HttpApi.Settings(
+                                "127.0.0.1",
+                                0,
+                                kafka.bootstrapServers(),
+                                "prompts",
+                                "answers",
+                                "samples",
+                                "losses",
+                                Duration.ofSeconds(10),
+                                4,
+                                Duration.ofSeconds(30),
+                                Duration.ofSeconds(10),
+                                new java.io.PrintWriter(accessLog)))) {
             // the server's copy is the file, and every described GET route is there
             assertThat(get(api, "/openapi.yaml").body())
                     .isEqualTo(
@@ -424,7 +439,12 @@ class HttpApiTest {
             assertThat(get(api, "/").body()).contains("uPlot.iife.min.js");
             assertThat(get(api, "/webjars/uplot/1.6.30/dist/uPlot.iife.min.js").statusCode())
                     .isEqualTo(200);
+            assertThat(get(api, "/nothing").statusCode()).isEqualTo(404);
         }
+        // one access-log line per request: client, time, request line, status, duration
+        assertThat(accessLog.toString())
+                .containsPattern("127\\.0\\.0\\.1 \\[[^\\]]+\\] \"GET /healthz\" 200 [0-9.]+ ms")
+                .containsPattern("\"GET /nothing\" 404 ");
     }
 
     /** Answers every prompt request as described in the class comment, except id "silent". */

@@ -208,6 +208,37 @@ class LiveServeTest {
     }
 
     @Test
+    void curlStreamsACompletionFromTheLiveModel() throws Exception {
+        Process curl =
+                new ProcessBuilder(
+                                "curl",
+                                "-sS",
+                                "-N",
+                                "--max-time",
+                                "60",
+                                "-H",
+                                "Content-Type: application/json",
+                                "-d",
+                                "{\"prompt\": \"JULIET:\", \"max_tokens\": 300, \"stream\": true}",
+                                "http://127.0.0.1:" + api.port() + "/v1/completions")
+                        .redirectErrorStream(true)
+                        .start();
+        String output = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(curl.waitFor()).as(output).isZero();
+        List<String> data =
+                output.lines()
+                        .filter(l -> l.startsWith("data: "))
+                        .map(l -> l.substring(6))
+                        .toList();
+        assertThat(data.get(data.size() - 1)).isEqualTo("[DONE]");
+        StringBuilder text = new StringBuilder();
+        for (String d : data.subList(0, data.size() - 1)) {
+            text.append(JSON.readTree(d).path("choices").get(0).path("text").asText());
+        }
+        assertThat(text).hasSize(300);
+    }
+
+    @Test
     void hundredConcurrentClientsLeaveTheServerResponsiveAndTheJobTraining() throws Exception {
         long stepBefore = newestStep();
         int clients = 100;
