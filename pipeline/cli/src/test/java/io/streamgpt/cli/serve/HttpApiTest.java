@@ -38,6 +38,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -60,6 +62,15 @@ class HttpApiTest {
     private static EmbeddedKafka kafka;
     private static Thread job;
     private static final AtomicBoolean stop = new AtomicBoolean();
+
+    /**
+     * When set, the stand-in holds the rest of its answer after the first part until this opens:
+     * the streaming test opens it when its client has the first event, which a server that waited
+     * for the whole answer could never give it.
+     */
+    private static volatile CountDownLatch gate;
+
+    private static volatile boolean gateTimedOut;
 
     @BeforeAll
     static void start() throws Exception {
@@ -141,6 +152,12 @@ class HttpApiTest {
 
     /** Reads a server-sent event stream line by line as it arrives: the data of each event. */
     private static List<Event> events(InputStream body, long startNanos) throws Exception {
+        return events(body, startNanos, new CountDownLatch(1));
+    }
+
+    /** As above, opening {@code firstEvent} when the first event arrives. */
+    private static List<Event> events(InputStream body, long startNanos, CountDownLatch firstEvent)
+            throws Exception {
         List<Event> events = new ArrayList<>();
         try (BufferedReader lines =
                 new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
@@ -151,6 +168,7 @@ class HttpApiTest {
                             new Event(
                                     line.substring(6),
                                     (System.nanoTime() - startNanos) / 1_000_000));
+                    firstEvent.countDown();
                 }
             }
         }
@@ -159,6 +177,9 @@ class HttpApiTest {
 
     @Test
     void aStreamedCompletionArrivesPartByPartAndEndsWithDone() throws Exception {
+        CountDownLatch firstEvent = new CountDownLatch(1);
+        gate = firstEvent;
+        gateTimedOut = false;
         try (HttpApi api = api(4, Duration.ofSeconds(30))) {
             long start = System.nanoTime();
             HttpResponse<InputStream> response =
@@ -175,7 +196,10 @@ class HttpApiTest {
             assertThat(response.statusCode()).isEqualTo(200);
             assertThat(response.headers().firstValue("Content-Type").orElseThrow())
                     .startsWith("text/event-stream");
-            List<Event> events = events(response.body(), start);
+            List<Event> events = events(response.body(), start, firstEvent);
+            assertThat(gateTimedOut)
+                    .as("the first part reached the client before the job finished the answer")
+                    .isFalse();
             // three parts, the (empty) rest of the final answer is not sent, the finish chunk, DONE
             assertThat(events).hasSize(PARTS.size() + 2);
             assertThat(events.get(events.size() - 1).data()).isEqualTo("[DONE]");
@@ -191,11 +215,11 @@ class HttpApiTest {
             JsonNode last = JSON.readTree(events.get(events.size() - 2).data());
             assertThat(last.path("choices").get(0).path("finish_reason").asText())
                     .isEqualTo("length");
-            // the parts come 300 ms apart: the first well before the end
             long first = events.get(0).atMs();
             long done = events.get(events.size() - 1).atMs();
             System.out.printf("SSE stand-in: first event at %d ms, [DONE] at %d ms%n", first, done);
-            assertThat(done - first).isGreaterThanOrEqualTo(2 * PART_GAP_MS - 50);
+        } finally {
+            gate = null;
         }
     }
 
@@ -323,9 +347,10 @@ class HttpApiTest {
             // each answer takes ~900 ms, so at most a few rounds of `limit` were admitted
             assertThat(byStatus.get(200)).isBetween(limit, flood / 2);
             assertThat(byStatus.get(429)).isGreaterThanOrEqualTo(flood / 2);
-            // blocked model requests take no thread /healthz needs: it never waits for them
-            // (~900 ms each); the bound leaves room for a loaded 2-core machine
-            assertThat(worstHealthMs).isLessThan(2000);
+            // blocked model requests take no thread /healthz needs: it kept answering while they
+            // waited (~900 ms each, one after another at the stand-in), mostly at once
+            assertThat(healthMs).hasSizeGreaterThanOrEqualTo(3);
+            assertThat(healthMs.get(healthMs.size() / 2)).isLessThan(500);
         }
     }
 
@@ -462,6 +487,14 @@ class HttpApiTest {
                     // one request at a time, as the job's responder generates
                     for (String part : PARTS) {
                         sleep(PART_GAP_MS);
+                        CountDownLatch holding = gate;
+                        if (holding != null && !part.equals(PARTS.get(0))) {
+                            try {
+                                gateTimedOut = !holding.await(30, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                return;
+                            }
+                        }
                         answers.send(
                                 new ProducerRecord<>(
                                         "answers",

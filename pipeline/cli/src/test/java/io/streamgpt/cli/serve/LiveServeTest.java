@@ -101,6 +101,12 @@ class LiveServeTest {
         env.setParallelism(1);
         StreamingTrainerJob.build(env, config);
         job = env.executeAsync("live serve test");
+        // the first loss record: the job has evaluated a global model
+        LossReader.readUntil(
+                kafka.bootstrapServers(),
+                config.topics().losses(),
+                r -> true,
+                Duration.ofSeconds(120));
         api =
                 new HttpApi(
                         new HttpApi.Settings(
@@ -278,7 +284,9 @@ class LiveServeTest {
         assertThat(byStatus.getOrDefault(200, 0))
                 .isGreaterThanOrEqualTo(HttpApi.Settings.DEFAULT_MAX_CONCURRENT / 2);
         assertThat(byStatus.getOrDefault(429, 0)).isPositive();
-        assertThat(healthMs.get(healthMs.size() - 1)).isLessThan(2000);
+        // /healthz kept answering, mostly at once, while 32 requests waited for the job
+        assertThat(healthMs).hasSizeGreaterThanOrEqualTo(3);
+        assertThat(healthMs.get(healthMs.size() / 2)).isLessThan(500);
         // the job kept training: three more evaluations after the flood
         long target = stepBefore + 3L * config.evaluation().interval();
         assertThat(
