@@ -14,10 +14,71 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 
-/** Reads the losses topic, for tests and benchmarks. */
-public final class LossReader {
+/**
+ * Reads the losses topic, for the {@code losses} command, tests and benchmarks. A record that is
+ * not a loss record (foreign, damaged) is counted and skipped, never a failure.
+ */
+public final class LossReader implements AutoCloseable {
 
-    private LossReader() {}
+    private final TopicReader reader;
+    private final String topic;
+    private long skipped;
+
+    private LossReader(TopicReader reader, String topic) {
+        this.reader = reader;
+        this.topic = topic;
+    }
+
+    /** A reader of {@code topic} from its start, which can then follow it. */
+    public static LossReader open(KafkaClientSettings kafka, String topic) {
+        return new LossReader(TopicReader.open(kafka), topic);
+    }
+
+    /**
+     * Every loss record on the topic at the time of the call.
+     *
+     * @throws IllegalStateException if Kafka does not answer or the topic does not exist
+     */
+    public List<Reports.LossRecord> readAll(Duration timeout) {
+        return parse(reader.readAll(topic, timeout));
+    }
+
+    /** Loss records written since the last read, waiting at most {@code timeout}. */
+    public List<Reports.LossRecord> poll(Duration timeout) {
+        return parse(reader.poll(timeout));
+    }
+
+    /** Records skipped so far because they were not loss records. */
+    public long skipped() {
+        return skipped;
+    }
+
+    private List<Reports.LossRecord> parse(List<ConsumerRecord<byte[], byte[]>> records) {
+        List<Reports.LossRecord> losses = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            Reports.LossRecord loss = parse(TopicReader.text(record));
+            if (loss == null) {
+                skipped++;
+            } else {
+                losses.add(loss);
+            }
+        }
+        return losses;
+    }
+
+    /** A loss record, or null for a record that is not one. */
+    public static Reports.LossRecord parse(String json) {
+        if (EvalRecords.isOtherKind(json)) {
+            return null; // an evaluation of another kind (val_data, prequential, lineage)
+        }
+        Reports.LossRecord loss = Reports.fromJsonOrNull(json, Reports.LossRecord.class);
+        return loss == null || loss.replicaTrainLoss() == null ? null : loss;
+    }
+
+    @Override
+    public void close() {
+        reader.close();
+    }
 
     /**
      * Loss records from the start of {@code topic} up to and including the first that matches
@@ -36,9 +97,9 @@ public final class LossReader {
             while (System.currentTimeMillis() < deadline) {
                 for (ConsumerRecord<String, String> record :
                         consumer.poll(Duration.ofMillis(500))) {
-                    Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
+                    Reports.LossRecord loss = parse(record.value());
                     if (loss == null) {
-                        continue; // another kind of evaluation
+                        continue; // not a loss record
                     }
                     losses.add(loss);
                     if (until.test(loss)) {
@@ -67,7 +128,7 @@ public final class LossReader {
             KafkaClientSettings kafka, String topic, Duration timeout) {
         try (TopicReader reader = TopicReader.open(kafka)) {
             return reader.readAll(topic, timeout).stream()
-                    .map(r -> EvalRecords.lossRecordOrNull(TopicReader.text(r)))
+                    .map(r -> parse(TopicReader.text(r)))
                     .filter(java.util.Objects::nonNull)
                     .toList();
         }

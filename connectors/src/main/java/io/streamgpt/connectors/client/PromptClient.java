@@ -21,22 +21,32 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * Asks the running job: sends prompt requests to the prompts topic and completes each with the
  * answer that carries its id on the answers topic. One reader thread follows the answers topic from
  * its end as it was when the client started, so an answer is never missed and old ones are never
- * read. {@code generate} asks once; {@code serve} shares one client among its HTTP requests.
+ * read. {@code generate} asks once; {@code serve} shares one client among its HTTP requests (and
+ * replaces it when its reader stopped, see {@link #isOpen}).
+ *
+ * <p>Every request waits at most its own {@code timeout_ms}: then its future fails with a {@link
+ * TimeoutException} and its id is free again.
  */
 public final class PromptClient implements AutoCloseable {
 
     private final String promptsTopic;
     private final KafkaConsumer<String, String> answers;
     private final KafkaProducer<String, String> producer;
-    private final Map<String, CompletableFuture<Reports.Answer>> waiting =
-            new ConcurrentHashMap<>();
+    private final Map<String, Pending> waiting = new ConcurrentHashMap<>();
     private final Thread reader;
     private volatile boolean closed;
+
+    /** A request waiting for its answer, and who wants its parts. */
+    private record Pending(
+            CompletableFuture<Reports.Answer> answer, Consumer<Reports.Answer> parts) {}
 
     /**
      * @param connectTimeout how long Kafka may take to answer, here and when sending
@@ -105,16 +115,28 @@ public final class PromptClient implements AutoCloseable {
      * @throws IllegalArgumentException if a request with the same id is still waiting
      */
     public CompletableFuture<Reports.Answer> ask(PromptRequest request) {
+        return ask(request, part -> {});
+    }
+
+    /**
+     * As {@link #ask(PromptRequest)}, handing each part of the answer to {@code parts} (on the
+     * reader thread, in order) as the job publishes it.
+     */
+    public CompletableFuture<Reports.Answer> ask(
+            PromptRequest request, Consumer<Reports.Answer> parts) {
         CompletableFuture<Reports.Answer> answer = new CompletableFuture<>();
         if (closed) {
             answer.completeExceptionally(new IllegalStateException("the prompt client is closed"));
             return answer;
         }
-        if (waiting.putIfAbsent(request.id(), answer) != null) {
+        Pending pending = new Pending(answer, parts);
+        if (waiting.putIfAbsent(request.id(), pending) != null) {
             throw new IllegalArgumentException(
                     "a request with id " + request.id() + " is already waiting for its answer");
         }
-        answer.whenComplete((a, e) -> waiting.remove(request.id(), answer));
+        answer.whenComplete((a, e) -> waiting.remove(request.id(), pending));
+        // nobody waits longer than the request says, so its id never stays taken
+        answer.orTimeout(request.timeoutMs(), TimeUnit.MILLISECONDS);
         producer.send(
                 new ProducerRecord<>(promptsTopic, request.id(), request.toJson()),
                 (metadata, e) -> {
@@ -141,10 +163,18 @@ public final class PromptClient implements AutoCloseable {
                     } catch (IllegalArgumentException e) {
                         continue; // not an answer: someone else's record
                     }
-                    CompletableFuture<Reports.Answer> asked =
-                            answer.id() == null ? null : waiting.get(answer.id());
-                    if (asked != null) {
-                        asked.complete(answer);
+                    Pending asked = answer.id() == null ? null : waiting.get(answer.id());
+                    if (asked == null) {
+                        continue;
+                    }
+                    if (answer.inProgress()) {
+                        try {
+                            asked.parts().accept(answer);
+                        } catch (RuntimeException e) {
+                            asked.answer().completeExceptionally(e); // that listener's problem
+                        }
+                    } else {
+                        asked.answer().complete(answer);
                     }
                 }
             }
@@ -152,10 +182,18 @@ public final class PromptClient implements AutoCloseable {
             // closing
         } catch (RuntimeException e) {
             closed = true; // later requests fail at once rather than wait for their timeout
-            waiting.values().forEach(f -> f.completeExceptionally(e));
+            waiting.values().forEach(p -> p.answer().completeExceptionally(e));
         } finally {
             answers.close();
         }
+    }
+
+    /**
+     * Whether answers can still arrive: false once closed or once the reader stopped on an error
+     * (then every waiting request failed with it, and a new client is needed).
+     */
+    public boolean isOpen() {
+        return !closed && reader.isAlive();
     }
 
     @Override
@@ -170,8 +208,10 @@ public final class PromptClient implements AutoCloseable {
         producer.close(Duration.ofSeconds(5));
         waiting.values()
                 .forEach(
-                        f ->
-                                f.completeExceptionally(
-                                        new IllegalStateException("the prompt client closed")));
+                        p ->
+                                p.answer()
+                                        .completeExceptionally(
+                                                new IllegalStateException(
+                                                        "the prompt client closed")));
     }
 }

@@ -121,6 +121,14 @@ public final class TopicReader implements AutoCloseable {
         return record.value() == null ? "" : new String(record.value(), StandardCharsets.UTF_8);
     }
 
+    /**
+     * Makes a read or poll in progress on another thread end with Kafka's {@code WakeupException}:
+     * how a following reader is stopped.
+     */
+    public void wakeup() {
+        consumer.wakeup();
+    }
+
     @Override
     public void close() {
         consumer.close();

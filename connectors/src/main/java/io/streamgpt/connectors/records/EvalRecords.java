@@ -93,8 +93,17 @@ public final class EvalRecords {
         }
     }
 
-    /** A plain loss record, or null when {@code json} is one of the other kinds. */
+    /** A plain loss record, or null when {@code json} is one of the other kinds or not one. */
     public static Reports.LossRecord lossRecordOrNull(String json) {
-        return kindOf(json) != null ? null : Reports.fromJson(json, Reports.LossRecord.class);
+        return isOtherKind(json) ? null : Reports.fromJsonOrNull(json, Reports.LossRecord.class);
+    }
+
+    /** Whether {@code json} is a losses-topic record of a kind other than a plain loss record. */
+    public static boolean isOtherKind(String json) {
+        try {
+            return kindOf(json) != null;
+        } catch (IllegalArgumentException e) {
+            return false; // not JSON: foreign, for the reader to count
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.streamgpt.connectors.records;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
@@ -15,7 +16,9 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
  *
  * <p>answers topic, keyed by request id: {@code {"id", "text", "error", "model_round",
  * "generation", "step", "unknown_characters", "time_ms"}}; {@code text} is the continuation of the
- * prompt, or null and {@code error} says why.
+ * prompt, or null and {@code error} says why; {@code time_ms} is how long the answer took. While it
+ * generates, the responder also publishes parts: {@code {"id", "text", ..., "partial": true}} whose
+ * texts, in order, make up the final answer's text.
  *
  * <p>dead-letter topic: {@code {"topic", "partition", "offset", "reason", "bytes", "time_ms"}}:
  * where a bad record is and why it was not (or only partly) used.
@@ -43,14 +46,20 @@ public final class Reports {
     public record SampleRecord(long step, long round, int generation, String text, long timeMs) {}
 
     /**
-     * The live model's answer to a prompt request.
+     * The live model's answer to a prompt request, or a part of it while it is being generated.
      *
-     * @param text the generated continuation (without the prompt); null when there is an error
+     * @param text the generated continuation (without the prompt); null when there is an error. In
+     *     a partial answer: the text generated since the previous part
      * @param error null, or why no text was generated: a broken rule of {@link PromptRequest}, or
      *     {@link #QUEUE_FULL}, {@link #NO_MODEL} or {@link #EXPIRED}, which a later try may not
      *     meet
      * @param modelRound the sync round of the global model that answered
      * @param unknownCharacters prompt characters outside the vocabulary, skipped
+     * @param timeMs milliseconds from the request's arrival on the prompts topic (its record
+     *     timestamp) to this answer; 0 for answers given without looking at the request's time
+     * @param partial true on the parts the responder publishes while it generates (the final answer
+     *     still carries the whole text); absent, and so left out of the JSON, on the final answer,
+     *     whose JSON is what it was before parts existed
      */
     public record Answer(
             String id,
@@ -60,14 +69,44 @@ public final class Reports {
             Integer generation,
             Long step,
             Long unknownCharacters,
-            long timeMs) {
+            long timeMs,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Boolean partial) {
 
         public static final String QUEUE_FULL = "queue full";
         public static final String NO_MODEL = "no model yet";
         public static final String EXPIRED = "expired";
 
+        /** A final answer. */
+        public Answer(
+                String id,
+                String text,
+                String error,
+                Long modelRound,
+                Integer generation,
+                Long step,
+                Long unknownCharacters,
+                long timeMs) {
+            this(id, text, error, modelRound, generation, step, unknownCharacters, timeMs, null);
+        }
+
         public static Answer error(String id, String error) {
-            return new Answer(id, null, error, null, null, null, null, System.currentTimeMillis());
+            return error(id, error, 0);
+        }
+
+        /** An error answer {@code timeMs} after the request arrived. */
+        public static Answer error(String id, String error, long timeMs) {
+            return new Answer(id, null, error, null, null, null, null, timeMs);
+        }
+
+        /** The part of an answer generated since the previous part. */
+        public static Answer part(
+                String id, String text, long modelRound, int generation, long step, long timeMs) {
+            return new Answer(id, text, null, modelRound, generation, step, null, timeMs, true);
+        }
+
+        /** Whether this is a part of an answer still being generated. */
+        public boolean inProgress() {
+            return Boolean.TRUE.equals(partial);
         }
 
         /** Whether the request itself was fine and only the moment was wrong. */
@@ -94,6 +133,21 @@ public final class Reports {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(
                     "not a " + type.getSimpleName() + ": " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /**
+     * Reads {@code json} as a {@code type}, or null if it is not one: for readers of topics that
+     * may hold foreign or damaged records, which they count and skip.
+     */
+    public static <T> T fromJsonOrNull(String json, Class<T> type) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            return JSON.readValue(json, type);
+        } catch (JsonProcessingException e) {
+            return null;
         }
     }
 

@@ -12,6 +12,7 @@ import io.streamgpt.cli.serve.ServeCommand;
 import io.streamgpt.cli.stack.StackCommand;
 import io.streamgpt.cli.stream.FeedCommand;
 import io.streamgpt.cli.stream.LocalCommand;
+import io.streamgpt.cli.stream.LossesCommand;
 import io.streamgpt.cli.stream.SamplesCommand;
 
 import picocli.CommandLine;
@@ -33,6 +34,7 @@ import picocli.CommandLine.Command;
             JobsCommand.Cancel.class,
             FeedCommand.class,
             SamplesCommand.class,
+            LossesCommand.class,
             GenerateCommand.class,
             ExportCommand.class,
             ServeCommand.class,

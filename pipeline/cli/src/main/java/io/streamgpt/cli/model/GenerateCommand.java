@@ -24,7 +24,6 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -166,14 +165,16 @@ public final class GenerateCommand implements Callable<Integer> {
                         ParamOptions.value(spec, TopicsConfig.PROMPTS),
                         ParamOptions.value(spec, TopicsConfig.ANSWERS),
                         Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
-            answer = client.ask(request).get(timeoutSeconds, TimeUnit.SECONDS);
+            // the client fails the answer with a TimeoutException after the request's timeout_ms
+            answer = client.ask(request).get();
         } catch (IllegalStateException e) {
             err.println("streamgpt: " + e.getMessage());
             return 1;
         } catch (ExecutionException e) {
-            err.println("streamgpt: " + e.getCause().getMessage());
-            return 1;
-        } catch (TimeoutException e) {
+            if (!(e.getCause() instanceof TimeoutException)) {
+                err.println("streamgpt: " + e.getCause().getMessage());
+                return 1;
+            }
             err.printf(
                     "streamgpt: no answer within %d s: is a streamgpt job running on %s, reading"
                             + " prompts from %s?%n",

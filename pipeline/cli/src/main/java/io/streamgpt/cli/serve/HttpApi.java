@@ -2,74 +2,176 @@ package io.streamgpt.cli.serve;
 
 import io.streamgpt.connectors.client.PromptClient;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
-import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
+import io.javalin.Javalin;
+import io.javalin.compression.CompressionStrategy;
+import io.javalin.config.RoutesConfig;
+import io.javalin.http.Context;
+import io.javalin.http.HandlerType;
+import io.javalin.http.HttpResponseException;
+import io.javalin.http.staticfiles.Location;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.URI;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The HTTP API of {@code serve} for web clients, JSON in and out (described in
- * deploy/openapi.yaml):
+ * The HTTP API of {@code serve} and {@code local} (described in deploy/openapi.yaml, served at
+ * {@code /openapi.yaml}), on Javalin (Jetty 12):
  *
  * <ul>
  *   <li>{@code GET /healthz}: 200 while the server runs;
- *   <li>{@code GET /samples?last=N}: the newest N (default 10, at most 100) samples of the samples
- *       topic;
+ *   <li>{@code GET /samples?last=N}, {@code GET /losses?last=N}: the newest records of the samples
+ *       and losses topics, kept by one background reader each;
  *   <li>{@code POST /generate}: a prompt request (the prompts topic's JSON; {@code id} optional),
  *       checked with {@link PromptRequest}'s rules (400 with the reason), answered by the running
  *       job through the prompts and answers topics: 200 with the answer, 503 when the job refused
  *       it for now (queue full, no model yet, expired), 422 for another refusal, 409 while a
- *       request with the same id waits, 504 when no job answered in time.
+ *       request with the same id waits, 504 when no job answered in time;
+ *   <li>{@code POST /v1/completions}, {@code GET /v1/models}: OpenAI's completions API ({@link
+ *       Completions}); with {@code "stream": true} the answer comes as server-sent events, part by
+ *       part as the job generates it, ending with {@code data: [DONE]};
+ *   <li>{@code /}: the web console (loss curves, samples, a prompt box), with uPlot from its webjar
+ *       under {@code /webjars/}.
  * </ul>
  *
- * Kafka is reached only when a request needs it, so the server starts, and rejects bad input,
- * without it.
+ * <p>At most {@code maxConcurrent} model requests ({@code /generate}, {@code /v1/completions}) are
+ * in flight; more get 429 with {@code Retry-After} at once, so the worker threads (a bounded pool
+ * with room beyond that) always have some free for everything else. Connections idle longer than
+ * {@code idleTimeout} (a client that sends half a request) are closed; bodies above {@value
+ * PromptRequest#MAX_REQUEST_CHARS} bytes are 413 and bodies declared other than JSON are 415.
+ * {@link #close} drains: new model requests get 503, those in flight may finish (up to {@code
+ * drain}). Kafka is reached only when a request needs it (the readers retry in the background), so
+ * the server starts, and rejects bad input, without it.
  */
 public final class HttpApi implements AutoCloseable {
 
     public static final int MAX_SAMPLES = 100;
+    public static final int MAX_LOSSES = 2000;
+
+    /** Every route and its method: what deploy/openapi.yaml describes (a test compares them). */
+    public static final Map<String, String> ROUTES =
+            Map.of(
+                    "/healthz", "GET",
+                    "/samples", "GET",
+                    "/losses", "GET",
+                    "/openapi.yaml", "GET",
+                    "/generate", "POST",
+                    "/v1/models", "GET",
+                    "/v1/completions", "POST");
 
     private static final ObjectMapper JSON = new ObjectMapper();
-
-    private final HttpServer server;
-    private final ExecutorService executor;
-    private final KafkaClientSettings kafka;
-    private final String promptsTopic;
-    private final String answersTopic;
-    private final String samplesTopic;
-    private final Duration kafkaTimeout;
-    private PromptClient prompts; // guarded by this
+    private static final String JSON_TYPE = "application/json; charset=utf-8";
 
     /**
-     * Starts serving on {@code host:port} (port 0 picks a free one); Kafka may take {@code
-     * kafkaTimeout} to answer.
+     * What the server needs.
+     *
+     * @param lossesTopic read for {@code /losses}, the console's curves and the model versions
+     * @param kafkaTimeout how long Kafka may take to answer
+     * @param maxConcurrent model requests in flight at once; more get 429
+     * @param idleTimeout a connection that sends nothing for this long is closed
+     * @param drain how long {@link #close} waits for model requests in flight
+     * @param accessLog where one line per request goes; null for none
      */
+    public record Settings(
+            String host,
+            int port,
+            KafkaClientSettings kafka,
+            String promptsTopic,
+            String answersTopic,
+            String samplesTopic,
+            String lossesTopic,
+            Duration kafkaTimeout,
+            int maxConcurrent,
+            Duration idleTimeout,
+            Duration drain,
+            PrintWriter accessLog) {
+
+        public static final int DEFAULT_MAX_CONCURRENT = 32;
+
+        /** The job's Kafka and topics on 127.0.0.1:{@code port}, the defaults, no access log. */
+        public static Settings forJob(io.streamgpt.job.config.JobConfig config, int port) {
+            return new Settings(
+                    "127.0.0.1",
+                    port,
+                    config.kafka().clientSettings(),
+                    config.topics().prompts(),
+                    config.topics().answers(),
+                    config.topics().samples(),
+                    config.topics().losses(),
+                    Duration.ofSeconds(10),
+                    DEFAULT_MAX_CONCURRENT,
+                    Duration.ofSeconds(30),
+                    Duration.ofSeconds(5),
+                    null);
+        }
+
+        public Settings withLimits(int maxConcurrent, Duration idleTimeout) {
+            return new Settings(
+                    host,
+                    port,
+                    kafka,
+                    promptsTopic,
+                    answersTopic,
+                    samplesTopic,
+                    lossesTopic,
+                    kafkaTimeout,
+                    maxConcurrent,
+                    idleTimeout,
+                    drain,
+                    accessLog);
+        }
+
+        public Settings withAccessLog(PrintWriter accessLog) {
+            return new Settings(
+                    host,
+                    port,
+                    kafka,
+                    promptsTopic,
+                    answersTopic,
+                    samplesTopic,
+                    lossesTopic,
+                    kafkaTimeout,
+                    maxConcurrent,
+                    idleTimeout,
+                    drain,
+                    accessLog);
+        }
+    }
+
+    private final Settings settings;
+    private final Javalin app;
+    private final Semaphore modelRequests;
+    private final NewestRecords samples;
+    private final NewestRecords losses;
+    private final byte[] openApi;
+    private volatile boolean closing;
+    private PromptClient prompts; // guarded by this
+
+    /** Starts serving with the defaults for what these do not give (losses topic "losses"). */
     public HttpApi(
             String host,
             int port,
@@ -77,107 +179,456 @@ public final class HttpApi implements AutoCloseable {
             String promptsTopic,
             String answersTopic,
             String samplesTopic,
-            Duration kafkaTimeout)
-            throws IOException {
-        this.kafkaTimeout = kafkaTimeout;
-        this.kafka = kafka;
-        this.promptsTopic = promptsTopic;
-        this.answersTopic = answersTopic;
-        this.samplesTopic = samplesTopic;
-        server = HttpServer.create(new InetSocketAddress(host, port), 0);
-        executor =
-                Executors.newFixedThreadPool(8); // a /generate request waits for its answer on one
-        server.setExecutor(executor);
-        server.createContext(
-                "/",
-                exchange -> {
-                    try (exchange) {
-                        route(exchange);
-                    } catch (RuntimeException e) {
-                        send(exchange, 500, error("internal error: " + e.getMessage()));
-                    }
-                });
-        server.start();
+            Duration kafkaTimeout) {
+        this(
+                new Settings(
+                        host,
+                        port,
+                        kafka,
+                        promptsTopic,
+                        answersTopic,
+                        samplesTopic,
+                        "losses",
+                        kafkaTimeout,
+                        Settings.DEFAULT_MAX_CONCURRENT,
+                        Duration.ofSeconds(30),
+                        Duration.ofSeconds(10),
+                        null));
     }
 
-    public int port() {
-        return server.getAddress().getPort();
-    }
-
-    private void route(HttpExchange exchange) throws IOException {
-        String path = exchange.getRequestURI().getPath();
-        String method = exchange.getRequestMethod();
-        String allowed =
-                switch (path) {
-                    case "/healthz", "/samples" -> "GET";
-                    case "/generate" -> "POST";
-                    default -> null;
-                };
-        if (allowed == null) {
-            send(
-                    exchange,
-                    404,
-                    error(
-                            "no such resource: "
-                                    + path
-                                    + " (try GET /samples, POST /generate, GET /healthz)"));
-        } else if (!allowed.equals(method)) {
-            exchange.getResponseHeaders().set("Allow", allowed);
-            send(exchange, 405, error(path + " takes " + allowed + ", not " + method));
-        } else if (path.equals("/healthz")) {
-            send(exchange, 200, JSON.createObjectNode().put("status", "ok"));
-        } else if (path.equals("/samples")) {
-            samples(exchange);
-        } else {
-            generate(exchange);
+    /** Starts serving on {@code host:port} (port 0 picks a free one). */
+    public HttpApi(Settings settings) {
+        this.settings = settings;
+        this.modelRequests = new Semaphore(settings.maxConcurrent());
+        this.openApi = resource("/streamgpt/openapi.yaml");
+        this.samples =
+                new NewestRecords(
+                        settings.kafka(),
+                        settings.samplesTopic(),
+                        MAX_SAMPLES,
+                        settings.kafkaTimeout());
+        this.losses =
+                new NewestRecords(
+                        settings.kafka(),
+                        settings.lossesTopic(),
+                        MAX_LOSSES,
+                        settings.kafkaTimeout());
+        // model requests block a worker each while they wait; the rest need a few more
+        QueuedThreadPool threads = new QueuedThreadPool(settings.maxConcurrent() + 24, 4);
+        threads.setName("streamgpt-serve");
+        app =
+                Javalin.create(
+                        config -> {
+                            config.jetty.host = settings.host();
+                            config.jetty.port = settings.port();
+                            config.jetty.threadPool = threads;
+                            config.jetty.modifyServer(
+                                    server -> server.setStopTimeout(settings.drain().toMillis()));
+                            config.http.maxRequestSize = PromptRequest.MAX_REQUEST_CHARS;
+                            config.http.compressionStrategy = CompressionStrategy.NONE;
+                            config.startup.showJavalinBanner = false;
+                            config.staticFiles.enableWebjars();
+                            config.staticFiles.add("/console", Location.CLASSPATH);
+                            if (settings.accessLog() != null) {
+                                config.requestLogger.http(this::logAccess);
+                            }
+                            config.routes.exception(
+                                    HttpResponseException.class,
+                                    (e, ctx) -> send(ctx, e.getStatus(), error(e.getMessage())));
+                            Map<String, io.javalin.http.Handler> handlers =
+                                    Map.of(
+                                            "/healthz", this::health,
+                                            "/samples", this::samples,
+                                            "/losses", this::losses,
+                                            "/openapi.yaml", this::openApi,
+                                            "/generate", this::generate,
+                                            "/v1/models", this::models,
+                                            "/v1/completions", this::completions);
+                            ROUTES.forEach(
+                                    (path, method) ->
+                                            route(
+                                                    config.routes,
+                                                    path,
+                                                    HandlerType.findOrCreate(method),
+                                                    handlers.get(path)));
+                        });
+        try {
+            app.start();
+        } catch (RuntimeException e) { // e.g. the port is taken: nothing may keep running
+            samples.close();
+            losses.close();
+            throw e;
+        }
+        for (Connector connector : app.jettyServer().server().getConnectors()) {
+            if (connector instanceof ServerConnector server) {
+                server.setIdleTimeout(settings.idleTimeout().toMillis());
+            }
         }
     }
 
-    private void generate(HttpExchange exchange) throws IOException {
-        String body = readBody(exchange.getRequestBody());
-        if (body == null) {
+    /** {@code path} answers {@code method}; every other method is 405 with {@code Allow}. */
+    private static void route(
+            RoutesConfig routes, String path, HandlerType method, io.javalin.http.Handler handler) {
+        routes.addHttpHandler(method, path, handler);
+        for (HandlerType other :
+                List.of(
+                        HandlerType.GET,
+                        HandlerType.POST,
+                        HandlerType.PUT,
+                        HandlerType.PATCH,
+                        HandlerType.DELETE)) {
+            if (!other.equals(method)) {
+                routes.addHttpHandler(
+                        other,
+                        path,
+                        ctx -> {
+                            ctx.header("Allow", method.name());
+                            send(
+                                    ctx,
+                                    405,
+                                    error(
+                                            path
+                                                    + " takes "
+                                                    + method.name()
+                                                    + ", not "
+                                                    + other.name()));
+                        });
+            }
+        }
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    // ---------------------------------------------------------------- the small routes
+
+    private void health(Context ctx) {
+        send(ctx, 200, JSON.createObjectNode().put("status", "ok"));
+    }
+
+    private void samples(Context ctx) {
+        newest(ctx, samples, MAX_SAMPLES, 10);
+    }
+
+    private void losses(Context ctx) {
+        newest(ctx, losses, MAX_LOSSES, 500);
+    }
+
+    private void newest(Context ctx, NewestRecords records, int max, int fallback) {
+        int last;
+        try {
+            String value = ctx.queryParam("last");
+            last = value == null ? fallback : Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            last = -1;
+        }
+        if (last < 1 || last > max) {
+            send(ctx, 400, error("last must be an integer in [1, " + max + "]"));
+            return;
+        }
+        try {
+            send(ctx, 200, JSON.valueToTree(records.newest(last)));
+        } catch (IllegalStateException e) {
+            send(ctx, 503, error(e.getMessage()));
+        }
+    }
+
+    private void openApi(Context ctx) {
+        ctx.status(200).contentType("application/yaml; charset=utf-8").result(openApi);
+    }
+
+    private void models(Context ctx) {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("object", "list");
+        ObjectNode model = body.putArray("data").addObject();
+        model.put("id", Completions.MODEL);
+        model.put("object", "model");
+        JsonNode newest = losses.last();
+        model.put(
+                "created",
+                newest == null
+                        ? Instant.now().getEpochSecond()
+                        : newest.path("time_ms").asLong() / 1000);
+        model.put("owned_by", "streamgpt");
+        if (newest == null) {
+            model.putNull("version");
+        } else {
+            model.set(
+                    "version",
+                    Completions.version(
+                            newest.path("generation").asLong(),
+                            newest.path("round").asLong(),
+                            newest.path("step").asLong()));
+        }
+        send(ctx, 200, body);
+    }
+
+    // ---------------------------------------------------------------- model requests
+
+    /** Why a model request cannot be taken now, or null if it was admitted (then release). */
+    private String admit(Context ctx) {
+        if (closing) {
+            ctx.header("Retry-After", "5");
+            return "the server is shutting down";
+        }
+        if (!modelRequests.tryAcquire()) {
+            ctx.header("Retry-After", "1");
+            return "too many requests in flight (at most "
+                    + settings.maxConcurrent()
+                    + "); try again";
+        }
+        return null;
+    }
+
+    /** The body as text, or null after answering 415 for a body that is declared not JSON. */
+    private static String jsonBody(Context ctx) {
+        String type = ctx.contentType();
+        if (type != null
+                && !type.toLowerCase(Locale.ROOT).startsWith("application/json")
+                && !type.isBlank()) {
             send(
-                    exchange,
-                    413,
-                    error(
-                            "request body longer than "
-                                    + PromptRequest.MAX_REQUEST_CHARS
-                                    + " bytes"));
+                    ctx,
+                    415,
+                    error("the body must be JSON (Content-Type: application/json), not " + type));
+            return null;
+        }
+        return ctx.body(); // 413 beyond maxRequestSize
+    }
+
+    private void generate(Context ctx) throws Exception {
+        String body = jsonBody(ctx);
+        if (body == null) {
+            return;
+        }
+        if (body.length() > PromptRequest.MAX_REQUEST_CHARS) {
+            send(ctx, 413, error("request body longer than " + PromptRequest.MAX_REQUEST_CHARS));
             return;
         }
         PromptRequest request;
         try {
             request = PromptRequest.parse(withId(body), PromptRequest.ANY_VOCABULARY);
         } catch (PromptRequest.Invalid e) {
-            send(exchange, 400, error(e.getMessage()));
+            send(ctx, 400, error(e.getMessage()));
             return;
         }
-        Reports.Answer answer;
+        String refused = admit(ctx);
+        if (refused != null) {
+            send(ctx, closing ? 503 : 429, error(refused));
+            return;
+        }
         try {
-            answer = prompts().ask(request).get(request.timeoutMs(), TimeUnit.MILLISECONDS);
-        } catch (IllegalStateException e) {
-            send(exchange, 503, error(e.getMessage()));
-            return;
-        } catch (IllegalArgumentException e) {
-            send(exchange, 409, error(e.getMessage()));
-            return;
-        } catch (ExecutionException e) {
-            send(exchange, 503, error(e.getCause().getMessage()));
-            return;
-        } catch (TimeoutException e) {
-            send(
-                    exchange,
-                    504,
-                    error("no answer from a streamgpt job within " + request.timeoutMs() + " ms")
-                            .put("id", request.id()));
-            return;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            send(exchange, 503, error("interrupted"));
+            Reports.Answer answer;
+            try {
+                answer = ask(request, part -> {}).get();
+            } catch (IllegalArgumentException e) {
+                send(ctx, 409, error(e.getMessage()));
+                return;
+            } catch (IllegalStateException e) {
+                send(ctx, 503, error(e.getMessage()));
+                return;
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof TimeoutException) {
+                    send(
+                            ctx,
+                            504,
+                            error(
+                                            "no answer from a streamgpt job within "
+                                                    + request.timeoutMs()
+                                                    + " ms")
+                                    .put("id", request.id()));
+                } else {
+                    send(ctx, 503, error(e.getCause().getMessage()));
+                }
+                return;
+            }
+            int status = answer.error() == null ? 200 : answer.retryable() ? 503 : 422;
+            send(ctx, status, JSON.readTree(Reports.toJson(answer)));
+        } finally {
+            modelRequests.release();
+        }
+    }
+
+    private void completions(Context ctx) throws Exception {
+        String body = jsonBody(ctx);
+        if (body == null) {
             return;
         }
-        int status = answer.error() == null ? 200 : answer.retryable() ? 503 : 422;
-        send(exchange, status, JSON.readTree(Reports.toJson(answer)));
+        Completions.Request request;
+        try {
+            request = Completions.parse(body, PromptRequest.DEFAULT_TIMEOUT_MS);
+        } catch (Completions.Invalid e) {
+            send(
+                    ctx,
+                    e.status,
+                    Completions.error(
+                            e.getMessage(),
+                            "invalid_request_error",
+                            e.param,
+                            e.status == 404 ? "model_not_found" : null));
+            return;
+        }
+        String refused = admit(ctx);
+        if (refused != null) {
+            send(
+                    ctx,
+                    closing ? 503 : 429,
+                    Completions.error(
+                            refused, closing ? "server_error" : "rate_limit_exceeded", null, null));
+            return;
+        }
+        try {
+            BlockingQueue<Object> events = new LinkedBlockingQueue<>();
+            CompletableFuture<Reports.Answer> answer;
+            try {
+                answer = ask(request.prompt(), events::add);
+            } catch (IllegalStateException e) {
+                send(ctx, 503, Completions.error(e.getMessage(), "server_error", null, null));
+                return;
+            }
+            answer.whenComplete((a, e) -> events.add(a != null ? a : e));
+            if (request.stream()) {
+                stream(ctx, request, events);
+            } else {
+                Object last = events.take();
+                while (last instanceof Reports.Answer a && a.inProgress()) {
+                    last = events.take();
+                }
+                finish(ctx, request, last);
+            }
+        } finally {
+            modelRequests.release();
+        }
+    }
+
+    /** Answers a whole completion (or its failure) from the final event. */
+    private static void finish(Context ctx, Completions.Request request, Object last) {
+        if (last instanceof Reports.Answer answer && answer.error() == null) {
+            send(ctx, 200, Completions.completion(request, answer));
+        } else {
+            int status = failureStatus(last);
+            send(
+                    ctx,
+                    status,
+                    Completions.error(
+                            failureMessage(last, request),
+                            status == 422 ? "invalid_request_error" : "server_error",
+                            null,
+                            null));
+        }
+    }
+
+    private static int failureStatus(Object last) {
+        if (last instanceof Reports.Answer answer) {
+            return answer.retryable() ? 503 : 422;
+        }
+        return last instanceof TimeoutException || unwrap(last) instanceof TimeoutException
+                ? 504
+                : 503;
+    }
+
+    private static String failureMessage(Object last, Completions.Request request) {
+        if (last instanceof Reports.Answer answer) {
+            return answer.error();
+        }
+        Throwable failure = unwrap(last);
+        return failure instanceof TimeoutException
+                ? "no answer from a streamgpt job within " + request.prompt().timeoutMs() + " ms"
+                : String.valueOf(failure.getMessage());
+    }
+
+    private static Throwable unwrap(Object failure) {
+        Throwable t = (Throwable) failure;
+        while (t instanceof java.util.concurrent.CompletionException && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    /**
+     * Streams a completion as server-sent events: one chunk per part the job publishes, the rest of
+     * the final answer's text, a last chunk with {@code finish_reason}, then {@code [DONE]}. Until
+     * the first part, a refusal or failure is still an ordinary HTTP error.
+     */
+    private static void stream(
+            Context ctx, Completions.Request request, BlockingQueue<Object> events)
+            throws InterruptedException, IOException {
+        Object event = events.take();
+        if (!(event instanceof Reports.Answer first) || first.error() != null) {
+            finish(ctx, request, event);
+            return;
+        }
+        ctx.status(200);
+        ctx.res().setContentType("text/event-stream; charset=utf-8");
+        ctx.res().setHeader("Cache-Control", "no-cache");
+        ctx.res().setHeader("X-Accel-Buffering", "no"); // proxies: do not hold events back
+        OutputStream out = ctx.res().getOutputStream();
+        StringBuilder streamed = new StringBuilder();
+        while (true) {
+            if (event instanceof Reports.Answer answer && answer.inProgress()) {
+                streamed.append(answer.text());
+                sendEvent(out, Completions.chunk(request, answer, answer.text(), null).toString());
+            } else if (event instanceof Reports.Answer answer && answer.error() == null) {
+                String text = answer.text();
+                String rest =
+                        text.startsWith(streamed.toString())
+                                ? text.substring(streamed.length())
+                                : text; // cannot happen with the job's parts; the whole is right
+                if (!rest.isEmpty()) {
+                    sendEvent(out, Completions.chunk(request, answer, rest, null).toString());
+                }
+                sendEvent(out, Completions.chunk(request, answer, "", "length").toString());
+                sendEvent(out, "[DONE]");
+                return;
+            } else {
+                sendEvent(
+                        out,
+                        Completions.error(
+                                        failureMessage(event, request), "server_error", null, null)
+                                .toString());
+                sendEvent(out, "[DONE]");
+                return;
+            }
+            event = events.take();
+        }
+    }
+
+    private static void sendEvent(OutputStream out, String data) throws IOException {
+        out.write(("data: " + data + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    /**
+     * Sends {@code request} through the shared client, replacing it first when its answers reader
+     * stopped (its waiting requests already failed with the reason).
+     *
+     * @throws IllegalStateException when Kafka cannot be reached
+     * @throws IllegalArgumentException when a request with the same id is waiting
+     */
+    private CompletableFuture<Reports.Answer> ask(
+            PromptRequest request, java.util.function.Consumer<Reports.Answer> parts) {
+        PromptClient client;
+        synchronized (this) {
+            if (prompts != null && !prompts.isOpen()) {
+                prompts.close();
+                prompts = null;
+            }
+            if (prompts == null) {
+                prompts =
+                        new PromptClient(
+                                settings.kafka(),
+                                settings.promptsTopic(),
+                                settings.answersTopic(),
+                                settings.kafkaTimeout()); // retried on the next request on failure
+            }
+            client = prompts;
+        }
+        return client.ask(request, parts);
+    }
+
+    /** The current prompt client, for tests; null before the first model request. */
+    synchronized PromptClient promptClient() {
+        return prompts;
     }
 
     /**
@@ -196,127 +647,74 @@ public final class HttpApi implements AutoCloseable {
         return body;
     }
 
-    private synchronized PromptClient prompts() {
-        if (prompts == null) {
-            prompts =
-                    new PromptClient(
-                            kafka,
-                            promptsTopic,
-                            answersTopic,
-                            kafkaTimeout); // retried on the next request if Kafka is away
-        }
-        return prompts;
-    }
+    // ---------------------------------------------------------------- plumbing
 
-    private void samples(HttpExchange exchange) throws IOException {
-        int last;
-        try {
-            String value = queryParameter(exchange.getRequestURI(), "last");
-            last = value == null ? 10 : Integer.parseInt(value);
-        } catch (NumberFormatException e) {
-            last = -1;
-        }
-        if (last < 1 || last > MAX_SAMPLES) {
-            send(exchange, 400, error("last must be an integer in [1, " + MAX_SAMPLES + "]"));
-            return;
-        }
-        try {
-            send(exchange, 200, JSON.valueToTree(newestSamples(last)));
-        } catch (IllegalStateException | org.apache.kafka.common.KafkaException e) {
-            send(exchange, 503, error(e.getMessage()));
+    private void logAccess(Context ctx, Float ms) {
+        PrintWriter log = settings.accessLog();
+        synchronized (log) {
+            log.printf(
+                    Locale.ROOT,
+                    "%s [%s] \"%s %s\" %d %.1f ms%n",
+                    ctx.ip(),
+                    Instant.now(),
+                    ctx.method().name(),
+                    ctx.path(),
+                    ctx.statusCode(),
+                    ms);
+            log.flush();
         }
     }
 
-    /** The newest {@code last} samples, oldest first, read from the tail of the samples topic. */
-    private List<JsonNode> newestSamples(int last) throws IOException {
-        List<JsonNode> samples = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer =
-                KafkaStreams.textConsumer(kafka, "streamgpt-serve")) {
-            List<PartitionInfo> infos;
-            try {
-                infos = consumer.partitionsFor(samplesTopic, kafkaTimeout);
-            } catch (org.apache.kafka.common.errors.TimeoutException e) {
-                throw new IllegalStateException(
-                        "Kafka at "
-                                + kafka.bootstrapServers()
-                                + " did not answer within "
-                                + kafkaTimeout.toSeconds()
-                                + " s");
+    private static byte[] resource(String name) {
+        try (InputStream in = HttpApi.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource " + name);
             }
-            if (infos == null || infos.isEmpty()) {
-                throw new IllegalStateException(
-                        "no topic " + samplesTopic + " at " + kafka.bootstrapServers());
-            }
-            List<TopicPartition> partitions =
-                    infos.stream()
-                            .map(p -> new TopicPartition(samplesTopic, p.partition()))
-                            .toList();
-            consumer.assign(partitions);
-            Map<TopicPartition, Long> begin = consumer.beginningOffsets(partitions);
-            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-            partitions.forEach(p -> consumer.seek(p, Math.max(begin.get(p), end.get(p) - last)));
-            long deadline = System.currentTimeMillis() + kafkaTimeout.toMillis();
-            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))
-                    && System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, String> record :
-                        consumer.poll(Duration.ofMillis(200))) {
-                    if (record.offset()
-                            < end.get(new TopicPartition(record.topic(), record.partition()))) {
-                        samples.add(JSON.readTree(record.value()));
-                    }
-                }
-            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
         }
-        samples.sort(
-                (a, b) -> Long.compare(a.path("time_ms").asLong(), b.path("time_ms").asLong()));
-        return samples.subList(Math.max(0, samples.size() - last), samples.size());
-    }
-
-    private static String queryParameter(URI uri, String name) {
-        String query = uri.getRawQuery();
-        if (query == null) {
-            return null;
-        }
-        for (String pair : query.split("&")) {
-            String[] kv = pair.split("=", 2);
-            if (kv[0].equals(name)) {
-                return kv.length == 2
-                        ? java.net.URLDecoder.decode(kv[1], StandardCharsets.UTF_8)
-                        : "";
-            }
-        }
-        return null;
-    }
-
-    /** The body as UTF-8, or null if it is longer than a prompt request may be. */
-    private static String readBody(InputStream in) throws IOException {
-        byte[] bytes = in.readNBytes(PromptRequest.MAX_REQUEST_CHARS + 1);
-        return bytes.length > PromptRequest.MAX_REQUEST_CHARS
-                ? null
-                : new String(bytes, StandardCharsets.UTF_8);
     }
 
     private static ObjectNode error(String message) {
         return JSON.createObjectNode().put("error", message);
     }
 
-    private static void send(HttpExchange exchange, int status, JsonNode body) throws IOException {
-        byte[] bytes = JSON.writeValueAsBytes(body);
-        exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        exchange.sendResponseHeaders(status, bytes.length);
-        try (OutputStream out = exchange.getResponseBody()) {
-            out.write(bytes);
-        }
+    private static void send(Context ctx, int status, JsonNode body) {
+        ctx.status(status).contentType(JSON_TYPE).result(body.toString());
     }
 
+    /**
+     * Drains, then stops: new model requests get 503 at once, those in flight may finish within the
+     * drain time; then the server and the readers stop.
+     */
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        closing = true;
+        try {
+            if (modelRequests.tryAcquire(
+                    settings.maxConcurrent(), settings.drain().toMillis(), TimeUnit.MILLISECONDS)) {
+                modelRequests.release(settings.maxConcurrent());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        app.stop();
+        samples.close();
+        losses.close();
         synchronized (this) {
             if (prompts != null) {
                 prompts.close();
             }
         }
+    }
+
+    /** For tests: how many records the background readers skipped as not JSON. */
+    Map<String, Long> skippedRecords() {
+        return Map.of(
+                settings.samplesTopic(),
+                samples.skipped(),
+                settings.lossesTopic(),
+                losses.skipped());
     }
 }

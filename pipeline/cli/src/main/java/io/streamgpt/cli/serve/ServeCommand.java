@@ -13,6 +13,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /** Serves the HTTP API ({@link HttpApi}) until interrupted. */
 @Command(
@@ -20,14 +21,20 @@ import java.util.concurrent.CountDownLatch;
         mixinStandardHelpOptions = true,
         modelTransformer = ServeCommand.Options.class,
         description =
-                "Serve an HTTP API for web clients: GET /samples, POST /generate, GET /healthz (see"
-                        + " deploy/openapi.yaml).")
+                "Serve an HTTP API for web clients and the web console: POST /v1/completions and"
+                        + " GET /v1/models (OpenAI-compatible, streaming), GET /samples, GET"
+                        + " /losses, POST /generate, GET /healthz, the console at / (see"
+                        + " deploy/openapi.yaml, served at /openapi.yaml).")
 public final class ServeCommand implements Callable<Integer> {
 
     /** The job's Kafka and the topics this command reads or writes. */
     public static final class Options extends KafkaOptions {
         public Options() {
-            super(TopicsConfig.PROMPTS, TopicsConfig.ANSWERS, TopicsConfig.SAMPLES);
+            super(
+                    TopicsConfig.PROMPTS,
+                    TopicsConfig.ANSWERS,
+                    TopicsConfig.SAMPLES,
+                    TopicsConfig.LOSSES);
         }
     }
 
@@ -47,26 +54,72 @@ public final class ServeCommand implements Callable<Integer> {
                             + " ${DEFAULT-VALUE}.")
     String host;
 
+    @Option(
+            names = "--max-concurrent",
+            defaultValue = "" + HttpApi.Settings.DEFAULT_MAX_CONCURRENT,
+            description =
+                    "Model requests (completions, generate) in flight at once; more are answered"
+                            + " 429 with Retry-After. Default: ${DEFAULT-VALUE}.")
+    int maxConcurrent;
+
+    @Option(
+            names = "--idle-timeout",
+            defaultValue = "30",
+            description =
+                    "Seconds a connection may send nothing (e.g. half a request) before it is"
+                            + " closed. Default: ${DEFAULT-VALUE}.")
+    int idleTimeoutSeconds;
+
+    @Option(
+            names = "--no-access-log",
+            description = "Do not print a line per request to standard error.")
+    boolean noAccessLog;
+
     @Override
     public Integer call() throws Exception {
         CountDownLatch stop = new CountDownLatch(1);
-        try (HttpApi api =
-                new HttpApi(
+        CountDownLatch drained = new CountDownLatch(1);
+        if (maxConcurrent < 1 || idleTimeoutSeconds < 1) {
+            throw new picocli.CommandLine.ParameterException(
+                    spec.commandLine(), "--max-concurrent and --idle-timeout must be at least 1");
+        }
+        HttpApi.Settings settings =
+                new HttpApi.Settings(
                         host,
                         port,
                         KafkaOptions.settings(spec),
                         ParamOptions.value(spec, TopicsConfig.PROMPTS),
                         ParamOptions.value(spec, TopicsConfig.ANSWERS),
                         ParamOptions.value(spec, TopicsConfig.SAMPLES),
-                        Duration.ofSeconds(10))) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+                        ParamOptions.value(spec, TopicsConfig.LOSSES),
+                        Duration.ofSeconds(10),
+                        maxConcurrent,
+                        Duration.ofSeconds(idleTimeoutSeconds),
+                        Duration.ofSeconds(10),
+                        noAccessLog ? null : spec.commandLine().getErr());
+        try (HttpApi api = new HttpApi(settings)) {
+            // Ctrl-C: the JVM waits in the hook while close() drains the requests in flight
+            Runtime.getRuntime()
+                    .addShutdownHook(
+                            new Thread(
+                                    () -> {
+                                        stop.countDown();
+                                        try {
+                                            drained.await(30, TimeUnit.SECONDS);
+                                        } catch (InterruptedException e) {
+                                            Thread.currentThread().interrupt();
+                                        }
+                                    }));
             PrintWriter out = spec.commandLine().getOut();
             out.printf(
-                    "serving http://%s:%d (GET /samples, POST /generate, GET /healthz) for the job"
-                            + " on %s; Ctrl-C stops%n",
+                    "serving http://%s:%d (web console at /, POST /v1/completions, GET /v1/models,"
+                        + " GET /samples, GET /losses, POST /generate, GET /healthz) for the job on"
+                        + " %s; Ctrl-C stops%n",
                     host, api.port(), KafkaOptions.settings(spec));
             out.flush();
             stop.await();
+        } finally {
+            drained.countDown();
         }
         return 0;
     }

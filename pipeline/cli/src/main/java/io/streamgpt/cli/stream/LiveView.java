@@ -1,5 +1,6 @@
 package io.streamgpt.cli.stream;
 
+import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
@@ -26,6 +27,7 @@ public final class LiveView implements AutoCloseable {
     private long lastTime;
     private final long sinceMs;
     private final InputRate input;
+    private long skipped; // foreign or damaged records on the two topics, counted and skipped
 
     /** Shows records written from {@code sinceMs} on (topics may hold records of earlier runs). */
     LiveView(JobConfig config, PrintWriter out, long sinceMs) {
@@ -61,15 +63,25 @@ public final class LiveView implements AutoCloseable {
         boolean done = false;
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
             if (record.topic().equals(config.topics().losses())) {
-                Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
-                if (loss == null || loss.timeMs() < sinceMs) { // null: another kind of record
+                Reports.LossRecord loss = LossReader.parse(record.value());
+                if (loss == null) {
+                    if (!EvalRecords.isOtherKind(record.value())) { // another kind: the job's too
+                        skip(record);
+                    }
+                    continue;
+                }
+                if (loss.timeMs() < sinceMs) {
                     continue;
                 }
                 print(loss);
                 done |= stopAt > 0 && loss.step() >= stopAt;
             } else {
                 Reports.SampleRecord sample =
-                        Reports.fromJson(record.value(), Reports.SampleRecord.class);
+                        Reports.fromJsonOrNull(record.value(), Reports.SampleRecord.class);
+                if (sample == null) {
+                    skip(record);
+                    continue;
+                }
                 if (sample.timeMs() < sinceMs) {
                     continue;
                 }
@@ -86,6 +98,24 @@ public final class LiveView implements AutoCloseable {
         }
         out.flush();
         return done;
+    }
+
+    /** A record that is not the job's: one line with where it is, and the view goes on. */
+    private void skip(ConsumerRecord<String, String> record) {
+        skipped++;
+        out.printf(
+                Locale.ROOT,
+                "(skipped a record that is not the job's on %s, partition %d, offset %d; %d so"
+                        + " far)%n",
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                skipped);
+    }
+
+    /** Records skipped because they were not the job's loss or sample records. */
+    long skipped() {
+        return skipped;
     }
 
     private void print(Reports.LossRecord loss) {

@@ -3,6 +3,7 @@ package io.streamgpt.cli.stream;
 import io.streamgpt.cli.JobOptions;
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.PreflightOption;
+import io.streamgpt.cli.serve.HttpApi;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.job.config.CheckpointConfig;
 import io.streamgpt.job.config.InputConfig;
@@ -70,6 +71,14 @@ public final class LocalCommand implements Callable<Integer> {
                     "Port range of the Prometheus reporter (127.0.0.1). Default: ${DEFAULT-VALUE}.")
     String prometheusPorts;
 
+    @Option(
+            names = "--console-port",
+            defaultValue = "8088",
+            description =
+                    "Port of the web console and HTTP API on 127.0.0.1 (a free one if taken); -1"
+                            + " for none. Default: ${DEFAULT-VALUE}.")
+    int consolePort;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -136,7 +145,12 @@ public final class LocalCommand implements Callable<Integer> {
             out.flush();
             InputRate input =
                     new InputRate("http://127.0.0.1:" + restPort, client.getJobID().toString());
-            try (LiveView view = new LiveView(config, out, startedMs, input)) {
+            try (LiveView view = new LiveView(config, out, startedMs, input);
+                    HttpApi console = consolePort < 0 ? null : startConsole(config)) {
+                if (console != null) {
+                    out.println("web console: http://127.0.0.1:" + console.port() + "/");
+                    out.flush();
+                }
                 long stopAt = LiveView.lastReportedStep(config);
                 while (!stop.get() && !view.poll(stopAt)) {
                     if (client.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
@@ -165,6 +179,14 @@ public final class LocalCommand implements Callable<Integer> {
         try (java.net.ServerSocket socket =
                 new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return socket.getLocalPort();
+        }
+    }
+
+    private HttpApi startConsole(JobConfig config) {
+        try {
+            return new HttpApi(HttpApi.Settings.forJob(config, consolePort));
+        } catch (RuntimeException e) { // the port is taken (another local or serve): any port
+            return new HttpApi(HttpApi.Settings.forJob(config, 0));
         }
     }
 }

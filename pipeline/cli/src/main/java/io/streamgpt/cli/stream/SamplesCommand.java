@@ -71,7 +71,15 @@ public final class SamplesCommand implements Callable<Integer> {
     }
 
     private static void print(PrintWriter out, ConsumerRecord<byte[], byte[]> record) {
-        print(out, Reports.fromJson(TopicReader.text(record), Reports.SampleRecord.class));
+        Reports.SampleRecord sample =
+                Reports.fromJsonOrNull(TopicReader.text(record), Reports.SampleRecord.class);
+        if (sample == null) { // a foreign or damaged record: said, and skipped
+            out.printf(
+                    "(skipped a record that is not a sample at partition %d, offset %d)%n",
+                    record.partition(), record.offset());
+            return;
+        }
+        print(out, sample);
     }
 
     private static void print(PrintWriter out, Reports.SampleRecord sample) {

@@ -30,12 +30,15 @@ import org.apache.flink.util.Collector;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * Answers prompt requests with the newest global model: it assembles each version from the model
  * topic (as the evaluator does), keeps a bounded queue of requests and writes each answer, keyed by
- * request id, to the answers topic.
+ * request id, to the answers topic. An answer that takes more than one timer firing is also
+ * published in parts as it grows (one part per firing, {@link Reports.Answer#part}), so that
+ * clients can stream it; the final answer carries the whole text.
  *
  * <p>Generation runs in processing-time timers, for at most {@value #TICK_BUDGET_MS} ms per firing,
  * so checkpoint barriers, model chunks and new requests wait no longer than that. A request that
@@ -91,6 +94,7 @@ public final class PromptResponder
         final int[] tokens;
         final long unknownCharacters;
         int produced;
+        int published; // characters of the decoded text already sent in parts
 
         Answering(Waiting waiting, Generator.Session session, long unknownCharacters) {
             this.waiting = waiting;
@@ -211,7 +215,11 @@ public final class PromptResponder
             return;
         }
         if (queue.size() >= serving.promptQueue()) {
-            reject(request.id(), Reports.Answer.QUEUE_FULL, out);
+            reject(
+                    request.id(),
+                    Reports.Answer.QUEUE_FULL,
+                    Math.max(0, now - waiting.sentMs()),
+                    out);
             return;
         }
         queue.addLast(waiting);
@@ -220,20 +228,21 @@ public final class PromptResponder
 
     /** Answers an expired request, or any request while there is no model; true if it did. */
     private boolean refused(Waiting waiting, long now, Collector<TopicRecord> out) {
-        if (now - waiting.sentMs() > waiting.request().timeoutMs()) {
-            reject(waiting.request().id(), Reports.Answer.EXPIRED, out);
+        long waited = Math.max(0, now - waiting.sentMs());
+        if (waited > waiting.request().timeoutMs()) {
+            reject(waiting.request().id(), Reports.Answer.EXPIRED, waited, out);
             return true;
         }
         if (model == null) {
-            reject(waiting.request().id(), Reports.Answer.NO_MODEL, out);
+            reject(waiting.request().id(), Reports.Answer.NO_MODEL, waited, out);
             return true;
         }
         return false;
     }
 
-    private void reject(String id, String reason, Collector<TopicRecord> out) {
+    private void reject(String id, String reason, long waitedMs, Collector<TopicRecord> out) {
         rejected.inc();
-        out.collect(answer(Reports.Answer.error(id, reason)));
+        out.collect(answer(Reports.Answer.error(id, reason, waitedMs)));
     }
 
     // ---------------------------------------------------------------- the model in
@@ -292,10 +301,13 @@ public final class PromptResponder
             do {
                 current.nextToken();
             } while (!current.done() && System.nanoTime() < deadline);
+            long sliceEnd = ctx.timerService().currentProcessingTime();
             if (current.done()) {
-                finish(current, out);
+                finish(current, sliceEnd, out);
                 current = null;
                 adoptNewerModel();
+            } else {
+                publishPart(current, sliceEnd, out);
             }
         }
         if (current != null || !queue.isEmpty()) {
@@ -313,10 +325,35 @@ public final class PromptResponder
         return new Answering(waiting, new Generator(model).open(ids, true), unknown);
     }
 
-    private void finish(Answering answering, Collector<TopicRecord> out) {
+    /**
+     * Publishes the text generated since the last part. The whole prefix is decoded each time (at
+     * most {@link PromptRequest#MAX_TOKENS} tokens), so that a character whose bytes span two
+     * firings (a bytes vocabulary) is sent whole, once complete.
+     */
+    private void publishPart(Answering answering, long nowMs, Collector<TopicRecord> out) {
+        String sofar = vocabulary.decode(Arrays.copyOf(answering.tokens, answering.produced));
+        int end = sofar.length();
+        while (end > answering.published && sofar.charAt(end - 1) == '\uFFFD') {
+            end--; // an incomplete character: it comes with the next part
+        }
+        if (end > answering.published) {
+            out.collect(
+                    answer(
+                            Reports.Answer.part(
+                                    answering.waiting.request().id(),
+                                    sofar.substring(answering.published, end),
+                                    modelRound,
+                                    modelGeneration,
+                                    modelStep,
+                                    Math.max(0, nowMs - answering.waiting.sentMs()))));
+            answering.published = end;
+        }
+    }
+
+    /** The whole answer; its time in processing time, the clock of the request's arrival. */
+    private void finish(Answering answering, long nowMs, Collector<TopicRecord> out) {
         answering.close();
         PromptRequest request = answering.waiting.request();
-        long nowMs = System.currentTimeMillis();
         out.collect(
                 answer(
                         new Reports.Answer(
@@ -327,7 +364,7 @@ public final class PromptResponder
                                 modelGeneration,
                                 modelStep,
                                 answering.unknownCharacters,
-                                nowMs)));
+                                Math.max(0, nowMs - answering.waiting.sentMs()))));
         answered.inc();
         lastLatencyMs = nowMs - answering.waiting.sentMs();
     }

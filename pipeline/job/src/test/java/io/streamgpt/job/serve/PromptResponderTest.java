@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -120,7 +121,14 @@ class PromptResponderTest {
         }
     }
 
+    /** The final answers (not the parts published while generating). */
     private static List<Reports.Answer> answers(
+            KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, GlobalChunk, TopicRecord>
+                    h) {
+        return answersAndParts(h).stream().filter(a -> !a.inProgress()).toList();
+    }
+
+    private static List<Reports.Answer> answersAndParts(
             KeyedTwoInputStreamOperatorTestHarness<Integer, PromptRecord, GlobalChunk, TopicRecord>
                     h) {
         return h.extractOutputValues().stream()
@@ -191,6 +199,35 @@ class PromptResponderTest {
             assertThat(texts).hasSize(2);
             assertThat(texts.get(0).text()).isEqualTo(texts.get(1).text());
             assertThat(texts.get(0).unknownCharacters()).isEqualTo(3); // '4', '2' and 'é'
+        }
+    }
+
+    @Test
+    void aLongAnswerIsPublishedInPartsThatMakeUpTheWholeText() throws Exception {
+        try (var h = harness()) {
+            h.open();
+            publishModel(h, 1);
+            ask(h, "long", 1000); // 1000 forward passes: many 20 ms firings
+            answerUntil(h, 1);
+            List<Reports.Answer> all = answersAndParts(h);
+            List<Reports.Answer> parts = all.subList(0, all.size() - 1);
+            Reports.Answer whole = all.get(all.size() - 1);
+            assertThat(parts).isNotEmpty().allSatisfy(p -> assertThat(p.inProgress()).isTrue());
+            assertThat(whole.inProgress()).isFalse();
+            assertThat(whole.text()).hasSize(1000);
+            String streamed =
+                    parts.stream().map(Reports.Answer::text).collect(Collectors.joining());
+            // the parts, in order, are the answer up to the last firing before it was complete
+            assertThat(whole.text()).startsWith(streamed);
+            assertThat(streamed.length()).isBetween(1, 999);
+            assertThat(parts)
+                    .allSatisfy(
+                            p -> {
+                                assertThat(p.modelRound()).isEqualTo(1);
+                                assertThat(p.step()).isEqualTo(10);
+                            });
+            // the final answer's JSON is as before parts existed: no "partial" field
+            assertThat(Reports.toJson(whole)).doesNotContain("partial");
         }
     }
 
