@@ -7,8 +7,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.security.SecureRandom;
+import java.security.cert.Certificate;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
@@ -200,32 +204,29 @@ public final class BrokerSecurity {
                 pass,
                 "-keypass",
                 pass);
-        keytool(
-                keytool,
-                "-exportcert",
-                "-rfc",
-                "-alias",
-                "broker",
-                "-keystore",
-                keystore().toString(),
-                "-storepass",
-                pass,
-                "-file",
-                certificate().toString());
-        keytool(
-                keytool,
-                "-importcert",
-                "-noprompt",
-                "-alias",
-                "broker",
-                "-file",
-                certificate().toString(),
-                "-storetype",
-                "PKCS12",
-                "-keystore",
-                truststore().toString(),
-                "-storepass",
-                pass);
+        // the certificate out of the key store, in Java rather than two more keytool JVMs
+        try {
+            KeyStore keys = KeyStore.getInstance("PKCS12");
+            try (var in = Files.newInputStream(keystore())) {
+                keys.load(in, pass.toCharArray());
+            }
+            Certificate certificate = keys.getCertificate("broker");
+            Files.writeString(
+                    certificate(),
+                    "-----BEGIN CERTIFICATE-----\n"
+                            + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                                    .encodeToString(certificate.getEncoded())
+                            + "\n-----END CERTIFICATE-----\n",
+                    StandardCharsets.US_ASCII);
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("broker", certificate);
+            try (var out = Files.newOutputStream(truststore())) {
+                trust.store(out, pass.toCharArray());
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IOException("could not export the broker's certificate: " + e, e);
+        }
         restrict(keystore());
         restrict(truststore());
     }

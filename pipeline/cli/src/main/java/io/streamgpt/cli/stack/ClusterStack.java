@@ -465,6 +465,16 @@ public final class ClusterStack {
                         settings.kafkaPort(), settings.kafkaControllerPort(), data);
         List<String> scram = List.of();
         if (settings.secure()) {
+            if (!Files.exists(settings.kafkaClientConfig())
+                    && EmbeddedKafka.clusterIdOf(data).isPresent()) {
+                // the admin's SCRAM credentials go into the metadata when the directory is
+                // formatted: a directory formatted plaintext has none, and no one could log in
+                throw new CommandFailure(
+                        "kafka: "
+                                + data
+                                + " was formatted without --secure, so it has no admin"
+                                + " credentials: use another --run-dir for a secured stack");
+            }
             BrokerSecurity security = BrokerSecurity.in(settings.kafkaSecurityDir());
             properties =
                     security.brokerProperties(
