@@ -19,8 +19,8 @@ import java.util.TreeMap;
 
 /**
  * Finds the newest complete global model of a known parameter count on the model topic, for {@code
- * export}. Only the topic's tail is read: the last record of a partition tells how many chunks a
- * round has, and the last three rounds' worth of records of every partition hold at least one
+ * export}. Only the topic's tail is read: a verified record among the newest tells how many chunks
+ * a round has, and the last three rounds' worth of records of every partition hold at least one
  * complete round (a partition receives the same chunk indices every round). "Newest" is the highest
  * {@link RoundId}: a restored job writes a higher generation.
  *
@@ -29,6 +29,9 @@ import java.util.TreeMap;
  * rounds are assembled at once (the oldest goes first).
  */
 public final class ModelTopicReader {
+
+    /** Records read per partition to find the chunk count. */
+    static final int PROBED = 16;
 
     /** Rounds assembled at once: the tail's three and one more. */
     static final int ROUNDS_KEPT = 4;
@@ -57,8 +60,10 @@ public final class ModelTopicReader {
             Duration timeout) {
         ModelChunkRejections rejected = new ModelChunkRejections();
         try (TopicReader reader = TopicReader.open(bootstrapServers)) {
+            // the newest verified chunk tells the chunk count; a few records per partition, not
+            // one, so that a forged record at a partition's end does not hide the job's
             GlobalChunk last =
-                    reader.readNewest(topic, 1, timeout).stream()
+                    reader.readNewest(topic, PROBED, timeout).stream()
                             .map(r -> ModelChunkRecords.verified(r, verifier, rejected))
                             .filter(c -> c instanceof GlobalChunk)
                             .map(c -> (GlobalChunk) c)

@@ -10,6 +10,7 @@ import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.connectors.chunks.VectorAssembly;
+import io.streamgpt.connectors.client.ModelTopicReader;
 import io.streamgpt.connectors.kafka.ModelChunkRecords;
 import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.Reports;
@@ -251,6 +252,25 @@ class RogueProducerTest {
                     layout.values(),
                     readerCounts(job, Reason.TOO_MANY_ROUNDS).values(),
                     maxInFlight);
+            // export, after the job's last round: a forged whole round 61 and a forged newer
+            // generation at the topic's end are not what it writes out
+            rogue.forgeRound(0, STEPS / EVERY + 1);
+            rogue.forgeRound(9, 1);
+            rogue.flush();
+            ModelTopicReader.Newest exported =
+                    ModelTopicReader.newest(
+                            attacked.kafka().bootstrapServers(),
+                            attacked.topics().model(),
+                            new ModelLoopAuthenticator(
+                                    ModelSecret.read(attacked.topics().modelSecret())),
+                            TestJobs.PARAMETERS,
+                            Duration.ofSeconds(30));
+            assertThat(exported.version()).isEqualTo(new RoundId(0, STEPS / EVERY));
+            assertThat(FloatArrays.crc32(exported.parameters()))
+                    .isEqualTo(published.get(STEPS / EVERY));
+            assertThat(exported.rejected().count(Reason.BAD_SIGNATURE))
+                    .as("the 24 forged chunks, where the tail holds them")
+                    .isPositive();
             // a uniform model (the forged rounds' zeros) would be at ln 65 = 4.17
             assertThat(last.valLoss()).isCloseTo(quietLast.valLoss(), within(0.25f));
         } finally {
@@ -339,6 +359,11 @@ class RogueProducerTest {
                 long far = 1_000_000L + burst * FAR_ROUNDS + i;
                 send(signedChunk(new Slice(1, CHUNKS, new float[CHUNK_SIZE]), far), null);
             }
+            flush();
+        }
+
+        /** Waits for what was sent, and notes where it went. */
+        void flush() throws Exception {
             for (Future<RecordMetadata> f : sent) {
                 RecordMetadata m = f.get(30, TimeUnit.SECONDS);
                 offsets.add(m.partition() + "@" + m.offset());
@@ -347,7 +372,7 @@ class RogueProducerTest {
         }
 
         /** A whole round of zeros under another key: it would be adopted if tags went unread. */
-        private void forgeRound(int generation, long round) {
+        void forgeRound(int generation, long round) {
             float[] zeros = new float[TestJobs.PARAMETERS];
             for (int c = 0; c < CHUNKS; c++) {
                 GlobalChunk chunk =
