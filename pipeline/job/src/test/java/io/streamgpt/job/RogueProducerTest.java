@@ -89,10 +89,12 @@ class RogueProducerTest {
 
     private static final long STEPS = 120;
     private static final int EVERY = 2; // 60 rounds
-    private static final int CHUNK_SIZE = 1000; // the tiny model's 11,201 parameters: 12 chunks
+    private static final int CHUNK_SIZE = 1000; // the tiny model's 17,409 parameters: 18 chunks
     private static final int CHUNKS = Slice.count(TestJobs.PARAMETERS, CHUNK_SIZE);
     private static final int BURSTS = 3;
-    private static final int FORGED_ROUNDS = 70; // rounds 1..70 of generation 0: all the job's
+    // the next 15 rounds of generation 0, before the averager writes them: few enough that the
+    // job's own records push them out of the tail export reads
+    private static final int FORGED_ROUNDS = 15;
     private static final int FAR_ROUNDS = 20; // signed lone chunks of rounds a million ahead
 
     private static EmbeddedKafka kafka;
@@ -154,9 +156,10 @@ class RogueProducerTest {
         Rogue rogue = new Rogue(attacked);
         int maxInFlight = 0;
         try {
-            TestJobs.readLosses(attacked, r -> r.step() >= 20); // training: round 10 adopted
+            List<Reports.LossRecord> early = TestJobs.readLosses(attacked, r -> r.step() >= 20);
+            long adopted = early.get(early.size() - 1).round(); // training: round 10 at least
             for (int burst = 0; burst < BURSTS; burst++) {
-                rogue.burst(burst);
+                rogue.burst(burst, adopted);
                 maxInFlight = Math.max(maxInFlight, roundsInFlight(job));
                 Thread.sleep(300);
                 maxInFlight = Math.max(maxInFlight, roundsInFlight(job));
@@ -192,7 +195,7 @@ class RogueProducerTest {
                     .containsEntry(
                             Reason.NOT_GLOBAL.metricName(), rogue.atSource.get(Reason.NOT_GLOBAL));
             assertThat(rogue.atSource.get(Reason.BAD_SIGNATURE))
-                    .as("3 bursts of 5 random tags, 70 + 1 forged rounds of 12 chunks")
+                    .as("3 bursts of 5 random tags, 15 + 1 forged rounds of 18 chunks")
                     .isEqualTo(BURSTS * (5 + (FORGED_ROUNDS + 1) * CHUNKS));
             Map<String, Long> layout = readerCounts(job, Reason.LAYOUT);
             assertThat(layout)
@@ -287,7 +290,7 @@ class RogueProducerTest {
      *   without the key:  5 records of text, no tag                          -> unsigned
      *                     5 well-formed chunks, no tag                       -> unsigned
      *                     5 well-formed chunks, a random tag                 -> bad_signature
-     *                     rounds 1..70 of generation 0, whole, under another key (all zeros)
+     *                     the next 15 rounds, whole, under another key (all zeros)
      *                     round 1 of generation 7, whole, under another key  -> bad_signature
      *   with the key:     3 records of text                                  -> malformed
      *                     3 contributions                                    -> not_global
@@ -318,7 +321,7 @@ class RogueProducerTest {
             }
         }
 
-        void burst(int burst) throws Exception {
+        void burst(int burst, long adopted) throws Exception {
             byte[] text = "not a model chunk".getBytes(StandardCharsets.UTF_8);
             for (int i = 0; i < 5; i++) {
                 send(new ProducerRecord<>(topic, text), Reason.UNSIGNED);
@@ -330,7 +333,7 @@ class RogueProducerTest {
                         new ProducerRecord<>(topic, null, null, key(1), value, randomTag),
                         Reason.BAD_SIGNATURE);
             }
-            for (int round = 1; round <= FORGED_ROUNDS; round++) {
+            for (long round = adopted + 1; round <= adopted + FORGED_ROUNDS; round++) {
                 forgeRound(0, round);
             }
             forgeRound(7, 1);
