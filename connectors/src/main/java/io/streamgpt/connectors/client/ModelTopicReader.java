@@ -82,7 +82,7 @@ public final class ModelTopicReader {
                 throw mismatch(topic, parameters, last.slice());
             }
             Newest newest = null;
-            int chunkSize = 0; // the job's, told by the first chunk that fits
+            boolean anyFits = false;
             TreeMap<RoundId, VectorAssembly> partial = new TreeMap<>();
             TreeMap<RoundId, Long> steps = new TreeMap<>();
             List<ConsumerRecord<byte[], byte[]>> tail =
@@ -93,18 +93,20 @@ public final class ModelTopicReader {
                     continue;
                 }
                 Slice slice = chunk.slice();
-                int size = chunkSize == 0 ? chunkSize(parameters, slice) : chunkSize;
+                RoundId version = chunk.version();
+                VectorAssembly round = partial.get(version);
+                // the chunk size is a round's own, told by its first chunk: one odd chunk spoils
+                // its round only, never the others
+                int size = round != null ? round.chunkSize() : chunkSize(parameters, slice);
                 if (size <= 0 || VectorAssembly.misfit(parameters, size, slice) != null) {
                     rejected.reject(Reason.LAYOUT);
                     continue;
                 }
-                chunkSize = size;
-                RoundId version = chunk.version();
+                anyFits = true;
                 if (newest != null && version.compareTo(newest.version()) <= 0) {
                     rejected.reject(Reason.STALE);
                     continue;
                 }
-                VectorAssembly round = partial.get(version);
                 if (round == null) {
                     if (partial.size() == ROUNDS_KEPT) {
                         if (version.compareTo(partial.firstKey()) < 0) {
@@ -114,7 +116,7 @@ public final class ModelTopicReader {
                         steps.remove(partial.pollFirstEntry().getKey());
                         rejected.reject(Reason.TOO_MANY_ROUNDS);
                     }
-                    round = new VectorAssembly(parameters, chunkSize);
+                    round = new VectorAssembly(parameters, size);
                     partial.put(version, round);
                 }
                 round.add(slice);
@@ -132,15 +134,20 @@ public final class ModelTopicReader {
                     steps.headMap(version, true).clear();
                 }
             }
-            if (newest == null && chunkSize == 0 && rejected.count(Reason.LAYOUT) > 0) {
+            if (newest == null && !anyFits && rejected.count(Reason.LAYOUT) > 0) {
                 throw mismatch(topic, parameters, last.slice());
             }
             if (newest == null) {
                 throw new IllegalStateException(
                         "no complete model round of "
                                 + parameters
-                                + " parameters in the last records of "
+                                + " parameters in the last "
+                                + tail.size()
+                                + " records of "
                                 + topic
+                                + " (dropped: "
+                                + counts(rejected)
+                                + ")"
                                 + dropped(rejected));
             }
             return newest;
@@ -176,6 +183,19 @@ public final class ModelTopicReader {
                         + " has "
                         + slice.values().length
                         + " values)");
+    }
+
+    private static String counts(ModelChunkRejections rejected) {
+        StringBuilder out = new StringBuilder();
+        for (Reason reason : Reason.values()) {
+            if (rejected.count(reason) > 0) {
+                out.append(out.isEmpty() ? "" : ", ")
+                        .append(reason.name().toLowerCase(Locale.ROOT))
+                        .append(' ')
+                        .append(rejected.count(reason));
+            }
+        }
+        return out.isEmpty() ? "none" : out.toString();
     }
 
     private static String dropped(ModelChunkRejections rejected) {
