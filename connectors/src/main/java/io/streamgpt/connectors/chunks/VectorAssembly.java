@@ -62,6 +62,11 @@ public final class VectorAssembly {
         return null;
     }
 
+    /** Values per slice, the last excepted. */
+    public int chunkSize() {
+        return chunkSize;
+    }
+
     public boolean complete() {
         return missing == 0;
     }

@@ -20,8 +20,8 @@ import java.util.TreeMap;
 
 /**
  * Finds the newest complete global model of a known parameter count on the model topic, for {@code
- * export}. Only the topic's tail is read: the last record of a partition tells how many chunks a
- * round has, and the last three rounds' worth of records of every partition hold at least one
+ * export}. Only the topic's tail is read: a verified record among the newest tells how many chunks
+ * a round has, and the last three rounds' worth of records of every partition hold at least one
  * complete round (a partition receives the same chunk indices every round). "Newest" is the highest
  * {@link RoundId}: a restored job writes a higher generation.
  *
@@ -30,6 +30,9 @@ import java.util.TreeMap;
  * rounds are assembled at once (the oldest goes first).
  */
 public final class ModelTopicReader {
+
+    /** Records read per partition to find the chunk count. */
+    static final int PROBED = 16;
 
     /** Rounds assembled at once: the tail's three and one more. */
     static final int ROUNDS_KEPT = 4;
@@ -58,8 +61,10 @@ public final class ModelTopicReader {
             Duration timeout) {
         ModelChunkRejections rejected = new ModelChunkRejections();
         try (TopicReader reader = TopicReader.open(kafka)) {
+            // the newest verified chunk tells the chunk count; a few records per partition, not
+            // one, so that a forged record at a partition's end does not hide the job's
             GlobalChunk last =
-                    reader.readNewest(topic, 1, timeout).stream()
+                    reader.readNewest(topic, PROBED, timeout).stream()
                             .map(r -> ModelChunkRecords.verified(r, verifier, rejected))
                             .filter(c -> c instanceof GlobalChunk)
                             .map(c -> (GlobalChunk) c)
@@ -78,7 +83,7 @@ public final class ModelTopicReader {
                 throw mismatch(topic, parameters, last.slice());
             }
             Newest newest = null;
-            int chunkSize = 0; // the job's, told by the first chunk that fits
+            boolean anyFits = false;
             TreeMap<RoundId, VectorAssembly> partial = new TreeMap<>();
             TreeMap<RoundId, Long> steps = new TreeMap<>();
             List<ConsumerRecord<byte[], byte[]>> tail =
@@ -89,18 +94,20 @@ public final class ModelTopicReader {
                     continue;
                 }
                 Slice slice = chunk.slice();
-                int size = chunkSize == 0 ? chunkSize(parameters, slice) : chunkSize;
+                RoundId version = chunk.version();
+                VectorAssembly round = partial.get(version);
+                // the chunk size is a round's own, told by its first chunk: one odd chunk spoils
+                // its round only, never the others
+                int size = round != null ? round.chunkSize() : chunkSize(parameters, slice);
                 if (size <= 0 || VectorAssembly.misfit(parameters, size, slice) != null) {
                     rejected.reject(Reason.LAYOUT);
                     continue;
                 }
-                chunkSize = size;
-                RoundId version = chunk.version();
+                anyFits = true;
                 if (newest != null && version.compareTo(newest.version()) <= 0) {
                     rejected.reject(Reason.STALE);
                     continue;
                 }
-                VectorAssembly round = partial.get(version);
                 if (round == null) {
                     if (partial.size() == ROUNDS_KEPT) {
                         if (version.compareTo(partial.firstKey()) < 0) {
@@ -110,7 +117,7 @@ public final class ModelTopicReader {
                         steps.remove(partial.pollFirstEntry().getKey());
                         rejected.reject(Reason.TOO_MANY_ROUNDS);
                     }
-                    round = new VectorAssembly(parameters, chunkSize);
+                    round = new VectorAssembly(parameters, size);
                     partial.put(version, round);
                 }
                 round.add(slice);
@@ -128,15 +135,20 @@ public final class ModelTopicReader {
                     steps.headMap(version, true).clear();
                 }
             }
-            if (newest == null && chunkSize == 0 && rejected.count(Reason.LAYOUT) > 0) {
+            if (newest == null && !anyFits && rejected.count(Reason.LAYOUT) > 0) {
                 throw mismatch(topic, parameters, last.slice());
             }
             if (newest == null) {
                 throw new IllegalStateException(
                         "no complete model round of "
                                 + parameters
-                                + " parameters in the last records of "
+                                + " parameters in the last "
+                                + tail.size()
+                                + " records of "
                                 + topic
+                                + " (dropped: "
+                                + counts(rejected)
+                                + ")"
                                 + dropped(rejected));
             }
             return newest;
@@ -172,6 +184,19 @@ public final class ModelTopicReader {
                         + " has "
                         + slice.values().length
                         + " values)");
+    }
+
+    private static String counts(ModelChunkRejections rejected) {
+        StringBuilder out = new StringBuilder();
+        for (Reason reason : Reason.values()) {
+            if (rejected.count(reason) > 0) {
+                out.append(out.isEmpty() ? "" : ", ")
+                        .append(reason.name().toLowerCase(Locale.ROOT))
+                        .append(' ')
+                        .append(rejected.count(reason));
+            }
+        }
+        return out.isEmpty() ? "none" : out.toString();
     }
 
     private static String dropped(ModelChunkRejections rejected) {

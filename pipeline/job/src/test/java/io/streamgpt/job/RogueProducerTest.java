@@ -10,6 +10,7 @@ import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.connectors.chunks.VectorAssembly;
+import io.streamgpt.connectors.client.ModelTopicReader;
 import io.streamgpt.connectors.kafka.ModelChunkRecords;
 import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.Reports;
@@ -88,10 +89,12 @@ class RogueProducerTest {
 
     private static final long STEPS = 120;
     private static final int EVERY = 2; // 60 rounds
-    private static final int CHUNK_SIZE = 1000; // the tiny model's 11,201 parameters: 12 chunks
+    private static final int CHUNK_SIZE = 1000; // the tiny model's 17,409 parameters: 18 chunks
     private static final int CHUNKS = Slice.count(TestJobs.PARAMETERS, CHUNK_SIZE);
     private static final int BURSTS = 3;
-    private static final int FORGED_ROUNDS = 70; // rounds 1..70 of generation 0: all the job's
+    // the next 15 rounds of generation 0, before the averager writes them: few enough that the
+    // job's own records push them out of the tail export reads
+    private static final int FORGED_ROUNDS = 15;
     private static final int FAR_ROUNDS = 20; // signed lone chunks of rounds a million ahead
 
     private static EmbeddedKafka kafka;
@@ -153,9 +156,10 @@ class RogueProducerTest {
         Rogue rogue = new Rogue(attacked);
         int maxInFlight = 0;
         try {
-            TestJobs.readLosses(attacked, r -> r.step() >= 20); // training: round 10 adopted
+            List<Reports.LossRecord> early = TestJobs.readLosses(attacked, r -> r.step() >= 20);
+            long adopted = early.get(early.size() - 1).round(); // training: round 10 at least
             for (int burst = 0; burst < BURSTS; burst++) {
-                rogue.burst(burst);
+                rogue.burst(burst, adopted);
                 maxInFlight = Math.max(maxInFlight, roundsInFlight(job));
                 Thread.sleep(300);
                 maxInFlight = Math.max(maxInFlight, roundsInFlight(job));
@@ -191,7 +195,7 @@ class RogueProducerTest {
                     .containsEntry(
                             Reason.NOT_GLOBAL.metricName(), rogue.atSource.get(Reason.NOT_GLOBAL));
             assertThat(rogue.atSource.get(Reason.BAD_SIGNATURE))
-                    .as("3 bursts of 5 random tags, 70 + 1 forged rounds of 12 chunks")
+                    .as("3 bursts of 5 random tags, 15 + 1 forged rounds of 18 chunks")
                     .isEqualTo(BURSTS * (5 + (FORGED_ROUNDS + 1) * CHUNKS));
             Map<String, Long> layout = readerCounts(job, Reason.LAYOUT);
             assertThat(layout)
@@ -251,6 +255,28 @@ class RogueProducerTest {
                     layout.values(),
                     readerCounts(job, Reason.TOO_MANY_ROUNDS).values(),
                     maxInFlight);
+            // export, after the undisturbed job's last round: a forged whole round 61 and a forged
+            // newer generation at its topic's end are not what it writes out
+            Map<Long, Long> quietPublished = publishedChecksums(quiet, Set.of());
+            try (Rogue late = new Rogue(quiet)) {
+                late.forgeRound(0, STEPS / EVERY + 1);
+                late.forgeRound(9, 1);
+                late.flush();
+            }
+            ModelTopicReader.Newest exported =
+                    ModelTopicReader.newest(
+                            quiet.kafka().bootstrapServers(),
+                            quiet.topics().model(),
+                            new ModelLoopAuthenticator(
+                                    ModelSecret.read(quiet.topics().modelSecret())),
+                            TestJobs.PARAMETERS,
+                            Duration.ofSeconds(30));
+            assertThat(exported.version()).isEqualTo(new RoundId(0, STEPS / EVERY));
+            assertThat(FloatArrays.crc32(exported.parameters()))
+                    .isEqualTo(quietPublished.get(STEPS / EVERY));
+            assertThat(exported.rejected().count(Reason.BAD_SIGNATURE))
+                    .as("the 36 forged chunks, read by the probe and in the tail")
+                    .isGreaterThanOrEqualTo(36);
             // a uniform model (the forged rounds' zeros) would be at ln 65 = 4.17
             assertThat(last.valLoss()).isCloseTo(quietLast.valLoss(), within(0.25f));
         } finally {
@@ -267,7 +293,7 @@ class RogueProducerTest {
      *   without the key:  5 records of text, no tag                          -> unsigned
      *                     5 well-formed chunks, no tag                       -> unsigned
      *                     5 well-formed chunks, a random tag                 -> bad_signature
-     *                     rounds 1..70 of generation 0, whole, under another key (all zeros)
+     *                     the next 15 rounds, whole, under another key (all zeros)
      *                     round 1 of generation 7, whole, under another key  -> bad_signature
      *   with the key:     3 records of text                                  -> malformed
      *                     3 contributions                                    -> not_global
@@ -298,7 +324,7 @@ class RogueProducerTest {
             }
         }
 
-        void burst(int burst) throws Exception {
+        void burst(int burst, long adopted) throws Exception {
             byte[] text = "not a model chunk".getBytes(StandardCharsets.UTF_8);
             for (int i = 0; i < 5; i++) {
                 send(new ProducerRecord<>(topic, text), Reason.UNSIGNED);
@@ -310,7 +336,7 @@ class RogueProducerTest {
                         new ProducerRecord<>(topic, null, null, key(1), value, randomTag),
                         Reason.BAD_SIGNATURE);
             }
-            for (int round = 1; round <= FORGED_ROUNDS; round++) {
+            for (long round = adopted + 1; round <= adopted + FORGED_ROUNDS; round++) {
                 forgeRound(0, round);
             }
             forgeRound(7, 1);
@@ -339,6 +365,11 @@ class RogueProducerTest {
                 long far = 1_000_000L + burst * FAR_ROUNDS + i;
                 send(signedChunk(new Slice(1, CHUNKS, new float[CHUNK_SIZE]), far), null);
             }
+            flush();
+        }
+
+        /** Waits for what was sent, and notes where it went. */
+        void flush() throws Exception {
             for (Future<RecordMetadata> f : sent) {
                 RecordMetadata m = f.get(30, TimeUnit.SECONDS);
                 offsets.add(m.partition() + "@" + m.offset());
@@ -347,7 +378,7 @@ class RogueProducerTest {
         }
 
         /** A whole round of zeros under another key: it would be adopted if tags went unread. */
-        private void forgeRound(int generation, long round) {
+        void forgeRound(int generation, long round) {
             float[] zeros = new float[TestJobs.PARAMETERS];
             for (int c = 0; c < CHUNKS; c++) {
                 GlobalChunk chunk =
