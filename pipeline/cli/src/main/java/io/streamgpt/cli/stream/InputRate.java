@@ -86,16 +86,10 @@ final class InputRate {
             lastError = "no characters read yet: " + sums;
             return null;
         }
-        String line =
-                line(
-                        characters,
-                        sums.getOrDefault("tokens_in", 0.0).longValue(),
-                        sums.getOrDefault("unknown_characters", 0.0).longValue());
-        if (line.equals(last)) {
-            return null;
-        }
-        last = line;
-        return line;
+        return line(
+                characters,
+                sums.getOrDefault("tokens_in", 0.0).longValue(),
+                sums.getOrDefault("unknown_characters", 0.0).longValue());
     }
 
     static String line(long characters, long tokens, long unknown) {
