@@ -21,6 +21,7 @@ final class InputRate {
     private final String jobId;
     private String last;
     private long lastQueryMs;
+    private String lastError = "no characters_in counter yet";
 
     InputRate(String restUrl, String jobId) {
         this.rest = new FlinkRest(restUrl);
@@ -34,6 +35,41 @@ final class InputRate {
             return null; // Flink's REST API refreshes its metrics every second or more
         }
         lastQueryMs = now;
+        String line = query();
+        if (line == null || line.equals(last)) {
+            return null;
+        }
+        last = line;
+        return line;
+    }
+
+    /**
+     * At the end of a run: the line once the counters have settled (two reads a second apart agree;
+     * at most 12 s, past the 10 s of Flink's default refresh), if it is not the one printed last;
+     * else null.
+     */
+    String finalLine() throws InterruptedException {
+        String previous = null;
+        long deadline = System.currentTimeMillis() + 12_000;
+        while (System.currentTimeMillis() < deadline) {
+            String line = query();
+            if (line != null && line.equals(previous)) {
+                break;
+            }
+            previous = line;
+            Thread.sleep(1000);
+        }
+        if (previous == null) {
+            return "input: the job's input counters could not be read (" + lastError + ")";
+        }
+        if (previous.equals(last)) {
+            return null;
+        }
+        last = previous;
+        return previous;
+    }
+
+    private String query() {
         Map<String, Double> sums;
         try {
             sums =
@@ -42,22 +78,18 @@ final class InputRate {
                             "tokenize",
                             List.of("characters_in", "tokens_in", "unknown_characters"));
         } catch (IOException e) {
+            lastError = e.getMessage();
             return null; // the job is starting or stopping: the next poll tries again
         }
         long characters = sums.getOrDefault("characters_in", 0.0).longValue();
         if (characters == 0) {
+            lastError = "no characters read yet: " + sums;
             return null;
         }
-        String line =
-                line(
-                        characters,
-                        sums.getOrDefault("tokens_in", 0.0).longValue(),
-                        sums.getOrDefault("unknown_characters", 0.0).longValue());
-        if (line.equals(last)) {
-            return null;
-        }
-        last = line;
-        return line;
+        return line(
+                characters,
+                sums.getOrDefault("tokens_in", 0.0).longValue(),
+                sums.getOrDefault("unknown_characters", 0.0).longValue());
     }
 
     static String line(long characters, long tokens, long unknown) {

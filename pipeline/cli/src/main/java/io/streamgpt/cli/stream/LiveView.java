@@ -59,7 +59,7 @@ public final class LiveView implements AutoCloseable {
      * Prints what arrived within a second; true once a loss record at {@code stopAt} (if > 0)
      * arrived.
      */
-    boolean poll(long stopAt) {
+    boolean poll(long stopAt) throws InterruptedException {
         boolean done = false;
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
             if (record.topic().equals(config.topics().losses())) {
@@ -92,7 +92,7 @@ public final class LiveView implements AutoCloseable {
                         sample.text());
             }
         }
-        String inputLine = input == null ? null : input.changedLine();
+        String inputLine = input == null ? null : done ? input.finalLine() : input.changedLine();
         if (inputLine != null) {
             out.println(inputLine);
         }
