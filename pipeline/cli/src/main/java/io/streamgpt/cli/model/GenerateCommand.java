@@ -167,10 +167,7 @@ public final class GenerateCommand implements Callable<Integer> {
                         ParamOptions.value(spec, TopicsConfig.ANSWERS),
                         Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
             answer = client.ask(request).get(timeoutSeconds, TimeUnit.SECONDS);
-        } catch (IllegalStateException e) {
-            err.println("streamgpt: " + e.getMessage());
-            return 1;
-        } catch (ExecutionException e) {
+        } catch (ExecutionException e) { // (Kafka unreachable, no topic: Failures reports them)
             err.println("streamgpt: " + e.getCause().getMessage());
             return 1;
         } catch (TimeoutException e) {

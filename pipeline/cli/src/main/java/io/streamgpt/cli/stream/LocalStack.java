@@ -49,7 +49,19 @@ public final class LocalStack {
     /** The same with the REST API on {@code restPort} (0: any free port). */
     public static JobClient startJob(JobConfig config, String prometheusPorts, int restPort)
             throws Exception {
+        return startJob(config, prometheusPorts, restPort, null);
+    }
+
+    /** The same, restored from a checkpoint or savepoint ({@code restoreFrom}, null: none). */
+    public static JobClient startJob(
+            JobConfig config, String prometheusPorts, int restPort, String restoreFrom)
+            throws Exception {
         Configuration conf = LoopbackCluster.configuration();
+        if (restoreFrom != null) {
+            conf.set(
+                    org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH,
+                    restoreFrom);
+        }
         conf.setString("rest.port", String.valueOf(restPort));
         conf.addAll(StreamingTrainerJob.configuration(config));
         conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas().count()));
