@@ -87,13 +87,12 @@ final class LocalCheckpoints {
             return;
         }
         job.cancel().get(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-        // cancel() returns once the request is taken: the checkpoint files are final only when
-        // the job is
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(STOP_TIMEOUT_SECONDS);
-        while (!job.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()
-                && System.nanoTime() < deadline) {
-            Thread.sleep(100);
-        }
+        // cancel() returns once the request is taken; the checkpoint files are final when the job
+        // has ended (its result, a cancellation here). The MiniCluster shuts down after that, so
+        // its status cannot be polled.
+        job.getJobExecutionResult()
+                .handle((result, cancelled) -> null)
+                .get(STOP_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         if (directory != null) {
             delete(directory.resolve(job.getJobID().toString()));
             out.println(
