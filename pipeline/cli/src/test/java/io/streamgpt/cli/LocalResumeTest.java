@@ -85,10 +85,11 @@ class LocalResumeTest {
     @Test
     void aKeptRunIsResumedAtItsStepAndTheResumedRunRemovesItsOwnCheckpoints(@TempDir Path dir)
             throws Exception {
-        Path corpus =
-                Files.writeString(
-                        dir.resolve("c.txt"),
-                        Files.readString(Paths.shakespeare()).substring(0, 40_000));
+        String shakespeare = Files.readString(Paths.shakespeare());
+        Path corpus = Files.writeString(dir.resolve("c.txt"), shakespeare.substring(0, 40_000));
+        // the resumed run's broker is new and fed again: the same first 40 KB (the restored
+        // offsets point past them: the first run read them all) and 40 KB more to train on
+        Path longer = Files.writeString(dir.resolve("c2.txt"), shakespeare.substring(0, 80_000));
         Path checkpoints = dir.resolve("runs").resolve("checkpoints");
 
         // 20 steps, kept: the stop writes a savepoint at step 20 into the job's directory
@@ -105,7 +106,7 @@ class LocalResumeTest {
                 .containsPattern("kept file:/+" + Pattern.quote(savepoint.toString().substring(1)));
 
         // resumed to 40 steps: it goes on after step 20, never reports the steps a fresh run does
-        String[] second = run(local(corpus, checkpoints, 40, "--resume").toArray(String[]::new));
+        String[] second = run(local(longer, checkpoints, 40, "--resume").toArray(String[]::new));
         assertThat(second[0]).as(second[2]).isEqualTo("0");
         assertThat(second[1]).contains("resumed from " + savepoint.toUri());
         assertThat(steps(second[1])).isNotEmpty().allMatch(step -> step > 20).endsWith(40);
