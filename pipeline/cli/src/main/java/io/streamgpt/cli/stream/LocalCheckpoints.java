@@ -66,6 +66,15 @@ final class LocalCheckpoints {
                                                 + " --keep-checkpoints` first"));
     }
 
+    /** The cluster setting that restores a job from {@code state} (null: a fresh job). */
+    static org.apache.flink.configuration.Configuration restoring(String state) {
+        var conf = new org.apache.flink.configuration.Configuration();
+        if (state != null) {
+            conf.set(org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH, state);
+        }
+        return conf;
+    }
+
     /**
      * Stops {@code job}, which this command started and which still runs: with {@code keep}, with a
      * savepoint in the job's checkpoint directory (then what {@code resumedFrom} named is

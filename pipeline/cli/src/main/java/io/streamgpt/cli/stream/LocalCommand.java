@@ -126,7 +126,9 @@ public final class LocalCommand implements Callable<Integer> {
                         corpus, config.topics().text().get(0), records);
             }
             long startedMs = System.currentTimeMillis();
-            JobClient client = LocalStack.startJob(config, prometheusPorts, 0, restoreFrom);
+            JobClient client =
+                    LocalStack.startJob(
+                            config, prometheusPorts, 0, LocalCheckpoints.restoring(restoreFrom));
             out.println(
                     "job "
                             + client.getJobID()

@@ -49,19 +49,15 @@ public final class LocalStack {
     /** The same with the REST API on {@code restPort} (0: any free port). */
     public static JobClient startJob(JobConfig config, String prometheusPorts, int restPort)
             throws Exception {
-        return startJob(config, prometheusPorts, restPort, null);
+        return startJob(config, prometheusPorts, restPort, new Configuration());
     }
 
-    /** The same, restored from a checkpoint or savepoint ({@code restoreFrom}, null: none). */
+    /** The same with {@code extra} cluster settings (a benchmark's metric reporter). */
     public static JobClient startJob(
-            JobConfig config, String prometheusPorts, int restPort, String restoreFrom)
+            JobConfig config, String prometheusPorts, int restPort, Configuration extra)
             throws Exception {
         Configuration conf = LoopbackCluster.configuration();
-        if (restoreFrom != null) {
-            conf.set(
-                    org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH,
-                    restoreFrom);
-        }
+        conf.addAll(extra);
         conf.setString("rest.port", String.valueOf(restPort));
         conf.addAll(StreamingTrainerJob.configuration(config));
         conf.setString("taskmanager.numberOfTaskSlots", String.valueOf(config.replicas().count()));
