@@ -48,10 +48,20 @@ public final class StreamGpt implements Runnable {
     /** Exit code of invalid options and configs, before any work starts. */
     static final int EXIT_USAGE = 2;
 
-    /** Exit code of a {@link CommandFailure}: the work itself failed. */
+    /**
+     * Exit code of a failure of the work: a {@link CommandFailure}, an unreachable service, a
+     * runtime state (see {@link Failures}).
+     */
     static final int EXIT_FAILURE = 1;
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    /** Read from the parse result by {@link Failures}; here so that every command takes it. */
+    @CommandLine.Option(
+            names = "--verbose",
+            scope = CommandLine.ScopeType.INHERIT,
+            description = "On a failure, print its stack trace too.")
+    boolean verbose;
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -70,18 +80,7 @@ public final class StreamGpt implements Runnable {
         return new CommandLine(new StreamGpt())
                 .setOut(out)
                 .setErr(err)
-                .setExecutionExceptionHandler(
-                        (e, cmd, parsed) -> {
-                            if (e instanceof IllegalArgumentException) {
-                                cmd.getErr().println("streamgpt: " + e.getMessage());
-                                return EXIT_USAGE;
-                            }
-                            if (e instanceof CommandFailure) {
-                                cmd.getErr().println("streamgpt: " + e.getMessage());
-                                return EXIT_FAILURE;
-                            }
-                            throw e;
-                        })
+                .setExecutionExceptionHandler(Failures::report)
                 .execute(args);
     }
 

@@ -35,8 +35,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Invalid options and a Kafka that cannot serve the job fail before anything is created, fed or
- * trained: exit code 2 and one line on stderr. (A wrongly passing check would start the job: the
- * timeout turns that into a failure.)
+ * trained: exit code 2 (1 for a Kafka that does not answer) and one line on stderr. (A wrongly
+ * passing check would start the job: the timeout turns that into a failure.)
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class FailFastTest {
@@ -118,25 +118,32 @@ class FailFastTest {
         assertFailsFast(run(args.toArray(String[]::new)), expected);
     }
 
+    /**
+     * An unreachable Kafka is a state of the world, not of the options: exit 1 (not 2), still one
+     * line, naming the address and the option that points elsewhere (see ExitCodesTest).
+     */
     @Test
     void anUnreachableKafkaFailsWithinTheTimeout() throws Exception {
         int closed = EmbeddedKafka.freePort();
-        Result r =
-                run(
-                        "local",
-                        "--bootstrap-servers",
-                        "127.0.0.1:" + closed,
-                        "--preflight-timeout-ms",
-                        "1000");
-        assertFailsFast(r, "cannot reach Kafka at 127.0.0.1:" + closed + " within 1 s");
-        assertFailsFast(
-                run(
-                        "local",
-                        "--bootstrap-servers",
-                        "no-such-host.invalid:9092",
-                        "--preflight-timeout-ms",
-                        "1000"),
-                "cannot reach Kafka at no-such-host.invalid:9092");
+        for (String[] args :
+                List.of(
+                        new String[] {
+                            "127.0.0.1:" + closed,
+                            "cannot reach Kafka at 127.0.0.1:" + closed + " within 1 s"
+                        },
+                        new String[] {
+                            "no-such-host.invalid:9092",
+                            "cannot reach Kafka at no-such-host.invalid:9092"
+                        })) {
+            Result r =
+                    run("local", "--bootstrap-servers", args[0], "--preflight-timeout-ms", "1000");
+            assertThat(r.exit()).as(r.err()).isEqualTo(1);
+            assertThat(r.err())
+                    .startsWith("streamgpt: " + args[1])
+                    .contains("point --bootstrap-servers elsewhere");
+            assertThat(r.err().strip()).doesNotContain("\n");
+            assertThat(r.out()).doesNotContain("Kafka broker").doesNotContain("running");
+        }
     }
 
     @Test

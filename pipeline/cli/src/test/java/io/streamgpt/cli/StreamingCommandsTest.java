@@ -87,6 +87,10 @@ class StreamingCommandsTest {
                         "step +40 \\| round +8 \\|.*train [0-9.]+ \\([0-9.]+, [0-9.]+\\) \\| val"
                                 + " [0-9.]+")
                 .contains("--- sample at step 20 ---", "stopped");
+        // a clean stop without --keep-checkpoints leaves no checkpoint behind
+        try (var left = Files.walk(dir.resolve("ck"))) {
+            assertThat(left.filter(Files::isRegularFile).toList()).isEmpty();
+        }
     }
 
     /**

@@ -265,7 +265,7 @@ class RogueProducerTest {
             }
             ModelTopicReader.Newest exported =
                     ModelTopicReader.newest(
-                            quiet.kafka().bootstrapServers(),
+                            quiet.kafka().clientSettings(),
                             quiet.topics().model(),
                             new ModelLoopAuthenticator(
                                     ModelSecret.read(quiet.topics().modelSecret())),

@@ -254,12 +254,9 @@ public final class FlinkRest {
                     http.send(
                             request.timeout(Duration.ofSeconds(60)).build(),
                             HttpResponse.BodyHandlers.ofString());
-        } catch (ConnectException e) {
-            throw new IOException(
-                    "cannot reach Flink's REST API at "
-                            + base
-                            + " (is the cluster up? `streamgpt stack up`)",
-                    e);
+        } catch (ConnectException | java.net.http.HttpConnectTimeoutException e) {
+            // the command line adds what to do and the option that points elsewhere (Failures)
+            throw new IOException("cannot reach Flink's REST API at " + base, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while calling " + base, e);

@@ -1,5 +1,7 @@
 package io.streamgpt.cli.cluster;
 
+import io.streamgpt.cli.CommandFailure;
+
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -40,8 +42,8 @@ public final class JobsCommand {
                                             j.name().equals("streamgpt")
                                                     && j.state().equals("RUNNING"))
                             .toList();
-            if (running.size() != 1) {
-                throw new IllegalArgumentException(
+            if (running.size() != 1) { // a state of the cluster, not of the options: exit 1
+                throw new CommandFailure(
                         running.isEmpty()
                                 ? "no streamgpt job is running on " + flink
                                 : running.size()

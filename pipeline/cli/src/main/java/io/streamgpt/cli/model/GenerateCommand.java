@@ -165,11 +165,9 @@ public final class GenerateCommand implements Callable<Integer> {
                         ParamOptions.value(spec, TopicsConfig.PROMPTS),
                         ParamOptions.value(spec, TopicsConfig.ANSWERS),
                         Duration.ofSeconds(Math.min(10, timeoutSeconds)))) {
-            // the client fails the answer with a TimeoutException after the request's timeout_ms
+            // the client fails the answer with a TimeoutException after the request's timeout_ms;
+            // Kafka unreachable or no topic propagate, for Failures to name the flag
             answer = client.ask(request).get();
-        } catch (IllegalStateException e) {
-            err.println("streamgpt: " + e.getMessage());
-            return 1;
         } catch (ExecutionException e) {
             if (!(e.getCause() instanceof TimeoutException)) {
                 err.println("streamgpt: " + e.getCause().getMessage());

@@ -421,8 +421,8 @@ public final class ClusterStack {
             out.println(service.name() + " already running (pid " + running.get().pid() + ")");
             return;
         }
-        if (port > 0 && portInUse(port)) {
-            throw new IllegalArgumentException(
+        if (port > 0 && portInUse(port)) { // a state of the machine, not of the options: exit 1
+            throw new CommandFailure(
                     "port "
                             + port
                             + " of "
@@ -495,16 +495,10 @@ public final class ClusterStack {
             properties.store(writer, "streamgpt stack: a single-node KRaft broker on 127.0.0.1");
         }
         formatKafka(dir, data, scram);
-        kafka().start(
-                        List.of(
-                                javaCommand,
-                                "-Xms256m",
-                                "-Xmx512m",
-                                "-cp",
-                                launcherClasspath(),
-                                "kafka.Kafka",
-                                config.toString()),
-                        Map.of());
+        List<String> command = new ArrayList<>(List.of(javaCommand, "-Xms256m", "-Xmx512m"));
+        command.addAll(kafka().log4jOptions(logConfig())); // the broker's log rolls too
+        command.addAll(List.of("-cp", launcherClasspath(), "kafka.Kafka", config.toString()));
+        kafka().start(command, Map.of());
     }
 
     /**
@@ -584,7 +578,7 @@ public final class ClusterStack {
 
     private void startJobManager() throws IOException {
         List<String> command = new ArrayList<>(List.of(javaCommand, "-Xms512m", "-Xmx512m"));
-        command.addAll(flinkJvmOptions());
+        command.addAll(flinkJvmOptions(jobManager()));
         command.addAll(
                 List.of(
                         "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
@@ -610,7 +604,7 @@ public final class ClusterStack {
                                 "-XX:MaxDirectMemorySize=" + directMb + "m",
                                 "-XX:MaxMetaspaceSize=256m",
                                 "-Dai.djl.offline=true"));
-        command.addAll(flinkJvmOptions());
+        command.addAll(flinkJvmOptions(taskManager(index)));
         command.addAll(
                 List.of(
                         "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
@@ -652,15 +646,18 @@ public final class ClusterStack {
         return Files.createDirectories(dir);
     }
 
-    private List<String> flinkJvmOptions() {
+    private List<String> flinkJvmOptions(ManagedProcess service) {
         List<String> options = new ArrayList<>(JVM_OPENS);
-        options.add(
-                "-Dlog4j.configurationFile="
-                        + settings.home().resolve("deploy/flink/log4j-console.properties"));
+        options.addAll(service.log4jOptions(logConfig()));
         options.add("-Dstreamgpt.stack=" + settings.runDir());
         options.add("-cp");
         options.add(clusterClasspath());
         return options;
+    }
+
+    /** The rolling log4j configuration of the stack's Java services. */
+    private Path logConfig() {
+        return settings.home().resolve("deploy/flink/log4j-stack.properties");
     }
 
     /** The Flink config directory of this stack, written once per ClusterStack. */

@@ -11,11 +11,36 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One service of the stack as an operating-system process: started detached (it outlives the
- * command that started it), its pid in {@code <run dir>/<name>.pid}, its output appended to {@code
- * <run dir>/logs/<name>.log}. Only a process whose pid file this stack wrote, and whose command
- * line still names the run directory, counts as ours: a recycled pid is not stopped.
+ * command that started it), its pid in {@code <run dir>/<name>.pid}, its log in {@code <run
+ * dir>/logs/<name>.log}. Only a process whose pid file this stack wrote, and whose command line
+ * still names the run directory, counts as ours: a recycled pid is not stopped.
+ *
+ * <p>Logs stay bounded ({@link LogLimit}): a Java service logs through log4j's rolling appender
+ * ({@link #log4jOptions}) into {@code <name>.log}, rolled at the limit while it runs, and its
+ * stdout/stderr (the JVM's own messages) goes to {@code <name>.out}; any other service's output
+ * goes to {@code <name>.log}. Every file over the limit is rolled when the service starts. Rolled
+ * files are {@code <name>.log.1} (newest) to {@code <name>.log.N}.
  */
 public final class ManagedProcess {
+
+    /**
+     * How large a log grows before it is rolled, and how many rolled files are kept: a service's
+     * logs take at most {@code (backups + 1) x maxBytes} per file kind, plus one line.
+     */
+    public record LogLimit(long maxBytes, int backups) {
+        /** 10 MB, 4 rolled files: at most 50 MB of log per service. */
+        public static final LogLimit DEFAULT = new LogLimit(10L << 20, 4);
+
+        public LogLimit {
+            if (maxBytes < 1024 || backups < 1) {
+                throw new IllegalArgumentException(
+                        "a log limit needs >= 1 KB and >= 1 rolled file, got "
+                                + maxBytes
+                                + " bytes, "
+                                + backups);
+            }
+        }
+    }
 
     private static final String START_MARKER = "--- streamgpt stack: starting ";
     private static final java.util.regex.Pattern EXCEPTION_LINE =
@@ -24,10 +49,16 @@ public final class ManagedProcess {
 
     private final String name;
     private final Path runDir;
+    private final LogLimit logLimit;
 
     ManagedProcess(String name, Path runDir) {
+        this(name, runDir, LogLimit.DEFAULT);
+    }
+
+    ManagedProcess(String name, Path runDir, LogLimit logLimit) {
         this.name = name;
         this.runDir = runDir;
+        this.logLimit = logLimit;
     }
 
     String name() {
@@ -36,6 +67,45 @@ public final class ManagedProcess {
 
     Path log() {
         return runDir.resolve("logs").resolve(name + ".log");
+    }
+
+    /** stdout and stderr of a service that writes {@link #log()} itself. */
+    Path output() {
+        return runDir.resolve("logs").resolve(name + ".out");
+    }
+
+    /**
+     * The JVM options that make a Java service log into {@link #log()} through the rolling appender
+     * of {@code config} ({@code deploy/flink/log4j-stack.properties}), within the limit.
+     */
+    List<String> log4jOptions(Path config) {
+        return List.of(
+                "-Dlog4j.configurationFile=" + config,
+                "-Dstreamgpt.log.file=" + log(),
+                "-Dstreamgpt.log.max-size=" + logLimit.maxBytes() + "B",
+                "-Dstreamgpt.log.backups=" + logLimit.backups());
+    }
+
+    /**
+     * Rolls {@code file} if it is over the limit: {@code file.N-1} to {@code file.N}, ..., {@code
+     * file} to {@code file.1}; the oldest beyond the limit is deleted. log4j's rolling appender
+     * ({@code fileIndex = min}) names its files the same way.
+     */
+    void rollIfOverLimit(Path file) throws IOException {
+        if (!Files.exists(file) || Files.size(file) <= logLimit.maxBytes()) {
+            return;
+        }
+        Files.deleteIfExists(rolled(file, logLimit.backups()));
+        for (int i = logLimit.backups() - 1; i >= 1; i--) {
+            if (Files.exists(rolled(file, i))) {
+                Files.move(rolled(file, i), rolled(file, i + 1));
+            }
+        }
+        Files.move(file, rolled(file, 1));
+    }
+
+    static Path rolled(Path file, int index) {
+        return file.resolveSibling(file.getFileName() + "." + index);
     }
 
     private Path pidFile() {
@@ -82,17 +152,23 @@ public final class ManagedProcess {
             throw new IllegalArgumentException(
                     "command of " + name + " does not name the run directory " + runDir);
         }
+        // a service given log4jOptions writes log() itself (and rolls it); its output goes aside
+        boolean writesOwnLog = command.contains("-Dstreamgpt.log.file=" + log());
+        Path output = writesOwnLog ? output() : log();
         Files.createDirectories(log().getParent());
-        Files.writeString(
-                log(),
-                START_MARKER + name + " at " + java.time.Instant.now() + " ---\n",
-                java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.APPEND);
+        for (Path file : writesOwnLog ? List.of(log(), output()) : List.of(log())) {
+            rollIfOverLimit(file);
+            Files.writeString(
+                    file,
+                    START_MARKER + name + " at " + java.time.Instant.now() + " ---\n",
+                    java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        }
         ProcessBuilder builder =
                 new ProcessBuilder(command)
                         .directory(runDir.toFile())
                         .redirectErrorStream(true)
-                        .redirectOutput(ProcessBuilder.Redirect.appendTo(log().toFile()))
+                        .redirectOutput(ProcessBuilder.Redirect.appendTo(output.toFile()))
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         builder.environment().putAll(environment);
         Process process = builder.start();
@@ -116,12 +192,16 @@ public final class ManagedProcess {
      * a service that exited while starting.
      */
     Optional<String> lastError() {
+        return lastError(log()).or(() -> lastError(output()));
+    }
+
+    private static Optional<String> lastError(Path log) {
         try {
-            if (!Files.exists(log())) {
+            if (!Files.exists(log)) {
                 return Optional.empty();
             }
             String text;
-            try (var file = new java.io.RandomAccessFile(log().toFile(), "r")) {
+            try (var file = new java.io.RandomAccessFile(log.toFile(), "r")) {
                 long from = Math.max(0, file.length() - 256 * 1024);
                 byte[] tail = new byte[(int) (file.length() - from)];
                 file.seek(from);

@@ -79,6 +79,21 @@ public final class LocalCommand implements Callable<Integer> {
                             + " for none. Default: ${DEFAULT-VALUE}.")
     int consolePort;
 
+    @Option(
+            names = "--keep-checkpoints",
+            description =
+                    "On a clean stop, keep this run's state (a savepoint in the checkpoint"
+                            + " directory) for --resume; without it the run's checkpoints are"
+                            + " removed.")
+    boolean keepCheckpoints;
+
+    @Option(
+            names = "--resume",
+            description =
+                    "Start from the newest state kept in the checkpoint directory (see"
+                            + " --keep-checkpoints): the steps, the model, the data offsets.")
+    boolean resume;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
@@ -100,6 +115,9 @@ public final class LocalCommand implements Callable<Integer> {
         arguments.putIfAbsent(
                 CheckpointConfig.DIRECTORY.name(),
                 Paths.home().resolve("runs").resolve("checkpoints").toUri().toString());
+        LocalCheckpoints checkpoints =
+                new LocalCheckpoints(arguments.get(CheckpointConfig.DIRECTORY.name()));
+        String restoreFrom = resume ? checkpoints.newestForResume() : null;
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook =
@@ -107,7 +125,8 @@ public final class LocalCommand implements Callable<Integer> {
                         () -> {
                             stop.set(true);
                             try {
-                                stopped.await(60, TimeUnit.SECONDS);
+                                stopped.await(
+                                        180, TimeUnit.SECONDS); // a kept run stops with a savepoint
                             } catch (InterruptedException e) {
                                 Thread.currentThread().interrupt();
                             }
@@ -135,10 +154,16 @@ public final class LocalCommand implements Callable<Integer> {
             }
             long startedMs = System.currentTimeMillis();
             int restPort = freePort();
-            JobClient client = LocalStack.startJob(config, prometheusPorts, restPort);
+            JobClient client =
+                    LocalStack.startJob(
+                            config,
+                            prometheusPorts,
+                            restPort,
+                            LocalCheckpoints.restoring(restoreFrom));
             out.println(
                     "job "
                             + client.getJobID()
+                            + (restoreFrom != null ? " resumed from " + restoreFrom + "," : "")
                             + " running; Prometheus metrics on 127.0.0.1:"
                             + prometheusPorts
                             + "; Ctrl-C stops");
@@ -160,7 +185,7 @@ public final class LocalCommand implements Callable<Integer> {
                 }
             } finally {
                 if (!client.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
-                    client.cancel().get(60, TimeUnit.SECONDS);
+                    checkpoints.stop(client, keepCheckpoints, restoreFrom, out);
                 }
                 out.println("stopped");
                 out.flush();

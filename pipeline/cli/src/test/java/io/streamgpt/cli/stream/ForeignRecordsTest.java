@@ -134,7 +134,7 @@ class ForeignRecordsTest {
     }
 
     @Test
-    void theLiveViewShowsTheJobsRecordsAndGoesOnPastTheOthers() {
+    void theLiveViewShowsTheJobsRecordsAndGoesOnPastTheOthers() throws Exception {
         StringWriter printed = new StringWriter();
         try (LiveView view = new LiveView(config, new PrintWriter(printed, true), 0)) {
             long deadline = System.currentTimeMillis() + 30_000;
