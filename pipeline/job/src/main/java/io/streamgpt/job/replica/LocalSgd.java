@@ -39,6 +39,7 @@ final class LocalSgd {
     private double roundLossSum; // losses of the steps since the last send: the round's train loss
     private int roundLossSteps;
     private long lastLatencyMs;
+    private long latenciesMeasured; // rounds adopted that this replica had sent: each one a latency
 
     /**
      * @param adoptedRound the newest round this replica took the global model of
@@ -75,6 +76,11 @@ final class LocalSgd {
 
     long lastLatencyMs() {
         return lastLatencyMs;
+    }
+
+    /** How many round trips were measured: {@link #lastLatencyMs()} is new when this grows. */
+    long latenciesMeasured() {
+        return latenciesMeasured;
     }
 
     /** Counts one step's training loss into the round's mean. */
@@ -157,6 +163,7 @@ final class LocalSgd {
         Long sentAt = sentAtNanos.remove(round);
         if (sentAt != null) {
             lastLatencyMs = (nowNanos - sentAt) / 1_000_000;
+            latenciesMeasured++;
         }
         return next;
     }

@@ -22,7 +22,9 @@ import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.TimerService;
@@ -67,6 +69,9 @@ public final class TrainingReplica
     private static final Logger LOG = LoggerFactory.getLogger(TrainingReplica.class);
     private static final long WAIT_POLL_MS = 2;
 
+    /** Sync round trips the latency quantiles are computed over: the newest ones. */
+    private static final int LATENCY_WINDOW = 256;
+
     private final GptConfig shape;
     private final TrainingConfig training;
     private final ReplicaConfig replicas;
@@ -89,6 +94,7 @@ public final class TrainingReplica
     private transient long globalStep;
     private transient long tokensConsumed;
     private transient float lastLoss;
+    private transient Histogram syncLatency;
     private transient double tokensPerSecond;
     private transient boolean timerPending;
     private transient boolean resendAfterRestore;
@@ -278,7 +284,10 @@ public final class TrainingReplica
         metrics.gauge("tokens_consumed", () -> tokensConsumed);
         metrics.gauge("buffer_fill", () -> (double) buffer.size() / buffer.capacity());
         metrics.gauge("model_version", () -> sgd.adoptedRound());
-        metrics.gauge("sync_latency_ms", () -> sgd.lastLatencyMs());
+        // a histogram, not the last value: Prometheus gets quantiles of the last rounds' latencies
+        syncLatency =
+                metrics.histogram(
+                        "sync_latency_ms", new DescriptiveStatisticsHistogram(LATENCY_WINDOW));
         metrics.gauge("generation", () -> generation);
         syncRounds = metrics.counter("sync_rounds");
         staleChunks = metrics.counter("stale_model_chunks");
@@ -396,12 +405,16 @@ public final class TrainingReplica
         staleChunks.inc(globalRounds.ignored() - ignoredBefore);
         if (complete != null) {
             long round = complete.round();
+            long latencies = sgd.latenciesMeasured();
             model.setParameterValues(
                     sgd.adopt(
                             round,
                             complete.parameters(),
                             model.parameterValues(),
                             System.nanoTime()));
+            if (sgd.latenciesMeasured() > latencies) {
+                syncLatency.update(sgd.lastLatencyMs());
+            }
             if (replica == 0) {
                 global = new ReplicaSnapshot.Global(round, complete.parameters());
             }
