@@ -5,6 +5,7 @@ import io.streamgpt.cli.cluster.JobsCommand;
 import io.streamgpt.cli.cluster.SubmitCommand;
 import io.streamgpt.cli.model.ExportCommand;
 import io.streamgpt.cli.model.GenerateCommand;
+import io.streamgpt.cli.model.ImportCommand;
 import io.streamgpt.cli.model.TrainCommand;
 import io.streamgpt.cli.serve.ServeCommand;
 import io.streamgpt.cli.stack.StackCommand;
@@ -32,6 +33,7 @@ import picocli.CommandLine.Command;
             SamplesCommand.class,
             GenerateCommand.class,
             ExportCommand.class,
+            ImportCommand.class,
             ServeCommand.class,
             TrainCommand.class,
             BenchCommand.class,

@@ -12,6 +12,7 @@ import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.ModelFile;
 import io.streamgpt.model.ModelPreset;
 import io.streamgpt.model.ParameterLayout;
+import io.streamgpt.model.SafetensorsModel;
 import io.streamgpt.model.Vocabulary;
 
 import picocli.CommandLine.Command;
@@ -23,6 +24,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -58,6 +60,25 @@ public final class ExportCommand implements Callable<Integer> {
             required = true,
             description = "Model file to write (atomically, with a checksum).")
     Path out;
+
+    /** What {@code --out} is written as. */
+    enum Format {
+        /** streamgpt's model file, for {@code generate --model}. */
+        sgpt,
+        /**
+         * the PyTorch reference's state_dict with streamgpt's metadata ({@link SafetensorsModel}).
+         */
+        safetensors
+    }
+
+    @Option(
+            names = "--format",
+            defaultValue = "sgpt",
+            description =
+                    "sgpt (streamgpt's model file) or safetensors (the PyTorch reference's"
+                            + " state_dict names; config, vocabulary, step and round in its"
+                            + " metadata). Default: ${DEFAULT-VALUE}.")
+    Format format;
 
     @Option(
             names = "--timeout",
@@ -97,9 +118,18 @@ public final class ExportCommand implements Callable<Integer> {
                             newest.parameters().length,
                             expected));
         }
-        ModelFile.save(
-                out,
-                new ModelFile.Contents(config, vocabulary, newest.parameters(), newest.step()));
+        ModelFile.Contents model =
+                new ModelFile.Contents(config, vocabulary, newest.parameters(), newest.step());
+        if (format == Format.safetensors) {
+            SafetensorsModel.save(
+                    out,
+                    model,
+                    Map.of(
+                            "generation", newest.version().generation(),
+                            "round", newest.version().round()));
+        } else {
+            ModelFile.save(out, model);
+        }
         spec.commandLine()
                 .getOut()
                 .printf(

@@ -42,6 +42,7 @@ class LocalSgdTest {
         assertThat(sgd.waiting()).isFalse();
         assertThat(sgd.adoptedRound()).isEqualTo(1);
         assertThat(sgd.lastLatencyMs()).isEqualTo(2); // 2,000,000 ns after sending
+        assertThat(sgd.latenciesMeasured()).isEqualTo(1); // one round trip for the histogram
         assertThat(sgd.contribute(4, 192, 1f, next, 3_000_000)[0].baseChecksum())
                 .as("the next round starts from the adopted model")
                 .isEqualTo(FloatArrays.crc32(next));
@@ -56,6 +57,10 @@ class LocalSgdTest {
         // next = global + (local - sent) = (10 + 1, 20 + 0, 30 + 2)
         float[] next = sgd.adopt(1, new float[] {10f, 20f, 30f}, new float[] {2f, 2f, 5f}, 0);
         assertThat(next).containsExactly(11f, 20f, 32f);
+        assertThat(sgd.latenciesMeasured()).isEqualTo(1);
+        // a round this replica did not send (it joined later) is no round trip
+        sgd.adopt(2, new float[3], new float[3], 0);
+        assertThat(sgd.latenciesMeasured()).isEqualTo(1);
     }
 
     @Test
