@@ -7,6 +7,7 @@ import io.streamgpt.cli.cluster.SubmitCommand;
 import io.streamgpt.cli.model.EvalCommand;
 import io.streamgpt.cli.model.ExportCommand;
 import io.streamgpt.cli.model.GenerateCommand;
+import io.streamgpt.cli.model.ImportCommand;
 import io.streamgpt.cli.model.TrainCommand;
 import io.streamgpt.cli.serve.ServeCommand;
 import io.streamgpt.cli.stack.StackCommand;
@@ -37,6 +38,7 @@ import picocli.CommandLine.Command;
             LossesCommand.class,
             GenerateCommand.class,
             ExportCommand.class,
+            ImportCommand.class,
             ServeCommand.class,
             TrainCommand.class,
             EvalCommand.class,

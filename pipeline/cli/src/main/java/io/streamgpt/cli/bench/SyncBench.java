@@ -317,7 +317,7 @@ public final class SyncBench implements Callable<Integer> {
                     && metrics.values().stream()
                             .allMatch(
                                     m ->
-                                            m.get("sync_round_ms") instanceof Histogram h
+                                            m.get("sync_latency_ms") instanceof Histogram h
                                                     && h.getCount() >= count)) {
                 return read(metrics, n);
             }
@@ -337,7 +337,7 @@ public final class SyncBench implements Callable<Integer> {
         long[] perReplica = new long[n];
         for (int r = 0; r < n; r++) {
             Map<String, Metric> m = metrics.get(r);
-            perReplica[r] = ((Histogram) m.get("sync_round_ms")).getCount();
+            perReplica[r] = ((Histogram) m.get("sync_latency_ms")).getCount();
             rounds += perReplica[r];
             waited += ((Number) ((Gauge<?>) m.get("sync_wait_ms_total")).getValue()).doubleValue();
             steps += ((Number) ((Gauge<?>) m.get("steps")).getValue()).longValue();
@@ -353,7 +353,7 @@ public final class SyncBench implements Callable<Integer> {
         List<Double> all = new ArrayList<>();
         for (int r = 0; r < n; r++) {
             long[] values =
-                    ((Histogram) metrics.get(r).get("sync_round_ms")).getStatistics().getValues();
+                    ((Histogram) metrics.get(r).get("sync_latency_ms")).getStatistics().getValues();
             // values in arrival order while the window is not full
             for (long i = from.roundsPerReplica[r];
                     i < to.roundsPerReplica[r] && i < values.length;

@@ -18,6 +18,7 @@ import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.ModelFile;
 import io.streamgpt.model.ModelPreset;
 import io.streamgpt.model.ParameterLayout;
+import io.streamgpt.model.SafetensorsModel;
 import io.streamgpt.model.Vocabulary;
 
 import picocli.CommandLine.Command;
@@ -73,6 +74,25 @@ public final class ExportCommand implements Callable<Integer> {
             required = true,
             description = "Model file to write (atomically, with a checksum).")
     Path out;
+
+    /** What {@code --out} is written as. */
+    enum Format {
+        /** streamgpt's model file, for {@code generate --model}. */
+        sgpt,
+        /**
+         * the PyTorch reference's state_dict with streamgpt's metadata ({@link SafetensorsModel}).
+         */
+        safetensors
+    }
+
+    @Option(
+            names = "--format",
+            defaultValue = "sgpt",
+            description =
+                    "sgpt (streamgpt's model file) or safetensors (the PyTorch reference's"
+                            + " state_dict names; config, vocabulary, step and round in its"
+                            + " metadata). Default: ${DEFAULT-VALUE}.")
+    Format format;
 
     @Option(
             names = "--timeout",
@@ -165,9 +185,18 @@ public final class ExportCommand implements Callable<Integer> {
                             expected),
                     e);
         }
-        ModelFile.save(
-                out,
-                new ModelFile.Contents(config, vocabulary, newest.parameters(), newest.step()));
+        ModelFile.Contents model =
+                new ModelFile.Contents(config, vocabulary, newest.parameters(), newest.step());
+        if (format == Format.safetensors) {
+            SafetensorsModel.save(
+                    out,
+                    model,
+                    Map.of(
+                            "generation", newest.version().generation(),
+                            "round", newest.version().round()));
+        } else {
+            ModelFile.save(out, model);
+        }
         spec.commandLine()
                 .getOut()
                 .printf(

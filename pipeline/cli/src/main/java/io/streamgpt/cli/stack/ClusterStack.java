@@ -16,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -757,6 +758,11 @@ public final class ClusterStack {
                         .replaceAll("(?m)^(\\s*- targets: ).*$", "$1" + targets);
         Path file = dir.resolve("prometheus.yml");
         Files.writeString(file, config);
+        // the config names its rule file relative to itself
+        Files.copy(
+                settings.home().resolve("deploy/prometheus/rules.yml"),
+                dir.resolve("rules.yml"),
+                StandardCopyOption.REPLACE_EXISTING);
         prometheus()
                 .start(
                         List.of(

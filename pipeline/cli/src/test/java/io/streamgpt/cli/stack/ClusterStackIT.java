@@ -1,5 +1,6 @@
 package io.streamgpt.cli.stack;
 
+import io.streamgpt.cli.GrafanaDashboard;
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.cli.cluster.FlinkRest;
@@ -28,7 +29,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -170,6 +173,9 @@ class ClusterStackIT {
         assertThat(prometheusSeries("flink_taskmanager_job_task_operator_val_loss"))
                 .as("val loss in Prometheus")
                 .isPositive();
+        // every chart of the Grafana dashboard has data: the job has trained, restarted once,
+        // checkpointed and answered a prompt by now
+        everyDashboardQueryReturnsASeries();
 
         String[] stopped =
                 cli(
@@ -333,6 +339,54 @@ class ClusterStackIT {
             Thread.sleep(1000);
         }
         return Double.NaN;
+    }
+
+    /**
+     * Runs each query of the Grafana dashboard once against the stack's Prometheus: each must
+     * return at least one series with a value (not NaN). Queries of recording rules may need an
+     * evaluation more, so the empty ones are retried for at most 30 s.
+     */
+    private void everyDashboardQueryReturnsASeries() throws Exception {
+        long start = System.nanoTime();
+        JsonNode dashboard = GrafanaDashboard.read();
+        List<GrafanaDashboard.Query> queries =
+                GrafanaDashboard.queries(dashboard, GrafanaDashboard.VARIABLES);
+        HttpClient http = HttpClient.newHttpClient();
+        Map<GrafanaDashboard.Query, String> empty = new LinkedHashMap<>();
+        List<GrafanaDashboard.Query> pending = queries;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        do {
+            empty.clear();
+            for (GrafanaDashboard.Query q : pending) {
+                URI uri =
+                        URI.create(
+                                settings.prometheusUrl()
+                                        + "/api/v1/query?query="
+                                        + URLEncoder.encode(q.expr(), StandardCharsets.UTF_8));
+                String body =
+                        http.send(
+                                        HttpRequest.newBuilder(uri).build(),
+                                        HttpResponse.BodyHandlers.ofString())
+                                .body();
+                boolean hasValue = false;
+                for (JsonNode series : JSON.readTree(body).path("data").path("result")) {
+                    hasValue |= !Double.isNaN(series.path("value").path(1).asDouble(Double.NaN));
+                }
+                if (!hasValue) {
+                    empty.put(q, body);
+                }
+            }
+            pending = new ArrayList<>(empty.keySet());
+            if (!pending.isEmpty()) {
+                Thread.sleep(2000);
+            }
+        } while (!pending.isEmpty() && System.nanoTime() < deadline);
+        assertThat(empty).as("dashboard queries without data").isEmpty();
+        System.out.printf(
+                "ClusterStackIT: %d dashboard panels, %d queries, each with data, in %.1f s%n",
+                GrafanaDashboard.panels(dashboard).size(),
+                queries.size(),
+                (System.nanoTime() - start) / 1e9);
     }
 
     static void awaitState(FlinkRest rest, String jobId, String state) throws Exception {

@@ -78,7 +78,9 @@ public final class TrainingReplica
     private static final long WAIT_POLL_MS = 2;
     private static final int LATENCIES_KEPT = 4096;
 
+    /** Sync round trips the latency quantiles are computed over: the newest ones. */
     private final GptConfig shape;
+
     private final TrainingConfig training;
     private final ReplicaConfig replicas;
     private final SyncConfig sync;
@@ -310,17 +312,17 @@ public final class TrainingReplica
         metrics.gauge("tokens_consumed", () -> tokensConsumed);
         metrics.gauge("buffer_fill", () -> (double) buffer.size() / buffer.capacity());
         metrics.gauge("model_version", () -> sgd.adoptedRound());
-        metrics.gauge("sync_latency_ms", () -> sgd.lastLatencyMs());
         metrics.gauge("generation", () -> generation);
         syncRounds = metrics.counter("sync_rounds");
         staleChunks = metrics.counter("stale_model_chunks");
         globalRounds.rejections().bindTo(metrics, Reason.LAYOUT, Reason.TOO_MANY_ROUNDS);
         metrics.gauge("model_rounds_in_flight", () -> globalRounds.roundsInFlight());
-        // what bench sync reads: time spent waiting for rounds, each round's latency, bytes
+        // what bench sync and the dashboard read: time spent waiting for rounds, each round's
+        // latency (a histogram, not the last value: Prometheus gets quantiles), bytes
         metrics.gauge("sync_wait_ms_total", () -> sgd.waitedMs());
         roundLatency =
                 metrics.histogram(
-                        "sync_round_ms", new DescriptiveStatisticsHistogram(LATENCIES_KEPT));
+                        "sync_latency_ms", new DescriptiveStatisticsHistogram(LATENCIES_KEPT));
         bytesSent = metrics.counter("sync_bytes_sent");
         bytesReceived = metrics.counter("sync_bytes_received");
     }

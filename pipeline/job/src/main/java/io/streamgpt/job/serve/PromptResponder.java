@@ -20,6 +20,8 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
 import org.apache.flink.runtime.state.FunctionInitializationContext;
 import org.apache.flink.runtime.state.FunctionSnapshotContext;
 import org.apache.flink.streaming.api.TimerService;
@@ -81,7 +83,7 @@ public final class PromptResponder
     private transient Counter answered;
     private transient Counter invalid;
     private transient Counter rejected;
-    private transient volatile long lastLatencyMs;
+    private transient Histogram latency;
 
     /** A request waiting for its turn, with where it came from and when it was sent. */
     record Waiting(PromptRequest request, String topic, int partition, long offset, long sentMs) {}
@@ -171,7 +173,8 @@ public final class PromptResponder
         rejected = metrics.counter("prompts_rejected");
         metrics.gauge("prompt_queue", () -> queue.size());
         metrics.gauge("prompt_model_round", () -> modelRound);
-        metrics.gauge("prompt_latency_ms", () -> lastLatencyMs);
+        // quantiles of the newest 256 prompts' latencies, not the last one
+        latency = metrics.histogram("prompt_latency_ms", new DescriptiveStatisticsHistogram(256));
         globalRounds.rejections().bindTo(metrics, GlobalRounds.READER_REASONS);
         metrics.gauge("model_rounds_in_flight", () -> globalRounds.roundsInFlight());
     }
@@ -366,7 +369,7 @@ public final class PromptResponder
                                 answering.unknownCharacters,
                                 Math.max(0, nowMs - answering.waiting.sentMs()))));
         answered.inc();
-        lastLatencyMs = nowMs - answering.waiting.sentMs();
+        latency.update(nowMs - answering.waiting.sentMs());
     }
 
     private TopicRecord answer(Reports.Answer answer) {
