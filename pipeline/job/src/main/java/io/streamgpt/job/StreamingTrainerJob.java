@@ -9,6 +9,7 @@ import io.streamgpt.connectors.records.TopicRecord;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.eval.Evaluator;
+import io.streamgpt.job.eval.LineageReporter;
 import io.streamgpt.job.eval.PrequentialReporter;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.input.WindowAssembler;
@@ -169,7 +170,8 @@ public final class StreamingTrainerJob {
                 .uid("evaluator")
                 .union(
                         trainWindows.getSideOutput(WindowAssembler.DEAD_LETTERS),
-                        prequentialRecords(contributions, config))
+                        prequentialRecords(contributions, config),
+                        lineageRecords(contributions, config))
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
                 .setParallelism(1)
                 .name("reports topics")
@@ -207,6 +209,16 @@ public final class StreamingTrainerJob {
                 .setParallelism(1)
                 .name("prequential loss")
                 .uid("prequential");
+    }
+
+    /** What the replicas had received and trained per round, one lineage record per version. */
+    private static DataStream<TopicRecord> lineageRecords(
+            SingleOutputStreamOperator<Contribution> replicas, JobConfig config) {
+        return replicas.getSideOutput(TrainingReplica.LINEAGE)
+                .process(new LineageReporter(config.replicas().count(), config.topics().losses()))
+                .setParallelism(1)
+                .name("lineage")
+                .uid("lineage");
     }
 
     /**

@@ -33,7 +33,12 @@ import java.util.concurrent.Callable;
         name = "bench",
         mixinStandardHelpOptions = true,
         description = "Benchmarks printing one JSON object on stdout.",
-        subcommands = {BenchCommand.ModelBench.class, PipelineBench.class, SoakBench.class})
+        subcommands = {
+            BenchCommand.ModelBench.class,
+            PipelineBench.class,
+            SoakBench.class,
+            DdpBench.class
+        })
 public final class BenchCommand implements Runnable {
 
     @Spec CommandSpec spec;
