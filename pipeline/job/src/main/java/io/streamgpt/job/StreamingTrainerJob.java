@@ -49,7 +49,9 @@ import java.util.Map;
  *
  * Flink 2 has no DataStream iterations, so the loop from the averager back to the replicas goes
  * through the model topic; the same topic is what the prompt responder and export read. Each
- * operator gets only the sections of the {@link JobConfig} it uses.
+ * operator gets only the sections of the {@link JobConfig} it uses. Two side outputs of the
+ * replicas join the reports: their test-then-train scores (prequential records) and what they had
+ * received per round (lineage records), one record per version each (docs/evaluation.md).
  */
 public final class StreamingTrainerJob {
 
