@@ -12,6 +12,7 @@ import io.streamgpt.connectors.records.TopicRecord;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.TopicsConfig;
 import io.streamgpt.job.eval.Evaluator;
+import io.streamgpt.job.eval.LineageReporter;
 import io.streamgpt.job.eval.PrequentialReporter;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.input.WindowAssembler;
@@ -51,7 +52,9 @@ import java.util.Map;
  *
  * Flink 2 has no DataStream iterations, so the loop from the averager back to the replicas goes
  * through the model topic; the same topic is what the prompt responder and export read. Each
- * operator gets only the sections of the {@link JobConfig} it uses.
+ * operator gets only the sections of the {@link JobConfig} it uses. Two side outputs of the
+ * replicas join the reports: their test-then-train scores (prequential records) and what they had
+ * received per round (lineage records), one record per version each (docs/evaluation.md).
  */
 public final class StreamingTrainerJob {
 
@@ -175,7 +178,8 @@ public final class StreamingTrainerJob {
                 .uid("evaluator")
                 .union(
                         trainWindows.getSideOutput(WindowAssembler.DEAD_LETTERS),
-                        prequentialRecords(contributions, config))
+                        prequentialRecords(contributions, config),
+                        lineageRecords(contributions, config))
                 .sinkTo(KafkaStreams.topicRecordSink(kafka))
                 .setParallelism(1)
                 .name("reports topics")
@@ -212,6 +216,16 @@ public final class StreamingTrainerJob {
                 .setParallelism(1)
                 .name("prequential loss")
                 .uid("prequential");
+    }
+
+    /** What the replicas had received and trained per round, one lineage record per version. */
+    private static DataStream<TopicRecord> lineageRecords(
+            SingleOutputStreamOperator<Contribution> replicas, JobConfig config) {
+        return replicas.getSideOutput(TrainingReplica.LINEAGE)
+                .process(new LineageReporter(config.replicas().count(), config.topics().losses()))
+                .setParallelism(1)
+                .name("lineage")
+                .uid("lineage");
     }
 
     /**

@@ -37,7 +37,8 @@ import java.util.concurrent.Callable;
             BenchCommand.ModelBench.class,
             PipelineBench.class,
             SoakBench.class,
-            SyncBench.class
+            SyncBench.class,
+            DdpBench.class
         })
 public final class BenchCommand implements Runnable {
 

@@ -3,6 +3,7 @@ package io.streamgpt.cli.bench;
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.stream.LocalStack;
 import io.streamgpt.connectors.client.LossReader;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.job.config.CheckpointConfig;
@@ -114,6 +115,15 @@ public final class PipelineBench implements Callable<Integer> {
                             + " SASL_SSL one (SCRAM-SHA-512, ACLs), side by side.")
     boolean tls;
 
+    @Option(
+            names = "--prequential-every",
+            defaultValue = "0",
+            description =
+                    "Run only the prequential cost: the one-replica job without and with"
+                            + " test-then-train scoring of one window in this many, alternately"
+                            + " (off, on, off, on). Default: ${DEFAULT-VALUE} (not run).")
+    int prequentialEvery;
+
     @Override
     public Integer call() throws Exception {
         if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
@@ -138,7 +148,12 @@ public final class PipelineBench implements Callable<Integer> {
                         log.println(name + " broker, pass " + (round + 1) + " ...");
                         double tokens =
                                 oneReplicaTokensPerSecond(
-                                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC);
+                                        kafka,
+                                        vocabulary,
+                                        cpu,
+                                        corpusFile,
+                                        SyncConfig.Mode.SYNC,
+                                        0);
                         result.withArray(name + "_job_one_replica_tokens_per_s")
                                 .add(BenchCommand.ModelBench.round(tokens));
                         GptConfig reference = GptConfig.preset("reference", vocabulary.size());
@@ -162,6 +177,11 @@ public final class PipelineBench implements Callable<Integer> {
         String text = Files.readString(corpusFile, StandardCharsets.UTF_8);
         TokenCorpus corpus = TokenCorpus.of(vocabulary.encode(text));
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
+            if (prequentialEvery > 0) {
+                measurePrequentialCost(kafka, vocabulary, cpu, corpusFile, result, log);
+                spec.commandLine().getOut().println(json.writeValueAsString(result));
+                return 0;
+            }
             if (!compareOnly) {
                 measureSpeed(kafka, vocabulary, cpu, corpus, corpusFile, result, log);
             }
@@ -215,6 +235,45 @@ public final class PipelineBench implements Callable<Integer> {
         return 0;
     }
 
+    /**
+     * The one-replica job's tokens/s without and with prequential scoring, twice each, alternating
+     * so that a change of machine load hits both alike; the cost is 1 - on / off of the sums.
+     */
+    private void measurePrequentialCost(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpusFile,
+            ObjectNode result,
+            PrintWriter log)
+            throws Exception {
+        double off = 0;
+        double on = 0;
+        var offRuns = result.putArray("job_one_replica_tokens_per_s_off");
+        var onRuns = result.putArray("job_one_replica_tokens_per_s_prequential");
+        for (int i = 0; i < 2; i++) {
+            log.println("one replica, prequential off ...");
+            double a =
+                    oneReplicaTokensPerSecond(
+                            kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
+            log.println("one replica, prequential every " + prequentialEvery + " ...");
+            double b =
+                    oneReplicaTokensPerSecond(
+                            kafka,
+                            vocabulary,
+                            cpu,
+                            corpusFile,
+                            SyncConfig.Mode.SYNC,
+                            prequentialEvery);
+            offRuns.add(BenchCommand.ModelBench.round(a));
+            onRuns.add(BenchCommand.ModelBench.round(b));
+            off += a;
+            on += b;
+        }
+        result.put("prequential_every", prequentialEvery);
+        result.put("prequential_cost_fraction", thousandths(1 - on / off));
+    }
+
     /** Flink's overhead on one replica, and the sync round of the reference preset. */
     private void measureSpeed(
             EmbeddedKafka kafka,
@@ -234,12 +293,13 @@ public final class PipelineBench implements Callable<Integer> {
         result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
         log.println("one replica in the job, sync and overlap mode ...");
         double inJob =
-                oneReplicaTokensPerSecond(kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC);
+                oneReplicaTokensPerSecond(
+                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
         result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
         result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
         double overlap =
                 oneReplicaTokensPerSecond(
-                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.OVERLAP);
+                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.OVERLAP, 0);
         result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
         result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
 
@@ -278,12 +338,15 @@ public final class PipelineBench implements Callable<Integer> {
             Vocabulary vocabulary,
             GptConfig cpu,
             Path corpus,
-            SyncConfig.Mode mode)
+            SyncConfig.Mode mode,
+            int prequential)
             throws Exception {
         int warmup = 100;
         JobConfig config =
                 evaluatedEvery(config(kafka, "cpu", 1, warmup + steps, mode), 50, 1)
-                        .withSync(s -> s.with(SyncConfig.EVERY, 10));
+                        .withSync(s -> s.with(SyncConfig.EVERY, 10))
+                        .withEvaluation(
+                                e -> e.with(EvaluationConfig.PREQUENTIAL_EVERY, prequential));
         LocalStack.prepareTopics(config, corpus);
         JobClient job = LocalStack.startJob(config, null);
         try {
@@ -296,6 +359,23 @@ public final class PipelineBench implements Callable<Integer> {
             Reports.LossRecord from =
                     losses.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
             Reports.LossRecord to = losses.get(losses.size() - 1);
+            if (prequential > 0) { // were windows scored while the measured steps ran?
+                long scored =
+                        LossReader.readAll(
+                                        config.kafka().clientSettings(),
+                                        config.topics().losses(),
+                                        EvalRecords.PREQUENTIAL,
+                                        Duration.ofSeconds(30))
+                                .stream()
+                                .filter(r -> r.step() >= from.step() && r.step() < to.step())
+                                .mapToLong(EvalRecords.ModelLoss::windows)
+                                .sum();
+                spec.commandLine()
+                        .getErr()
+                        .printf(
+                                "prequential windows scored by versions of steps %d..%d: %d%n",
+                                from.step(), to.step(), scored);
+            }
             return (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs());
         } finally {
             job.cancel().get(60, TimeUnit.SECONDS);

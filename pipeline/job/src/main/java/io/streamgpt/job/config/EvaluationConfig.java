@@ -17,8 +17,8 @@ import java.util.List;
  *     held-out set of {@code val_data} loss records; empty for none
  * @param valDataSplit which part of {@code valData}: the reference's last 10% (VAL), its first 90%
  *     (TRAIN) or all of it
- * @param prequentialEvery the evaluator scores one training window in this many with the current
- *     global model before the replicas train on it (test-then-train); 0 is off
+ * @param prequentialEvery each replica scores one window in this many it receives with the global
+ *     version it holds, before buffering it (test-then-train); 0 is off
  */
 public record EvaluationConfig(
         int interval,
@@ -64,10 +64,9 @@ public record EvaluationConfig(
     public static final Param<Integer> PREQUENTIAL_EVERY =
             Param.ofInt(
                             "prequential-every",
-                            "Test-then-train: the evaluator scores one training window in this"
-                                    + " many with the current global model before replicas"
-                                    + " train on it, and writes a prequential record per"
-                                    + " version; 0 is off.",
+                            "Test-then-train: each replica scores one window in this many"
+                                    + " with the global version it holds before buffering it;"
+                                    + " one prequential record per version; 0 is off.",
                             0)
                     .atLeast(0);
 

@@ -8,6 +8,7 @@ import io.streamgpt.job.RestoreGeneration;
 import io.streamgpt.job.config.FaultConfig;
 import io.streamgpt.job.config.ReplicaConfig;
 import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.eval.LineageTally;
 import io.streamgpt.job.eval.PrequentialScorer;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.job.sync.GlobalRounds;
@@ -74,6 +75,13 @@ public final class TrainingReplica
                     org.apache.flink.api.common.typeinfo.TypeInformation.of(
                             PrequentialScorer.Score.class));
 
+    /** What the replica had received and trained when it contributed to a round (side output). */
+    public static final org.apache.flink.util.OutputTag<LineageTally.Consumed> LINEAGE =
+            new org.apache.flink.util.OutputTag<>(
+                    "lineage",
+                    org.apache.flink.api.common.typeinfo.TypeInformation.of(
+                            LineageTally.Consumed.class));
+
     private static final Logger LOG = LoggerFactory.getLogger(TrainingReplica.class);
     private static final long WAIT_POLL_MS = 2;
     private static final int LATENCIES_KEPT = 4096;
@@ -88,6 +96,8 @@ public final class TrainingReplica
     private final int stride;
     private final int prequentialEvery;
     private transient PrequentialScorer prequential;
+    // per source topic-partition: the token offset after the newest window received (lineage)
+    private transient java.util.Map<String, Long> received;
 
     // what the replica is: index, restore generation, model and its training
     private transient int replica;
@@ -199,6 +209,7 @@ public final class TrainingReplica
                                         .getExternalResourceInfos(GpuAssignment.RESOURCE_NAME),
                                 replica));
         model = ReplicaStep.create(shape, training, replicas, host, replica);
+        received = new java.util.HashMap<>();
         if (prequentialEvery > 0) { // a fresh job holds version 0, the common initial model
             prequential =
                     new PrequentialScorer(
@@ -345,6 +356,7 @@ public final class TrainingReplica
         if (prequential != null) {
             prequential.offer(window); // test, then train
         }
+        received.merge(window.source(), window.position() + window.tokens().length, Math::max);
         buffer.add(window);
         pacer.arrived(stride); // the tokens a window adds to its partition's stream
         schedule(ctx.timerService(), 0);
@@ -397,6 +409,15 @@ public final class TrainingReplica
         }
         poisonIfTold();
         if (sgd.roundEndsAt(globalStep)) {
+            ctx.output(
+                    LINEAGE,
+                    new LineageTally.Consumed(
+                            generation,
+                            globalStep / sync.every(),
+                            globalStep,
+                            replica,
+                            tokensConsumed,
+                            new java.util.HashMap<>(received)));
             emit(
                     sgd.contribute(
                             globalStep,

@@ -1,0 +1,85 @@
+package io.streamgpt.job.eval;
+
+import io.streamgpt.connectors.records.EvalRecords;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What each global version trained on, from the replicas' reports of their contributions: per
+ * source topic-partition, the end of the newest window any replica had received when it contributed
+ * (a token offset in that partition's token stream: {@code position + block_size + 1} of the
+ * window), and the tokens trained summed over the replicas. Positions are kept as a running maximum
+ * over versions, so a version names everything it and its ancestors saw. A version is complete when
+ * every replica reported it or a report two rounds later arrives (as in {@link PrequentialTally}).
+ */
+public final class LineageTally {
+
+    /**
+     * One replica's contribution to {@code round}: what it had received and trained.
+     *
+     * @param received per source topic-partition, the token offset after its newest window
+     * @param tokens tokens this replica has trained on in all
+     */
+    public record Consumed(
+            int generation,
+            long round,
+            long step,
+            int replica,
+            long tokens,
+            Map<String, Long> received)
+            implements Serializable {}
+
+    private record Version(int generation, long round) {}
+
+    private final int replicas;
+    private final TreeMap<Long, List<Consumed>> open = new TreeMap<>();
+    private final Map<String, Long> seen = new HashMap<>();
+    private int generation;
+
+    public LineageTally(int replicas) {
+        this.replicas = replicas;
+    }
+
+    /** Adds a replica's report; returns the lineage records it completes, oldest first. */
+    public List<EvalRecords.Lineage> add(Consumed consumed) {
+        List<EvalRecords.Lineage> done = new ArrayList<>();
+        if (consumed.generation() < generation) {
+            return done; // a round of a generation before a restore
+        }
+        if (consumed.generation() > generation) {
+            generation = consumed.generation();
+            open.clear(); // the old generation's open rounds never close
+        }
+        open.computeIfAbsent(consumed.round(), r -> new ArrayList<>()).add(consumed);
+        for (Map.Entry<Long, List<Consumed>> entry : new ArrayList<>(open.entrySet())) {
+            if (entry.getValue().size() >= replicas || entry.getKey() + 2 <= consumed.round()) {
+                open.remove(entry.getKey());
+                done.add(record(entry.getKey(), entry.getValue()));
+            }
+        }
+        return done;
+    }
+
+    private EvalRecords.Lineage record(long round, List<Consumed> reports) {
+        long tokens = 0;
+        long step = 0;
+        for (Consumed c : reports) {
+            tokens += c.tokens();
+            step = Math.max(step, c.step());
+            c.received().forEach((source, end) -> seen.merge(source, end, Math::max));
+        }
+        return new EvalRecords.Lineage(
+                EvalRecords.LINEAGE,
+                step,
+                round,
+                generation,
+                tokens,
+                new TreeMap<>(seen),
+                System.currentTimeMillis());
+    }
+}

@@ -1,0 +1,39 @@
+package io.streamgpt.job.eval;
+
+import io.streamgpt.connectors.records.EvalRecords;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** One lineage record per version from the replicas' reports. */
+class LineageTallyTest {
+
+    @Test
+    void aVersionNamesTheFurthestOffsetPerPartitionAndTheTokensOfEveryReplica() {
+        LineageTally tally = new LineageTally(2);
+        assertThat(tally.add(new LineageTally.Consumed(0, 1, 10, 0, 7680, Map.of("text-0", 650L))))
+                .isEmpty();
+        List<EvalRecords.Lineage> done =
+                tally.add(
+                        new LineageTally.Consumed(
+                                0, 1, 10, 1, 7680, Map.of("text-0", 585L, "text-1", 130L)));
+        assertThat(done).hasSize(1);
+        EvalRecords.Lineage round1 = done.get(0);
+        assertThat(round1.kind()).isEqualTo(EvalRecords.LINEAGE);
+        assertThat(round1.round()).isEqualTo(1);
+        assertThat(round1.tokens()).isEqualTo(2 * 7680);
+        assertThat(round1.offsets())
+                .containsExactly(Map.entry("text-0", 650L), Map.entry("text-1", 130L));
+
+        // round 2: replica 1 alone reports, then round 4 closes it; offsets never go back
+        tally.add(new LineageTally.Consumed(0, 2, 20, 1, 15360, Map.of("text-0", 1300L)));
+        done = tally.add(new LineageTally.Consumed(0, 4, 40, 1, 30720, Map.of()));
+        assertThat(done).extracting(EvalRecords.Lineage::round).containsExactly(2L);
+        assertThat(done.get(0).offsets())
+                .containsExactly(Map.entry("text-0", 1300L), Map.entry("text-1", 130L));
+    }
+}
