@@ -2,6 +2,7 @@ package io.streamgpt.cli.bench;
 
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.stream.LocalStack;
+import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
@@ -124,6 +125,17 @@ public final class PipelineBench implements Callable<Integer> {
                             + " (off, on, off, on). Default: ${DEFAULT-VALUE} (not run).")
     int prequentialEvery;
 
+    @Option(
+            names = "--compare-encodings",
+            split = ",",
+            description =
+                    "Also run the 2-replica job of the convergence comparison with each of these"
+                            + " --sync-encoding values (FP32, BF16, INT8), one after another in"
+                            + " this run, and report each one's validation loss.")
+    List<PayloadEncoding> compareEncodings = List.of();
+
+    private PayloadEncoding encoding = PayloadEncoding.FP32;
+
     @Override
     public Integer call() throws Exception {
         if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
@@ -229,6 +241,29 @@ public final class PipelineBench implements Callable<Integer> {
                         thousandths(lastTwo.valLoss() - lastOne.valLoss()));
                 result.put("sync_every", syncEvery);
                 result.put("outer_optimizer", outerOptimizer.name());
+                var byEncoding = result.putObject("two_replicas_val_loss_by_encoding");
+                for (PayloadEncoding e : compareEncodings) {
+                    log.println("convergence: 2 replicas, --sync-encoding " + e + " ...");
+                    encoding = e;
+                    List<Reports.LossRecord> curve =
+                            lossCurve(
+                                    kafka,
+                                    vocabulary,
+                                    cpu,
+                                    corpusFile,
+                                    2,
+                                    compareSteps / 2,
+                                    every / 2);
+                    encoding = PayloadEncoding.FP32;
+                    Reports.LossRecord last = curve.get(curve.size() - 1);
+                    var entry = byEncoding.putObject(e.name());
+                    entry.put("val_loss", last.valLoss());
+                    entry.put("tokens", last.tokens());
+                    entry.put(
+                            "minus_fp32_job_above",
+                            thousandths(last.valLoss() - lastTwo.valLoss()));
+                    entry.put("load_1m", SyncBench.loadAverage());
+                }
             }
         }
         spec.commandLine().getOut().println(json.writeValueAsString(result));
@@ -465,6 +500,7 @@ public final class PipelineBench implements Callable<Integer> {
                                 s.with(SyncConfig.EVERY, syncEvery)
                                         .with(SyncConfig.MODE, mode)
                                         .with(SyncConfig.OUTER_OPTIMIZER, outerOptimizer)
+                                        .with(SyncConfig.ENCODING, encoding)
                                         .with(SyncConfig.TIMEOUT_MS, 60_000L))
                 .withEvaluation(
                         e ->

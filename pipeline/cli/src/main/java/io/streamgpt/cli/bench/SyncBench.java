@@ -3,6 +3,7 @@ package io.streamgpt.cli.bench;
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.stream.LocalStack;
 import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
+import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.client.ModelTopicReader;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.job.config.CheckpointConfig;
@@ -16,6 +17,7 @@ import io.streamgpt.job.replica.SimulatedStep;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.ModelPreset;
 import io.streamgpt.model.TorchRuntime;
+import io.streamgpt.model.TrainingConfig;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -88,10 +90,10 @@ public final class SyncBench implements Callable<Integer> {
     @Option(
             names = "--schemes",
             split = ",",
-            defaultValue = "sync,overlap",
+            defaultValue = "sync,overlap,bf16,int8",
             description =
-                    "Sync schemes: sync (SYNC, fp32), overlap (OVERLAP, fp32). Default:"
-                            + " ${DEFAULT-VALUE}.")
+                    "Sync schemes: sync (SYNC, fp32), overlap (OVERLAP, fp32), bf16 and int8"
+                            + " (SYNC, compressed deltas). Default: ${DEFAULT-VALUE}.")
     List<String> schemes;
 
     @Option(
@@ -182,9 +184,17 @@ public final class SyncBench implements Callable<Integer> {
         return switch (name) {
             case "sync" -> s -> s.with(SyncConfig.MODE, SyncConfig.Mode.SYNC);
             case "overlap" -> s -> s.with(SyncConfig.MODE, SyncConfig.Mode.OVERLAP);
+            case "bf16" ->
+                    s ->
+                            s.with(SyncConfig.MODE, SyncConfig.Mode.SYNC)
+                                    .with(SyncConfig.ENCODING, PayloadEncoding.BF16);
+            case "int8" ->
+                    s ->
+                            s.with(SyncConfig.MODE, SyncConfig.Mode.SYNC)
+                                    .with(SyncConfig.ENCODING, PayloadEncoding.INT8);
             default ->
                     throw new IllegalArgumentException(
-                            "unknown sync scheme " + name + ": sync or overlap");
+                            "unknown sync scheme " + name + ": sync, overlap, bf16 or int8");
         };
     }
 
@@ -205,9 +215,14 @@ public final class SyncBench implements Callable<Integer> {
                                         .with(SyncConfig.TIMEOUT_MS, 60_000L)
                                         .with(SyncConfig.CHUNK_SIZE, chunkSize)
                                         .with(SyncConfig.AVERAGER_PARALLELISM, averagerParallelism))
-                .withEvaluation( // no validation loss (a real forward pass) and no samples
+                // simulated steps ignore their batches; the evaluator's one validation loss (at the
+                // first round) is then one sequence, not a reference batch that would hold up the
+                // broadcast model topic for seconds
+                .withTraining(t -> t.with(TrainingConfig.BATCH_SIZE, 1))
+                .withEvaluation( // no further validation losses and no samples
                         e ->
                                 e.with(EvaluationConfig.INTERVAL, Integer.MAX_VALUE)
+                                        .with(EvaluationConfig.ITERS, 1)
                                         .with(EvaluationConfig.SAMPLE_INTERVAL, Integer.MAX_VALUE)
                                         .with(EvaluationConfig.SAMPLE_TOKENS, 0))
                 .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
