@@ -70,11 +70,12 @@ public record FaultConfig(long failAtStep, long nanAtStep, int nanReplica) imple
 
     /**
      * Whether replica {@code replica} must fail now (step just taken, first attempt, never
-     * restored).
+     * restored). At or past the step, not only at it: a replica that adopts a round may jump past
+     * it (its step becomes the round's), and the first attempt of generation 0 fails only once.
      */
     public boolean failsAt(long step, int replica, int generation, int attempt) {
         return failAtStep > 0
-                && step == failAtStep
+                && step >= failAtStep
                 && replica == 0
                 && generation == 0
                 && attempt == 0;
