@@ -379,6 +379,9 @@ class DeployManifestsTest {
         visible.addAll(pod.path("containers").get(0).path("env").findValuesAsText("value"));
         assertThat(visible)
                 .noneMatch(v -> v.matches("(?is).*(password|sasl\\.jaas|secret=|BEGIN .*KEY).*"));
+        // the job signs and verifies its model loop with the key file in that mount
+        assertThat(jobConfig(strings(spec.path("job").path("args"))).topics().modelSecret())
+                .isEqualTo("file:/etc/streamgpt/secrets/model-loop.key");
     }
 
     /**
@@ -529,6 +532,13 @@ class DeployManifestsTest {
             assertThat(memory.getJvmOverheadSize()).as(flink).isEqualTo(MemorySize.parse("512m"));
             assertThat(strings(services.path(flink).path("secrets"))).contains("model-loop-key");
         }
+        // the job reads the key where Compose mounts the secret: /run/secrets/<name>
+        List<String> command = strings(services.path("jobmanager").path("command"));
+        assertThat(
+                        jobConfig(command.subList(command.indexOf("--replicas"), command.size()))
+                                .topics()
+                                .modelSecret())
+                .isEqualTo("file:/run/secrets/model-loop-key");
         // the key comes from a file outside git, never from the compose file itself
         assertThat(compose.path("secrets").path("model-loop-key").path("file").asText())
                 .isEqualTo("../secrets/model-loop.key");
