@@ -104,14 +104,14 @@ class SecureCommandsTest {
                                 + " --operation Create --topic "
                                 + topics.model(),
                         "--operation Read --group " + topics.groupId() + "-model");
-        assertThat(printed[1].lines()).hasSize(10); // 7 topics and 3 groups, nothing else
+        assertThat(printed[1].lines()).hasSize(11); // 8 topics and 3 groups, nothing else
         String[] applied =
                 asAdmin(config, "acls", concat(topicOptions, "--principal", principal, "--apply"));
         assertThat(applied[0]).as(applied[2]).isEqualTo("0");
         // Read+Create on the text and prompts topics, Write+Create on 4 report topics, 4 on the
-        // model
-        // topic, Read on 3 groups: 2 + 2 + 8 + 4 + 3
-        assertThat(applied[1]).contains("created 19 ACLs for " + principal);
+        // model topic, Read+Write+Create on the metadata topic, Read on 3 groups:
+        // 2 + 2 + 8 + 4 + 3 + 3
+        assertThat(applied[1]).contains("created 22 ACLs for " + principal);
 
         StreamingTrainerJob.createTopics(config); // as the job's principal: its CREATE ACLs
         Path text = dir.resolve("text.txt");

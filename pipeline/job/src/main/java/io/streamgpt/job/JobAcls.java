@@ -26,6 +26,8 @@ import java.util.Map;
  *       pattern's literal prefix (PREFIXED), the narrowest ACL that covers it;
  *   <li>the model topic: READ and WRITE (the sync loop reads back what the averager writes), and
  *       DESCRIBE_CONFIGS (the check of its {@code max.message.bytes} before start);
+ *   <li>the metadata topic: READ and WRITE (the job reads the model's metadata there before it
+ *       publishes its own, see {@link JobModelMetadata});
  *   <li>losses, samples, answers, dead letters: WRITE; prompts: READ;
  *   <li>the three consumer groups (text, model, prompts sources): READ, which implies the DESCRIBE
  *       of committed offsets;
@@ -66,6 +68,7 @@ public final class JobAcls {
                 AclOperation.READ,
                 AclOperation.WRITE,
                 AclOperation.DESCRIBE_CONFIGS);
+        grant(grants, topic(topics.metadata()), AclOperation.READ, AclOperation.WRITE);
         for (String written :
                 List.of(
                         topics.losses(),

@@ -24,6 +24,8 @@ class JobAclsTest {
                                 + " --operation Read --operation Write --operation DescribeConfigs"
                                 + " --topic streamgpt-model",
                         "kafka-acls.sh --bootstrap-server B --add --allow-principal User:job"
+                                + " --operation Read --operation Write --topic streamgpt-metadata",
+                        "kafka-acls.sh --bootstrap-server B --add --allow-principal User:job"
                                 + " --operation Write --topic streamgpt-losses",
                         "kafka-acls.sh --bootstrap-server B --add --allow-principal User:job"
                                 + " --operation Write --topic streamgpt-samples",
@@ -39,8 +41,8 @@ class JobAclsTest {
                                 + " --operation Read --group streamgpt-model",
                         "kafka-acls.sh --bootstrap-server B --add --allow-principal User:job"
                                 + " --operation Read --group streamgpt-prompts");
-        // with CREATE: one more on each of the 7 topics, none on the groups
-        assertThat(JobAcls.forJob(JobConfig.defaults(), "User:job", true)).hasSize(acls.size() + 7);
+        // with CREATE: one more on each of the 8 topics, none on the groups
+        assertThat(JobAcls.forJob(JobConfig.defaults(), "User:job", true)).hasSize(acls.size() + 8);
     }
 
     @Test
