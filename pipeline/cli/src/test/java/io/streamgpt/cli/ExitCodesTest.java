@@ -74,7 +74,8 @@ class ExitCodesTest {
                 .isEqualTo(
                         "cannot reach Kafka at "
                                 + kafka
-                                + " within 1 s: start it (`streamgpt stack up`) or point"
+                                + " within 1 s (a secured Kafka needs --kafka-config, see"
+                                + " docs/security.md): start it (`streamgpt stack up`) or point"
                                 + " --bootstrap-servers elsewhere");
 
         Result usage = run("local", "--no-such-option");
