@@ -47,6 +47,10 @@ class LocalResumeTest {
                                 flag,
                                 "--data",
                                 corpus.toString(),
+                                // one vocabulary for both corpora: a file's own characters
+                                // (local's default) would differ between 40 and 80 KB of it
+                                "--vocab",
+                                "shakespeare",
                                 "--max-steps",
                                 String.valueOf(maxSteps),
                                 "--sync-every",
