@@ -4,6 +4,8 @@ import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
+import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
+import io.streamgpt.connectors.chunks.ModelSecret;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
@@ -132,12 +134,17 @@ class SafetensorsPytorchTest {
         Path exported = dir.resolve("streamgpt.safetensors");
         try (EmbeddedKafka kafka =
                 EmbeddedKafka.start(EmbeddedKafka.freePort(), dir.resolve("kafka"))) {
-            publishModel(kafka.bootstrapServers(), trained);
+            String secret = "file:" + dir.resolve("model-secret");
+            ModelSecret.ensure(secret);
+            publishModel(
+                    kafka.bootstrapServers(), ModelLoopAuthenticator.fromSecret(secret), trained);
             String[] export =
                     cli(
                             "export",
                             "--bootstrap-servers",
                             kafka.bootstrapServers(),
+                            "--model-secret",
+                            secret,
                             "--n-layer",
                             "2",
                             "--n-head",
@@ -226,7 +233,10 @@ class SafetensorsPytorchTest {
     // ---------------------------------------------------------------- helpers
 
     /** The parameters as global chunks of round 1 on a fresh model topic, 10,000 per chunk. */
-    private static void publishModel(String bootstrapServers, float[] parameters) throws Exception {
+    /** The chunks as the averager's sink writes them: signed with the job's key. */
+    private static void publishModel(
+            String bootstrapServers, ModelLoopAuthenticator key, float[] parameters)
+            throws Exception {
         String topic = "streamgpt-model";
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers))) {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
@@ -245,7 +255,10 @@ class SafetensorsPytorchTest {
                                 new Progress(5, 1_000, 3f),
                                 i == 0 ? new float[] {3f, 3f} : new float[0],
                                 Slice.of(parameters, i, chunkSize));
-                producer.send(new ProducerRecord<>(topic, ModelChunkFormat.serialize(chunk))).get();
+                byte[] value = ModelChunkFormat.serialize(chunk);
+                ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, value);
+                record.headers().add(ModelLoopAuthenticator.HEADER, key.sign(topic, value));
+                producer.send(record).get();
             }
         }
     }
