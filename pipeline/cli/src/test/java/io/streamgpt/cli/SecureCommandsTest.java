@@ -83,6 +83,7 @@ class SecureCommandsTest {
             "--text-topics", topics.text().get(0),
             "--group-id", topics.groupId(),
             "--model-topic", topics.model(),
+            "--metadata-topic", topics.metadata(),
             "--losses-topic", topics.losses(),
             "--samples-topic", topics.samples(),
             "--prompts-topic", topics.prompts(),
