@@ -99,11 +99,14 @@ class FeedLossTest {
             kafka = null;
             writer.write(RECORD.repeat(5).getBytes(StandardCharsets.UTF_8));
             writer.close();
+            // exactly the 10 acknowledged; of the 5 after the stop, the feed stops at the first
+            // that fails: when the send itself fails (no metadata) at the 11th, when the
+            // delivery times out after all 5 were handed to the producer at the 15th
             assertThatThrownBy(() -> feed.get(60, TimeUnit.SECONDS))
                     .cause()
                     .isInstanceOf(TextFeeder.PartialFeedException.class)
-                    .hasMessageStartingWith(
-                            "only 10 of 15 records were acknowledged by topic text");
+                    .hasMessageMatching(
+                            "(?s)only 10 of 1[1-5] records were acknowledged by topic text; .*");
             feeder.close();
         } finally {
             if (kafka != null) {
