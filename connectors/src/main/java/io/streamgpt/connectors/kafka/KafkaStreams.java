@@ -206,7 +206,8 @@ public final class KafkaStreams {
                             record.topic(),
                             record.partition(),
                             record.offset(),
-                            record.value() == null ? new byte[0] : record.value()));
+                            record.value() == null ? new byte[0] : record.value(),
+                            record.timestamp()));
         }
 
         @Override

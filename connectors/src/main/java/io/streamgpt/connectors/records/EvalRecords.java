@@ -16,8 +16,9 @@ import java.util.Map;
  *       "tokens", "loss", "bits_per_char", "windows", "time_ms"}}
  *   <li>{@value #PREQUENTIAL}: test-then-train loss on training windows scored before any replica
  *       trained on them, same fields
- *   <li>{@value #LINEAGE}: what a version trained on: {@code {"kind", "step", "round",
- *       "generation", "tokens", "offsets": {"topic-partition": next offset}, "time_ms"}}
+ *   <li>{@value #LINEAGE}: what a version trained on: {@code {"kind", "format", "step", "round",
+ *       "generation", "tokens", "offsets": {"topic-partition": token offset}, "input_offsets":
+ *       {"topic-partition": Kafka next offset}, "freshness_min_ms", "freshness_max_ms", "time_ms"}}
  * </ul>
  */
 public final class EvalRecords {
@@ -25,6 +26,12 @@ public final class EvalRecords {
     public static final String VAL_DATA = "val_data";
     public static final String PREQUENTIAL = "prequential";
     public static final String LINEAGE = "lineage";
+
+    /**
+     * The lineage record's format: 2 added {@code format}, {@code input_offsets} and the freshness
+     * fields; a record without {@code format} is format 1 and reads with them absent (0, null).
+     */
+    public static final int LINEAGE_FORMAT = 2;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -70,17 +77,28 @@ public final class EvalRecords {
     /**
      * The input a global model version trained on.
      *
+     * @param format {@link #LINEAGE_FORMAT}; 0 in a record of format 1, which has no such field
      * @param tokens tokens trained, summed over the replicas
-     * @param offsets per "topic-partition": the next offset after the last text record whose
-     *     windows the replicas had received when they contributed to this version
+     * @param offsets per "topic-partition": the token offset (in that partition's token stream)
+     *     after the newest window the replicas had received when they contributed to this version
+     *     or an earlier one
+     * @param inputOffsets per "topic-partition": the Kafka next offset (offset + 1) of the newest
+     *     text record whose windows they had received; null in format 1
+     * @param freshnessMinMs the least time, over the text records newly received for this version,
+     *     from a record's Kafka timestamp to the version's publication; null when none
+     * @param freshnessMaxMs the greatest such time
      */
     public record Lineage(
             String kind,
+            int format,
             long step,
             long round,
             int generation,
             long tokens,
             Map<String, Long> offsets,
+            Map<String, Long> inputOffsets,
+            Long freshnessMinMs,
+            Long freshnessMaxMs,
             long timeMs) {}
 
     /** The kind of a losses-topic record: null for a plain {@link Reports.LossRecord}. */

@@ -10,12 +10,15 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What each global version trained on, from the replicas' reports of their contributions: per
- * source topic-partition, the end of the newest window any replica had received when it contributed
- * (a token offset in that partition's token stream: {@code position + block_size + 1} of the
- * window), and the tokens trained summed over the replicas. Positions are kept as a running maximum
- * over versions, so a version names everything it and its ancestors saw. A version is complete when
- * every replica reported it or a report two rounds later arrives (as in {@link PrequentialTally}).
+ * What each global version trained on, from the replicas' reports of their contributions (made when
+ * the version is published, {@link ReplicaLineage}): per source topic-partition, the end of the
+ * newest window any replica had received when it contributed (a token offset in that partition's
+ * token stream: {@code position + block_size + 1} of the window) and the Kafka next offset of the
+ * newest text record such a window came from; the tokens trained summed over the replicas; and the
+ * freshness of the records newly received for it (least and greatest over the replicas: {@code
+ * publish time - record timestamp}). Offsets are kept as a running maximum over versions, so a
+ * version names everything it and its ancestors saw. A version is complete when every replica
+ * reported it or a report two rounds later arrives (as in {@link PrequentialTally}).
  */
 public final class LineageTally {
 
@@ -24,6 +27,12 @@ public final class LineageTally {
      *
      * @param received per source topic-partition, the token offset after its newest window
      * @param tokens tokens this replica has trained on in all
+     * @param inputOffsets per source topic-partition, the Kafka next offset of the newest text
+     *     record whose windows it had received
+     * @param freshnessMinMs publish time minus the newest Kafka timestamp among the records it
+     *     received since its previous contribution; null when there were none (or before
+     *     publication)
+     * @param freshnessMaxMs the same for the oldest such record
      */
     public record Consumed(
             int generation,
@@ -31,7 +40,10 @@ public final class LineageTally {
             long step,
             int replica,
             long tokens,
-            Map<String, Long> received)
+            Map<String, Long> received,
+            Map<String, Long> inputOffsets,
+            Long freshnessMinMs,
+            Long freshnessMaxMs)
             implements Serializable {}
 
     private record Version(int generation, long round) {}
@@ -39,6 +51,7 @@ public final class LineageTally {
     private final int replicas;
     private final TreeMap<Long, List<Consumed>> open = new TreeMap<>();
     private final Map<String, Long> seen = new HashMap<>();
+    private final Map<String, Long> inputSeen = new HashMap<>();
     private int generation;
 
     public LineageTally(int replicas) {
@@ -68,18 +81,35 @@ public final class LineageTally {
     private EvalRecords.Lineage record(long round, List<Consumed> reports) {
         long tokens = 0;
         long step = 0;
+        Long freshnessMin = null;
+        Long freshnessMax = null;
         for (Consumed c : reports) {
             tokens += c.tokens();
             step = Math.max(step, c.step());
             c.received().forEach((source, end) -> seen.merge(source, end, Math::max));
+            c.inputOffsets().forEach((source, next) -> inputSeen.merge(source, next, Math::max));
+            if (c.freshnessMinMs() != null) {
+                freshnessMin =
+                        freshnessMin == null
+                                ? c.freshnessMinMs()
+                                : Math.min(freshnessMin, c.freshnessMinMs());
+                freshnessMax =
+                        freshnessMax == null
+                                ? c.freshnessMaxMs()
+                                : Math.max(freshnessMax, c.freshnessMaxMs());
+            }
         }
         return new EvalRecords.Lineage(
                 EvalRecords.LINEAGE,
+                EvalRecords.LINEAGE_FORMAT,
                 step,
                 round,
                 generation,
                 tokens,
                 new TreeMap<>(seen),
+                new TreeMap<>(inputSeen),
+                freshnessMin,
+                freshnessMax,
                 System.currentTimeMillis());
     }
 }

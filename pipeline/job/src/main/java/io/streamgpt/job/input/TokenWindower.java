@@ -40,6 +40,15 @@ public final class TokenWindower {
 
     /** Appends tokens and emits every window they complete. */
     void add(int[] tokens, Consumer<TokenWindow> emit) {
+        add(tokens, TokenWindow.UNKNOWN, TokenWindow.UNKNOWN, emit);
+    }
+
+    /**
+     * Appends the tokens of the Kafka record before {@code nextOffset}, with {@code timestampMs},
+     * and emits every window they complete, each naming that record: the newest whose tokens it
+     * holds. (Tokens a window carries over from an older record's tail are named by this one.)
+     */
+    void add(int[] tokens, long nextOffset, long timestampMs, Consumer<TokenWindow> emit) {
         if (tokens.length == 0) {
             return;
         }
@@ -52,7 +61,9 @@ public final class TokenWindower {
                             source,
                             tailPosition,
                             windows,
-                            Arrays.copyOfRange(buffer, start, start + width)));
+                            Arrays.copyOfRange(buffer, start, start + width),
+                            nextOffset,
+                            timestampMs));
             windows++;
             start += stride;
             tailPosition += stride;

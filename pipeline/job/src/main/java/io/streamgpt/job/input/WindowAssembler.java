@@ -146,6 +146,8 @@ public final class WindowAssembler extends KeyedProcessFunction<String, TextReco
                 new TokenWindower(record.source(), width, stride, windowerState.value());
         windower.add(
                 text.tokens(),
+                record.offset() + 1, // Kafka's next offset: what lineage names
+                record.timestampMs(),
                 window -> {
                     windows.inc();
                     if (window.heldOut()) {

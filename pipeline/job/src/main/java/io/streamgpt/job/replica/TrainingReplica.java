@@ -75,7 +75,10 @@ public final class TrainingReplica
                     org.apache.flink.api.common.typeinfo.TypeInformation.of(
                             PrequentialScorer.Score.class));
 
-    /** What the replica had received and trained when it contributed to a round (side output). */
+    /**
+     * What the replica had received and trained when it contributed to a round, sent when that
+     * round is published (side output, {@link io.streamgpt.job.eval.ReplicaLineage}).
+     */
     public static final org.apache.flink.util.OutputTag<LineageTally.Consumed> LINEAGE =
             new org.apache.flink.util.OutputTag<>(
                     "lineage",
@@ -96,8 +99,9 @@ public final class TrainingReplica
     private final int stride;
     private final int prequentialEvery;
     private transient PrequentialScorer prequential;
-    // per source topic-partition: the token offset after the newest window received (lineage)
-    private transient java.util.Map<String, Long> received;
+    // what was received per contribution, until its round is published (lineage, freshness)
+    private transient io.streamgpt.job.eval.ReplicaLineage lineage;
+    private transient Histogram freshness;
 
     // what the replica is: index, restore generation, model and its training
     private transient int replica;
@@ -209,7 +213,7 @@ public final class TrainingReplica
                                         .getExternalResourceInfos(GpuAssignment.RESOURCE_NAME),
                                 replica));
         model = ReplicaStep.create(shape, training, replicas, host, replica);
-        received = new java.util.HashMap<>();
+        lineage = new io.streamgpt.job.eval.ReplicaLineage();
         if (prequentialEvery > 0) { // a fresh job holds version 0, the common initial model
             prequential =
                     new PrequentialScorer(
@@ -334,6 +338,10 @@ public final class TrainingReplica
         roundLatency =
                 metrics.histogram(
                         "sync_latency_ms", new DescriptiveStatisticsHistogram(LATENCIES_KEPT));
+        // Kafka timestamp of a text record to the first published version that could train on it
+        freshness =
+                metrics.histogram(
+                        "freshness_ms", new DescriptiveStatisticsHistogram(LATENCIES_KEPT));
         bytesSent = metrics.counter("sync_bytes_sent");
         bytesReceived = metrics.counter("sync_bytes_received");
     }
@@ -356,7 +364,7 @@ public final class TrainingReplica
         if (prequential != null) {
             prequential.offer(window); // test, then train
         }
-        received.merge(window.source(), window.position() + window.tokens().length, Math::max);
+        lineage.received(window);
         buffer.add(window);
         pacer.arrived(stride); // the tokens a window adds to its partition's stream
         schedule(ctx.timerService(), 0);
@@ -409,15 +417,8 @@ public final class TrainingReplica
         }
         poisonIfTold();
         if (sgd.roundEndsAt(globalStep)) {
-            ctx.output(
-                    LINEAGE,
-                    new LineageTally.Consumed(
-                            generation,
-                            globalStep / sync.every(),
-                            globalStep,
-                            replica,
-                            tokensConsumed,
-                            new java.util.HashMap<>(received)));
+            lineage.contributed(
+                    generation, globalStep / sync.every(), globalStep, replica, tokensConsumed);
             emit(
                     sgd.contribute(
                             globalStep,
@@ -529,6 +530,12 @@ public final class TrainingReplica
             }
             globalStep = sgd.stepAfterAdopting(round, globalStep);
             syncRounds.inc();
+            io.streamgpt.job.eval.ReplicaLineage.Published published =
+                    lineage.published(round, System.currentTimeMillis());
+            published.reports().forEach(report -> ctx.output(LINEAGE, report));
+            for (long ms : published.freshnessMs()) {
+                freshness.update(ms);
+            }
         }
     }
 }

@@ -15,25 +15,67 @@ class LineageTallyTest {
     @Test
     void aVersionNamesTheFurthestOffsetPerPartitionAndTheTokensOfEveryReplica() {
         LineageTally tally = new LineageTally(2);
-        assertThat(tally.add(new LineageTally.Consumed(0, 1, 10, 0, 7680, Map.of("text-0", 650L))))
+        // replica 0 had text-0's records up to offset 4 (next offset 5), records 1,200 and 900 ms
+        // old at publication; replica 1 up to offset 3 and text-1's first two, 700 and 300 ms
+        assertThat(
+                        tally.add(
+                                new LineageTally.Consumed(
+                                        0,
+                                        1,
+                                        10,
+                                        0,
+                                        7680,
+                                        Map.of("text-0", 650L),
+                                        Map.of("text-0", 5L),
+                                        900L,
+                                        1_200L)))
                 .isEmpty();
         List<EvalRecords.Lineage> done =
                 tally.add(
                         new LineageTally.Consumed(
-                                0, 1, 10, 1, 7680, Map.of("text-0", 585L, "text-1", 130L)));
+                                0,
+                                1,
+                                10,
+                                1,
+                                7680,
+                                Map.of("text-0", 585L, "text-1", 130L),
+                                Map.of("text-0", 4L, "text-1", 2L),
+                                300L,
+                                700L));
         assertThat(done).hasSize(1);
         EvalRecords.Lineage round1 = done.get(0);
         assertThat(round1.kind()).isEqualTo(EvalRecords.LINEAGE);
         assertThat(round1.round()).isEqualTo(1);
         assertThat(round1.tokens()).isEqualTo(2 * 7680);
+        assertThat(round1.format()).isEqualTo(EvalRecords.LINEAGE_FORMAT);
         assertThat(round1.offsets())
                 .containsExactly(Map.entry("text-0", 650L), Map.entry("text-1", 130L));
+        assertThat(round1.inputOffsets())
+                .containsExactly(Map.entry("text-0", 5L), Map.entry("text-1", 2L));
+        assertThat(round1.freshnessMinMs()).isEqualTo(300); // the least over both replicas
+        assertThat(round1.freshnessMaxMs()).isEqualTo(1_200); // the greatest
 
         // round 2: replica 1 alone reports, then round 4 closes it; offsets never go back
-        tally.add(new LineageTally.Consumed(0, 2, 20, 1, 15360, Map.of("text-0", 1300L)));
-        done = tally.add(new LineageTally.Consumed(0, 4, 40, 1, 30720, Map.of()));
+        tally.add(
+                new LineageTally.Consumed(
+                        0,
+                        2,
+                        20,
+                        1,
+                        15360,
+                        Map.of("text-0", 1300L),
+                        Map.of("text-0", 9L),
+                        null,
+                        null));
+        done =
+                tally.add(
+                        new LineageTally.Consumed(
+                                0, 4, 40, 1, 30720, Map.of(), Map.of(), null, null));
         assertThat(done).extracting(EvalRecords.Lineage::round).containsExactly(2L);
         assertThat(done.get(0).offsets())
                 .containsExactly(Map.entry("text-0", 1300L), Map.entry("text-1", 130L));
+        assertThat(done.get(0).inputOffsets())
+                .containsExactly(Map.entry("text-0", 9L), Map.entry("text-1", 2L));
+        assertThat(done.get(0).freshnessMinMs()).isNull(); // no new records for round 2
     }
 }
