@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.CheckedOutputStream;
 
@@ -31,18 +32,23 @@ import java.util.zip.CheckedOutputStream;
  * 8       4      header length H, int32 big-endian
  * 12      H      header, UTF-8 JSON: {"config": {vocab_size, block_size, n_layer, ...},
  *                "vocabulary": {"kind": "chars"|"bytes", "characters": "..."}, "step": N,
- *                "parameter_count": P, "tensors": [{"name", "shape"}, ...]}
+ *                "parameter_count": P, "tensors": [{"name", "shape"}, ...],
+ *                optional "lineage": {...} (what the model trained on, as {@code export} writes it)}
  * 12+H    4P     parameters, float32 little-endian, in {@link ParameterLayout} order
  * end-8   8      CRC32 of every byte before it, int64 big-endian
  * </pre>
  *
- * Files are written to a temporary file beside the target and renamed over it, so a reader never
+ * The lineage is optional and read only by {@link #lineage}: a file without it loads the same, and
+ * a reader that does not know it ignores it (the format version stays 1).
+ *
+ * <p>Files are written to a temporary file beside the target and renamed over it, so a reader never
  * sees half a model; the checksum catches a file damaged later.
  */
 public final class ModelFile {
 
     private static final byte[] MAGIC = "SGPT".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
+    private static final String LINEAGE = "lineage";
     private static final ObjectMapper JSON =
             new ObjectMapper()
                     .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -60,6 +66,15 @@ public final class ModelFile {
     }
 
     public static void save(Path file, Contents contents) throws IOException {
+        save(file, contents, Map.of());
+    }
+
+    /**
+     * Writes {@code contents} with {@code lineage} (left out when empty) in the header as a JSON
+     * object.
+     */
+    public static void save(Path file, Contents contents, Map<String, Object> lineage)
+            throws IOException {
         ParameterLayout layout = ParameterLayout.of(contents.config());
         if (contents.parameters().length != layout.size()) {
             throw new IllegalArgumentException(
@@ -85,7 +100,11 @@ public final class ModelFile {
                             new DataOutputStream(
                                     new CheckedOutputStream(
                                             new BufferedOutputStream(raw, 1 << 20), crc))) {
-                byte[] header = JSON.writeValueAsBytes(header(contents, layout));
+                ObjectNode headerNode = header(contents, layout);
+                if (!lineage.isEmpty()) {
+                    headerNode.set(LINEAGE, JSON.valueToTree(lineage));
+                }
+                byte[] header = JSON.writeValueAsBytes(headerNode);
                 out.write(MAGIC);
                 out.writeInt(VERSION);
                 out.writeInt(header.length);
@@ -152,6 +171,29 @@ public final class ModelFile {
                                 .order(ByteOrder.LITTLE_ENDIAN),
                         count);
         return new Contents(config, vocabulary, parameters, header.get("step").asLong());
+    }
+
+    /**
+     * The lineage in a model file's header (numbers as numbers, objects as maps), or an empty map
+     * for a file without one.
+     */
+    public static Map<String, Object> lineage(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        if (bytes.length < 20
+                || !java.util.Arrays.equals(java.util.Arrays.copyOf(bytes, 4), MAGIC)) {
+            throw new IOException(file + " is not a streamgpt model file (no SGPT magic)");
+        }
+        int headerLength = ByteBuffer.wrap(bytes).getInt(8);
+        JsonNode lineage =
+                JSON.readTree(new String(bytes, 12, headerLength, StandardCharsets.UTF_8))
+                        .get(LINEAGE);
+        return lineage == null || !lineage.isObject() ? Map.of() : asMap(lineage);
+    }
+
+    /** A JSON object as a map of numbers, strings, booleans and maps. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> asMap(JsonNode object) {
+        return JSON.convertValue(object, java.util.LinkedHashMap.class);
     }
 
     private static ObjectNode header(Contents contents, ParameterLayout layout) {

@@ -118,7 +118,10 @@ public final class SafetensorsModel {
         return new ModelFile.Contents(config, vocab, parameters(config, tensors), step);
     }
 
-    /** The lineage in a file's metadata, or an empty map. */
+    /**
+     * The lineage in a file's metadata, or an empty map: numbers and strings as text, objects (e.g.
+     * {@code input_offsets}) as maps with their values as JSON gives them.
+     */
     public static Map<String, Object> lineage(Path file) throws IOException {
         String lineage = SafetensorsFile.read(file).metadata().get(LINEAGE);
         if (lineage == null) {
@@ -127,7 +130,13 @@ public final class SafetensorsModel {
         Map<String, Object> values = new LinkedHashMap<>();
         JSON.readTree(lineage)
                 .fields()
-                .forEachRemaining(e -> values.put(e.getKey(), e.getValue().asText()));
+                .forEachRemaining(
+                        e ->
+                                values.put(
+                                        e.getKey(),
+                                        e.getValue().isObject()
+                                                ? ModelFile.asMap(e.getValue())
+                                                : e.getValue().asText()));
         return values;
     }
 

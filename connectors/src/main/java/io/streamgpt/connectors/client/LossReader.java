@@ -148,4 +148,50 @@ public final class LossReader implements AutoCloseable {
                     .toList();
         }
     }
+
+    /**
+     * The lineage record of {@code version} on {@code topic}, or else of the newest version before
+     * it (a lineage record is written a moment after its version is published); empty when there is
+     * none (a job of an older build). Records of another format that do not parse are skipped.
+     */
+    public static java.util.Optional<EvalRecords.Lineage> lineageOf(
+            KafkaClientSettings kafka,
+            String topic,
+            io.streamgpt.connectors.chunks.RoundId version,
+            Duration timeout) {
+        try (TopicReader reader = TopicReader.open(kafka)) {
+            EvalRecords.Lineage best = null;
+            for (ConsumerRecord<byte[], byte[]> record : reader.readAll(topic, timeout)) {
+                String json = TopicReader.text(record);
+                if (!EvalRecords.LINEAGE.equals(kindOrNull(json))) {
+                    continue;
+                }
+                EvalRecords.Lineage lineage =
+                        Reports.fromJsonOrNull(json, EvalRecords.Lineage.class);
+                if (lineage == null) {
+                    continue;
+                }
+                var id =
+                        new io.streamgpt.connectors.chunks.RoundId(
+                                lineage.generation(), lineage.round());
+                if (id.compareTo(version) <= 0
+                        && (best == null
+                                || id.compareTo(
+                                                new io.streamgpt.connectors.chunks.RoundId(
+                                                        best.generation(), best.round()))
+                                        > 0)) {
+                    best = lineage;
+                }
+            }
+            return java.util.Optional.ofNullable(best);
+        }
+    }
+
+    private static String kindOrNull(String json) {
+        try {
+            return EvalRecords.kindOf(json);
+        } catch (IllegalArgumentException e) {
+            return null; // not JSON: foreign
+        }
+    }
 }

@@ -1,6 +1,9 @@
 package io.streamgpt.cli;
 
+import io.streamgpt.connectors.chunks.RoundId;
+import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.client.PromptClient;
+import io.streamgpt.connectors.kafka.TextFeeder;
 import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
@@ -11,6 +14,8 @@ import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.ReplicaConfig;
 import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.model.ModelFile;
+import io.streamgpt.model.SafetensorsModel;
 
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
@@ -25,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,6 +46,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * io.streamgpt.model.Sampler} seeded with the request's seed. The tiny model's matrices (32 wide)
  * are far below libtorch's intra-op parallel grain, so the thread count cannot change a sum's order
  * here; the test asserts the strings equal, not merely similar.
+ *
+ * <p>The file also names what the model trained on: the lineage {@code export} reads from the
+ * losses topic, checked against the three records fed.
  */
 class ExportMatchesLiveModelTest {
 
@@ -74,15 +83,28 @@ class ExportMatchesLiveModelTest {
                             .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
             long lastRound = MAX_STEPS / SYNC_EVERY;
             TestJobs.createTopics(config);
-            TestJobs.feed(
-                    config,
-                    Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8)
-                            .substring(0, 20_000)); // 20 steps of 8 x 16 tokens need 2,560
+            // three records of 2,000 characters at offsets 0, 1, 2: 6,000 tokens, windows of 17
+            // every 16 tokens, the last at 373 x 16 = 5,968 (not held out: 373 % 10 != 9), ending
+            // at token 5,985 and completed by record 2, so the Kafka next offset is 3
+            String text = Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8);
+            String textPartition = config.topics().text().get(0) + "-0";
+            try (TextFeeder feeder =
+                    new TextFeeder(
+                            config.kafka().clientSettings(), config.topics().text().get(0), 2000)) {
+                for (int r = 0; r < 3; r++) {
+                    feeder.sendAndWait(
+                            null,
+                            text.substring(2000 * r, 2000 * (r + 1))
+                                    .getBytes(StandardCharsets.UTF_8),
+                            Duration.ofSeconds(30));
+                }
+            } // 20 steps of 8 x 16 tokens need 2,560
             JobClient job = TestJobs.start(config, null, loop -> {});
             try {
                 // the loss record of step 20 (every 20 steps) comes from the last round's model
                 TestJobs.readLosses(config, r -> r.step() >= MAX_STEPS);
                 awaitTheLiveModelOfRound(config, lastRound);
+                awaitTheLineageOfRound(config, lastRound);
 
                 String[] sampling = {
                     "--prompt",
@@ -133,8 +155,44 @@ class ExportMatchesLiveModelTest {
                                 "--model-secret",
                                 config.topics().modelSecret(),
                                 "--metadata-topic",
-                                config.topics().metadata()); // no model options
+                                config.topics().metadata(),
+                                "--losses-topic",
+                                config.topics().losses()); // no model options
                 assertThat(export[0]).as(export[2]).isEqualTo("0");
+                // 1 replica x 20 steps x batch 8 x block 16 = 2,560 tokens
+                Map<String, Object> lineage = ModelFile.lineage(model);
+                assertThat(lineage)
+                        .containsEntry("generation", 0)
+                        .containsEntry("round", (int) lastRound)
+                        .containsEntry("step", (int) MAX_STEPS)
+                        .containsEntry("tokens", 1 * 20 * 8 * 16)
+                        .containsEntry("input_offsets", Map.of(textPartition, 3))
+                        .containsEntry("token_offsets", Map.of(textPartition, 5985))
+                        .doesNotContainKey("lineage_round"); // the exported version's own
+                assertThat(export[1]).contains("lineage: 2,560 tokens trained");
+                Path safetensors = dir.resolve("model.safetensors");
+                String[] exportSafetensors =
+                        cli(
+                                "export",
+                                "--format",
+                                "safetensors",
+                                "--out",
+                                safetensors.toString(),
+                                "--bootstrap-servers",
+                                config.kafka().bootstrapServers(),
+                                "--model-topic",
+                                config.topics().model(),
+                                "--model-secret",
+                                config.topics().modelSecret(),
+                                "--metadata-topic",
+                                config.topics().metadata(),
+                                "--losses-topic",
+                                config.topics().losses());
+                assertThat(exportSafetensors[0]).as(exportSafetensors[2]).isEqualTo("0");
+                assertThat(SafetensorsModel.lineage(safetensors))
+                        .containsEntry("round", String.valueOf(lastRound))
+                        .containsEntry("tokens", "2560")
+                        .containsEntry("input_offsets", Map.of(textPartition, 3));
                 assertThat(export[1])
                         .contains(
                                 "exported round "
@@ -184,6 +242,23 @@ class ExportMatchesLiveModelTest {
             }
             throw new AssertionError("the live model never reached round " + round + ": " + answer);
         }
+    }
+
+    /** Waits for the lineage record of {@code round}: it follows the round's publication. */
+    private static void awaitTheLineageOfRound(JobConfig config, long round) throws Exception {
+        for (int attempt = 0; attempt < 120; attempt++) {
+            var lineage =
+                    LossReader.lineageOf(
+                            config.kafka().clientSettings(),
+                            config.topics().losses(),
+                            new RoundId(0, round),
+                            Duration.ofSeconds(10));
+            if (lineage.isPresent() && lineage.get().round() == round) {
+                return;
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("no lineage record of round " + round);
     }
 
     private static String[] concat(String[] a, String[] b) {

@@ -6,10 +6,12 @@ import io.streamgpt.cli.ParamOptions;
 import io.streamgpt.config.Param;
 import io.streamgpt.config.Params;
 import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
+import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.client.ModelMetadata;
 import io.streamgpt.connectors.client.ModelMetadataTopic;
 import io.streamgpt.connectors.client.ModelTopicReader;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.KafkaConfig;
@@ -65,7 +67,8 @@ public final class ExportCommand implements Callable<Integer> {
                                     List.of(
                                             TopicsConfig.MODEL,
                                             TopicsConfig.MODEL_SECRET,
-                                            TopicsConfig.METADATA))));
+                                            TopicsConfig.METADATA,
+                                            TopicsConfig.LOSSES))));
         }
     }
 
@@ -187,15 +190,26 @@ public final class ExportCommand implements Callable<Integer> {
         }
         ModelFile.Contents model =
                 new ModelFile.Contents(config, vocabulary, newest.parameters(), newest.step());
+        String lossesTopic = ParamOptions.value(spec, TopicsConfig.LOSSES);
+        Optional<EvalRecords.Lineage> lineage;
+        try { // the lineage is a bonus: a model is exported without it
+            lineage =
+                    LossReader.lineageOf(
+                            kafka,
+                            lossesTopic,
+                            newest.version(),
+                            Duration.ofSeconds(timeoutSeconds));
+        } catch (IllegalStateException e) {
+            spec.commandLine()
+                    .getErr()
+                    .println("streamgpt: no lineage from " + lossesTopic + ": " + e.getMessage());
+            lineage = Optional.empty();
+        }
+        Map<String, Object> fileLineage = ExportLineage.of(newest, lineage.orElse(null));
         if (format == Format.safetensors) {
-            SafetensorsModel.save(
-                    out,
-                    model,
-                    Map.of(
-                            "generation", newest.version().generation(),
-                            "round", newest.version().round()));
+            SafetensorsModel.save(out, model, fileLineage);
         } else {
-            ModelFile.save(out, model);
+            ModelFile.save(out, model, fileLineage);
         }
         spec.commandLine()
                 .getOut()
@@ -207,6 +221,7 @@ public final class ExportCommand implements Callable<Integer> {
                         newest.step(),
                         newest.parameters().length,
                         out);
+        spec.commandLine().getOut().println(ExportLineage.describe(fileLineage));
         return 0;
     }
 
