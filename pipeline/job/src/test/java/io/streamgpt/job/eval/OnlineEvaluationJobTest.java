@@ -54,6 +54,7 @@ class OnlineEvaluationJobTest {
                             .setConfiguration(LoopbackCluster.configuration())
                             .build());
 
+    private static final Duration TIMEOUT = Duration.ofSeconds(30);
     private static EmbeddedKafka kafka;
     private static String text;
 
@@ -95,6 +96,7 @@ class OnlineEvaluationJobTest {
                         .withEvaluation(
                                 e ->
                                         e.with(EvaluationConfig.INTERVAL, 5)
+                                                .with(EvaluationConfig.SAMPLE_INTERVAL, 20)
                                                 .with(EvaluationConfig.PREQUENTIAL_EVERY, 2)
                                                 .with(EvaluationConfig.VAL_DATA, valData.toString())
                                                 .with(
@@ -105,6 +107,7 @@ class OnlineEvaluationJobTest {
                                         f.with(FaultConfig.NAN_AT_STEP, 12L)
                                                 .with(FaultConfig.NAN_REPLICA, 1));
         TestJobs.createTopics(config);
+        long fedFromMs = System.currentTimeMillis();
         TestJobs.feed(config, text);
         JobClient job = TestJobs.start(config, null, loop -> {});
         try {
@@ -191,6 +194,28 @@ class OnlineEvaluationJobTest {
             EvalRecords.Lineage round8 = lineage.get(7);
             assertThat(round8.tokens()).isEqualTo(2L * 40 * 8 * 16).isEqualTo(last.tokens());
             assertThat(round8.offsets()).hasSize(1);
+            assertThat(round8.format()).isEqualTo(EvalRecords.LINEAGE_FORMAT);
+            // Kafka offsets: the 60,000 characters went out in records of about 2 KB, so the
+            // newest record trained on is one of the topic's (next offset <= its end offset)
+            long textRecords;
+            try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
+                textRecords = reader.readAll(config.topics().text().get(0), TIMEOUT).size();
+            }
+            assertThat(round8.inputOffsets()).containsOnlyKeys(round8.offsets().keySet());
+            assertThat(round8.inputOffsets().values().iterator().next())
+                    .isPositive()
+                    .isLessThanOrEqualTo(textRecords);
+            // freshness: each version that took in new records waited for them from their
+            // timestamps (at the feed, before the job started) to its publication, within this
+            // test's time
+            long testMs = System.currentTimeMillis() - fedFromMs;
+            List<EvalRecords.Lineage> fresh =
+                    lineage.stream().filter(l -> l.freshnessMinMs() != null).toList();
+            assertThat(fresh).isNotEmpty();
+            for (EvalRecords.Lineage l : fresh) {
+                assertThat(l.freshnessMinMs()).isPositive().isLessThanOrEqualTo(l.freshnessMaxMs());
+                assertThat(l.freshnessMaxMs()).isLessThan(testMs);
+            }
             long end = round8.offsets().values().iterator().next();
             assertThat(end).isPositive().isLessThanOrEqualTo(60_000);
             for (int i = 1; i < lineage.size(); i++) {
@@ -198,6 +223,27 @@ class OnlineEvaluationJobTest {
                         .isGreaterThanOrEqualTo(
                                 lineage.get(i - 1).offsets().values().iterator().next());
             }
+
+            // samples name their version: every 20 steps, rounds 4 and 8 of generation 0
+            List<Reports.SampleRecord> samples;
+            try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
+                samples =
+                        reader.readAll(config.topics().samples(), TIMEOUT).stream()
+                                .map(
+                                        r ->
+                                                Reports.fromJson(
+                                                        TopicReader.text(r),
+                                                        Reports.SampleRecord.class))
+                                .toList();
+            }
+            assertThat(samples)
+                    .extracting(
+                            Reports.SampleRecord::generation,
+                            Reports.SampleRecord::round,
+                            Reports.SampleRecord::step)
+                    .containsExactly(
+                            org.assertj.core.groups.Tuple.tuple(0, 4L, 20L),
+                            org.assertj.core.groups.Tuple.tuple(0, 8L, 40L));
 
             try (Gpt model = ModelHost.local(1).load(TestConfigs.TINY_MODEL, models.get("0:8"))) {
                 assertThat(set.loss(model)).isCloseTo(at40.loss(), within(1e-4f));
