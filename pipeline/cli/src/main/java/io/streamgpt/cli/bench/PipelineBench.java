@@ -28,7 +28,11 @@ import io.streamgpt.model.Vocabulary;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.metrics.HistogramStatistics;
+import org.apache.flink.metrics.Metric;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -135,6 +139,9 @@ public final class PipelineBench implements Callable<Integer> {
     List<PayloadEncoding> compareEncodings = List.of();
 
     private PayloadEncoding encoding = PayloadEncoding.FP32;
+
+    /** freshness_ms p50, p99 and count of the last one-replica run. */
+    private double[] lastFreshnessMs = {Double.NaN, Double.NaN, 0};
 
     @Override
     public Integer call() throws Exception {
@@ -331,6 +338,12 @@ public final class PipelineBench implements Callable<Integer> {
                 oneReplicaTokensPerSecond(
                         kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
         result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
+        // that run's freshness: a text record's Kafka timestamp to the first published version
+        // that could train on it (the corpus is fed before the job starts, so it includes the
+        // time a record waits in Kafka behind the ones before it)
+        result.put("freshness_ms_p50", Math.round(lastFreshnessMs[0])); // 0 without records
+        result.put("freshness_ms_p99", Math.round(lastFreshnessMs[1]));
+        result.put("freshness_records", (long) lastFreshnessMs[2]);
         result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
         double overlap =
                 oneReplicaTokensPerSecond(
@@ -383,7 +396,13 @@ public final class PipelineBench implements Callable<Integer> {
                         .withEvaluation(
                                 e -> e.with(EvaluationConfig.PREQUENTIAL_EVERY, prequential));
         LocalStack.prepareTopics(config, corpus);
-        JobClient job = LocalStack.startJob(config, null);
+        String run = UUID.randomUUID().toString();
+        Configuration reporter = new Configuration();
+        reporter.setString(
+                "metrics.reporter.pipelinebench.factory.class",
+                ReplicaMetricsReporter.Factory.class.getName());
+        reporter.setString("metrics.reporter.pipelinebench.run", run);
+        JobClient job = LocalStack.startJob(config, null, 0, reporter);
         try {
             List<Reports.LossRecord> losses =
                     LossReader.readUntil(
@@ -391,6 +410,7 @@ public final class PipelineBench implements Callable<Integer> {
                             config.topics().losses(),
                             r -> r.step() >= warmup + steps,
                             Duration.ofMinutes(10));
+            lastFreshnessMs = freshness(ReplicaMetricsReporter.of(run).get(0));
             Reports.LossRecord from =
                     losses.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
             Reports.LossRecord to = losses.get(losses.size() - 1);
@@ -414,7 +434,20 @@ public final class PipelineBench implements Callable<Integer> {
             return (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs());
         } finally {
             job.cancel().get(60, TimeUnit.SECONDS);
+            ReplicaMetricsReporter.forget(run);
         }
+    }
+
+    /**
+     * p50, p99 and count of a replica's freshness_ms histogram (its newest 4,096 records); NaN
+     * without one.
+     */
+    private static double[] freshness(Map<String, Metric> replica) {
+        if (replica == null || !(replica.get("freshness_ms") instanceof Histogram h)) {
+            return new double[] {Double.NaN, Double.NaN, 0};
+        }
+        HistogramStatistics stats = h.getStatistics();
+        return new double[] {stats.getQuantile(0.50), stats.getQuantile(0.99), h.getCount()};
     }
 
     /**
