@@ -44,6 +44,33 @@ class ModelFileTest {
         assertThat(ModelFile.load(file).vocabulary()).isEqualTo(Vocabulary.bytes());
     }
 
+    /**
+     * The lineage is an optional header object: a file with it loads the same model, one without it
+     * has an empty lineage.
+     */
+    @Test
+    void lineageIsAnOptionalPartOfTheHeader(@TempDir Path dir) throws IOException {
+        GptConfig config = GptTest.TINY.withVocabSize(256);
+        float[] params = ParameterLayout.of(config).initialValues(1);
+        ModelFile.Contents contents =
+                new ModelFile.Contents(config, Vocabulary.bytes(), params, 20);
+        Path with = dir.resolve("with.bin");
+        Path without = dir.resolve("without.bin");
+        ModelFile.save(
+                with,
+                contents,
+                java.util.Map.of(
+                        "round", 10, "tokens", 2560L, "input_offsets", java.util.Map.of("t-0", 3)));
+        ModelFile.save(without, contents);
+        assertThat(ModelFile.lineage(with))
+                .containsEntry("round", 10)
+                .containsEntry("tokens", 2560)
+                .containsEntry("input_offsets", java.util.Map.of("t-0", 3));
+        assertThat(ModelFile.lineage(without)).isEmpty();
+        assertThat(ModelFile.load(with).parameters()).containsExactly(params);
+        assertThat(ModelFile.load(with).step()).isEqualTo(20);
+    }
+
     @Test
     void damagedFilesAreRejected(@TempDir Path dir) throws IOException {
         GptConfig config = GptTest.TINY;
