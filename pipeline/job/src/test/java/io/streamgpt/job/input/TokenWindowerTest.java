@@ -55,6 +55,26 @@ class TokenWindowerTest {
         assertThat(split).usingRecursiveFieldByFieldElementComparator().isEqualTo(whole);
     }
 
+    /**
+     * Windows of 5 every 4 tokens: record 0 (offset 0, 7 tokens, at 1,000 ms) completes the window
+     * at 0 and leaves 3 tokens; record 1 (offset 1, 6 tokens, at 2,000 ms) completes those at 4 and
+     * 8 (the one at 4 holds record 0's tail): both name record 1, next offset 2.
+     */
+    @Test
+    void aWindowNamesTheRecordThatCompletedIt() {
+        TokenWindower windower = new TokenWindower("t-0", 5, 4, null);
+        List<TokenWindow> windows = new ArrayList<>();
+        windower.add(new int[7], 1, 1_000, windows::add);
+        windower.add(new int[6], 2, 2_000, windows::add);
+        assertThat(windows)
+                .extracting(
+                        TokenWindow::position, TokenWindow::nextOffset, TokenWindow::timestampMs)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(0L, 1L, 1_000L),
+                        org.assertj.core.groups.Tuple.tuple(4L, 2L, 2_000L),
+                        org.assertj.core.groups.Tuple.tuple(8L, 2L, 2_000L));
+    }
+
     @Test
     void everyTenthWindowIsHeldOut() {
         assertThat(new TokenWindow("p", 0, 9, new int[2]).heldOut()).isTrue();
