@@ -43,7 +43,8 @@ import java.util.concurrent.Callable;
  * and vocabulary come from the job's metadata on the metadata topic ({@link ModelMetadataTopic}),
  * so no model options are needed. Options given anyway must match the job's model, or the export is
  * refused with one line (a wrong --n-head with the same parameter count included). Without metadata
- * (a job of an older build), the options are the only source, as before.
+ * (a job of an older build), the options are the only source, as before. The file also gets the
+ * version's lineage from the losses topic ({@link ExportLineage}), when there is one.
  */
 @Command(
         name = "export",
