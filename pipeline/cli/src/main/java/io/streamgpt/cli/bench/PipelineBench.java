@@ -28,7 +28,10 @@ import io.streamgpt.model.Vocabulary;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.metrics.Gauge;
+import org.apache.flink.metrics.Metric;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -319,24 +322,39 @@ public final class PipelineBench implements Callable<Integer> {
             ObjectNode result,
             PrintWriter log)
             throws Exception {
-        double bare =
-                tokensPerSecond(
-                        cpu,
-                        BenchCommand.ModelBench.median(
-                                BenchCommand.ModelBench.stepTimes(
-                                        cpu, TrainingConfig.preset("cpu"), corpus, 10, 200)));
+        double[] bareSteps =
+                BenchCommand.ModelBench.stepTimes(
+                        cpu, TrainingConfig.preset("cpu"), corpus, 10, 200);
+        // throughput is tokens over the whole time, as the job's figure is: the mean step, not
+        // the median, which would leave out the slow steps a loop has too
+        double bare = tokensPerSecond(cpu, Arrays.stream(bareSteps).average().orElseThrow());
         result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
+        result.put(
+                "bare_loop_median_step_tokens_per_s",
+                BenchCommand.ModelBench.round(
+                        tokensPerSecond(cpu, BenchCommand.ModelBench.median(bareSteps))));
         log.println("one replica in the job, sync and overlap mode ...");
-        double inJob =
-                oneReplicaTokensPerSecond(
-                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
-        result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
-        result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
-        double overlap =
-                oneReplicaTokensPerSecond(
-                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.OVERLAP, 0);
-        result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
-        result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
+        OneReplica inJob = oneReplica(kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
+        result.put(
+                "job_one_replica_tokens_per_s",
+                BenchCommand.ModelBench.round(inJob.tokensPerSecond()));
+        result.put(
+                "job_vs_bare_loop", BenchCommand.ModelBench.round(inJob.tokensPerSecond() / bare));
+        result.put("job_one_replica_wait_fraction", thousandths(inJob.waitFraction()));
+        result.put(
+                "job_one_replica_step_tokens_per_s",
+                BenchCommand.ModelBench.round(inJob.stepTokensPerSecond()));
+        OneReplica overlap =
+                oneReplica(kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.OVERLAP, 0);
+        result.put(
+                "job_one_replica_overlap_tokens_per_s",
+                BenchCommand.ModelBench.round(overlap.tokensPerSecond()));
+        result.put(
+                "job_overlap_vs_bare_loop",
+                BenchCommand.ModelBench.round(overlap.tokensPerSecond() / bare));
+        result.put(
+                "job_one_replica_overlap_step_tokens_per_s",
+                BenchCommand.ModelBench.round(overlap.stepTokensPerSecond()));
 
         log.println("sync rounds of the reference preset ...");
         GptConfig reference = GptConfig.preset("reference", vocabulary.size());
@@ -367,8 +385,27 @@ public final class PipelineBench implements Callable<Integer> {
         return TrainingConfig.preset("cpu").batchSize() * config.blockSize() / (msPerStep / 1000);
     }
 
+    /**
+     * A one-replica job in its steady state: training tokens per second from its loss records, and
+     * where the rest of the time goes, from the replica's own metrics over the same steps: the
+     * share spent waiting for rounds (SYNC) and the rate while stepping (the replica's moving
+     * average of tokens per second of its steps alone, {@code tokens_per_s}).
+     */
+    record OneReplica(double tokensPerSecond, double stepTokensPerSecond, double waitFraction) {}
+
     /** Steady-state training tokens per second of a one-replica job, from its loss records. */
     private double oneReplicaTokensPerSecond(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpus,
+            SyncConfig.Mode mode,
+            int prequential)
+            throws Exception {
+        return oneReplica(kafka, vocabulary, cpu, corpus, mode, prequential).tokensPerSecond();
+    }
+
+    private OneReplica oneReplica(
             EmbeddedKafka kafka,
             Vocabulary vocabulary,
             GptConfig cpu,
@@ -383,7 +420,18 @@ public final class PipelineBench implements Callable<Integer> {
                         .withEvaluation(
                                 e -> e.with(EvaluationConfig.PREQUENTIAL_EVERY, prequential));
         LocalStack.prepareTopics(config, corpus);
-        JobClient job = LocalStack.startJob(config, null);
+        String run = UUID.randomUUID().toString();
+        Configuration reporter = new Configuration();
+        reporter.setString(
+                "metrics.reporter.pipelinebench.factory.class",
+                ReplicaMetricsReporter.Factory.class.getName());
+        reporter.setString("metrics.reporter.pipelinebench.run", run);
+        JobClient job = LocalStack.startJob(config, null, 0, reporter);
+        ReplicaWatch watch =
+                new ReplicaWatch(ReplicaMetricsReporter.of(run), warmup, warmup + steps);
+        Thread watcher = new Thread(watch, "pipeline-bench-replica-metrics");
+        watcher.setDaemon(true);
+        watcher.start();
         try {
             List<Reports.LossRecord> losses =
                     LossReader.readUntil(
@@ -411,9 +459,63 @@ public final class PipelineBench implements Callable<Integer> {
                                 "prequential windows scored by versions of steps %d..%d: %d%n",
                                 from.step(), to.step(), scored);
             }
-            return (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs());
+            watcher.join(TimeUnit.SECONDS.toMillis(30));
+            return new OneReplica(
+                    (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs()),
+                    watch.stepTokensPerSecond,
+                    watch.waitFraction);
         } finally {
+            watcher.interrupt();
             job.cancel().get(60, TimeUnit.SECONDS);
+            ReplicaMetricsReporter.forget(run);
+        }
+    }
+
+    /**
+     * Polls replica 0's metrics: its wait for rounds between the steps {@code from} and {@code to},
+     * over the wall time between them, and its step-only rate at {@code to}.
+     */
+    private static final class ReplicaWatch implements Runnable {
+        private final Map<Integer, Map<String, Metric>> metrics;
+        private final long from;
+        private final long to;
+        volatile double waitFraction = Double.NaN;
+        volatile double stepTokensPerSecond = Double.NaN;
+
+        ReplicaWatch(Map<Integer, Map<String, Metric>> metrics, long from, long to) {
+            this.metrics = metrics;
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        public void run() {
+            try {
+                long startNanos = 0;
+                double startWaited = 0;
+                while (true) {
+                    Map<String, Metric> m = metrics.get(0);
+                    if (m != null
+                            && m.get("steps") instanceof Gauge<?> steps
+                            && m.get("sync_wait_ms_total") instanceof Gauge<?> waited
+                            && m.get("tokens_per_s") instanceof Gauge<?> rate) {
+                        long step = ((Number) steps.getValue()).longValue();
+                        double waitedMs = ((Number) waited.getValue()).doubleValue();
+                        if (startNanos == 0 && step >= from) {
+                            startNanos = System.nanoTime();
+                            startWaited = waitedMs;
+                        } else if (startNanos != 0 && step >= to) {
+                            double wallMs = (System.nanoTime() - startNanos) / 1e6;
+                            waitFraction = (waitedMs - startWaited) / wallMs;
+                            stepTokensPerSecond = ((Number) rate.getValue()).doubleValue();
+                            return;
+                        }
+                    }
+                    Thread.sleep(5);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
