@@ -131,7 +131,7 @@ public final class StreamingTrainerJob {
                                         topics.modelGroupId()),
                                 WatermarkStrategy.noWatermarks(),
                                 "model topic")
-                        .setParallelism(1)
+                        .setParallelism(config.sync().modelSourceParallelism())
                         .uid("model-source");
 
         // keyBy(replica) -> N training replicas, each adopting the broadcast global model
@@ -275,13 +275,13 @@ public final class StreamingTrainerJob {
     /**
      * Creates the topics the job uses where missing and returns the names of those it created: its
      * own topics with the settings they need (the model topic spreads chunks over at least
-     * averager_parallelism partitions and takes 4 MB messages), and the text topics it is told to
-     * read, with one partition, so that the job can start before their producers; then publishes
-     * the model's metadata ({@link JobModelMetadata}). Fails with an {@link
-     * IllegalArgumentException} if an existing model topic cannot carry the job's chunks (see
-     * {@link Preflight}) or carries another model. The model topic's key is created too where it is
-     * a missing file ({@link ModelSecret#ensure}): {@code submit}, {@code local} and the benchmarks
-     * all start here.
+     * averager_parallelism and model_source_parallelism partitions and takes 4 MB messages), and
+     * the text topics it is told to read, with one partition, so that the job can start before
+     * their producers; then publishes the model's metadata ({@link JobModelMetadata}). Fails with
+     * an {@link IllegalArgumentException} if an existing model topic cannot carry the job's chunks
+     * (see {@link Preflight}) or carries another model. The model topic's key is created too where
+     * it is a missing file ({@link ModelSecret#ensure}): {@code submit}, {@code local} and the
+     * benchmarks all start here.
      */
     public static List<String> createTopics(JobConfig config) {
         ModelSecret.ensure(config.topics().modelSecret());
@@ -292,7 +292,11 @@ public final class StreamingTrainerJob {
                         List.of(
                                 new TopicAdmin.TopicSpec(
                                         topics.model(),
-                                        Math.max(4, config.sync().averagerParallelism()),
+                                        Math.max(
+                                                4,
+                                                Math.max(
+                                                        config.sync().averagerParallelism(),
+                                                        config.sync().modelSourceParallelism())),
                                         Map.of(
                                                 "max.message.bytes",
                                                 maxMessage,

@@ -16,6 +16,7 @@ import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -77,6 +78,14 @@ class SimulatedSyncTest {
         assertGlobalModelsFollowTheClosedForm(s -> s.with(SyncConfig.ENCODING, encoding), 1e-6);
     }
 
+    @Test
+    void twoModelSourceSubtasksDeliverTheSameGlobalModels() throws Exception {
+        // the tiny model's 20 chunks spread over the model topic's 4 partitions, 2 per subtask:
+        // each replica assembles every round from both subtasks' broadcasts
+        assertGlobalModelsFollowTheClosedForm(
+                s -> s.with(SyncConfig.MODEL_SOURCE_PARALLELISM, 2), 1e-6);
+    }
+
     /** Runs 2 replicas x 10 simulated steps (5 rounds of K = 2) and checks each global model. */
     private static void assertGlobalModelsFollowTheClosedForm(
             UnaryOperator<SyncConfig> scheme, double tolerance) throws Exception {
@@ -95,7 +104,14 @@ class SimulatedSyncTest {
                         .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 4));
         TestJobs.createTopics(config);
         TestJobs.feed(config, text);
-        JobClient job = TestJobs.start(config, null, loop -> {});
+        JobClient job =
+                TestJobs.start(
+                        config,
+                        null,
+                        loop ->
+                                assertThat(loop.globalModel().getParallelism())
+                                        .as("model source subtasks")
+                                        .isEqualTo(config.sync().modelSourceParallelism()));
         try {
             Map<String, float[]> models = Map.of();
             long deadline = System.currentTimeMillis() + 120_000;

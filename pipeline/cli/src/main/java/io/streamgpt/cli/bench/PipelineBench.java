@@ -30,6 +30,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.metrics.Histogram;
 import org.apache.flink.metrics.HistogramStatistics;
 import org.apache.flink.metrics.Metric;
@@ -139,9 +140,6 @@ public final class PipelineBench implements Callable<Integer> {
     List<PayloadEncoding> compareEncodings = List.of();
 
     private PayloadEncoding encoding = PayloadEncoding.FP32;
-
-    /** freshness_ms p50, p99 and count of the last one-replica run. */
-    private double[] lastFreshnessMs = {Double.NaN, Double.NaN, 0};
 
     @Override
     public Integer call() throws Exception {
@@ -326,30 +324,45 @@ public final class PipelineBench implements Callable<Integer> {
             ObjectNode result,
             PrintWriter log)
             throws Exception {
-        double bare =
-                tokensPerSecond(
-                        cpu,
-                        BenchCommand.ModelBench.median(
-                                BenchCommand.ModelBench.stepTimes(
-                                        cpu, TrainingConfig.preset("cpu"), corpus, 10, 200)));
+        double[] bareSteps =
+                BenchCommand.ModelBench.stepTimes(
+                        cpu, TrainingConfig.preset("cpu"), corpus, 10, 200);
+        // throughput is tokens over the whole time, as the job's figure is: the mean step, not
+        // the median, which would leave out the slow steps a loop has too
+        double bare = tokensPerSecond(cpu, Arrays.stream(bareSteps).average().orElseThrow());
         result.put("bare_loop_tokens_per_s", BenchCommand.ModelBench.round(bare));
+        result.put(
+                "bare_loop_median_step_tokens_per_s",
+                BenchCommand.ModelBench.round(
+                        tokensPerSecond(cpu, BenchCommand.ModelBench.median(bareSteps))));
         log.println("one replica in the job, sync and overlap mode ...");
-        double inJob =
-                oneReplicaTokensPerSecond(
-                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
-        result.put("job_one_replica_tokens_per_s", BenchCommand.ModelBench.round(inJob));
+        OneReplica inJob = oneReplica(kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
+        result.put(
+                "job_one_replica_tokens_per_s",
+                BenchCommand.ModelBench.round(inJob.tokensPerSecond()));
+        result.put(
+                "job_vs_bare_loop", BenchCommand.ModelBench.round(inJob.tokensPerSecond() / bare));
         // that run's freshness: a text record's Kafka timestamp to the first published version
         // that could train on it (the corpus is fed before the job starts, so it includes the
         // time a record waits in Kafka behind the ones before it)
-        result.put("freshness_ms_p50", Math.round(lastFreshnessMs[0])); // 0 without records
-        result.put("freshness_ms_p99", Math.round(lastFreshnessMs[1]));
-        result.put("freshness_records", (long) lastFreshnessMs[2]);
-        result.put("job_vs_bare_loop", BenchCommand.ModelBench.round(inJob / bare));
-        double overlap =
-                oneReplicaTokensPerSecond(
-                        kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.OVERLAP, 0);
-        result.put("job_one_replica_overlap_tokens_per_s", BenchCommand.ModelBench.round(overlap));
-        result.put("job_overlap_vs_bare_loop", BenchCommand.ModelBench.round(overlap / bare));
+        result.put("freshness_ms_p50", Math.round(inJob.freshness()[0])); // 0 without records
+        result.put("freshness_ms_p99", Math.round(inJob.freshness()[1]));
+        result.put("freshness_records", (long) inJob.freshness()[2]);
+        result.put("job_one_replica_wait_fraction", thousandths(inJob.waitFraction()));
+        result.put(
+                "job_one_replica_step_tokens_per_s",
+                BenchCommand.ModelBench.round(inJob.stepTokensPerSecond()));
+        OneReplica overlap =
+                oneReplica(kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.OVERLAP, 0);
+        result.put(
+                "job_one_replica_overlap_tokens_per_s",
+                BenchCommand.ModelBench.round(overlap.tokensPerSecond()));
+        result.put(
+                "job_overlap_vs_bare_loop",
+                BenchCommand.ModelBench.round(overlap.tokensPerSecond() / bare));
+        result.put(
+                "job_one_replica_overlap_step_tokens_per_s",
+                BenchCommand.ModelBench.round(overlap.stepTokensPerSecond()));
 
         log.println("sync rounds of the reference preset ...");
         GptConfig reference = GptConfig.preset("reference", vocabulary.size());
@@ -380,8 +393,32 @@ public final class PipelineBench implements Callable<Integer> {
         return TrainingConfig.preset("cpu").batchSize() * config.blockSize() / (msPerStep / 1000);
     }
 
+    /**
+     * A one-replica job in its steady state: training tokens per second from its loss records, and
+     * where the rest of the time goes, from the replica's own metrics over the same steps: the
+     * share spent waiting for rounds (SYNC) and the rate while stepping (the replica's moving
+     * average of tokens per second of its steps alone, {@code tokens_per_s}); its freshness_ms p50,
+     * p99 and count ({@link #freshness}).
+     */
+    record OneReplica(
+            double tokensPerSecond,
+            double stepTokensPerSecond,
+            double waitFraction,
+            double[] freshness) {}
+
     /** Steady-state training tokens per second of a one-replica job, from its loss records. */
     private double oneReplicaTokensPerSecond(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpus,
+            SyncConfig.Mode mode,
+            int prequential)
+            throws Exception {
+        return oneReplica(kafka, vocabulary, cpu, corpus, mode, prequential).tokensPerSecond();
+    }
+
+    private OneReplica oneReplica(
             EmbeddedKafka kafka,
             Vocabulary vocabulary,
             GptConfig cpu,
@@ -403,6 +440,11 @@ public final class PipelineBench implements Callable<Integer> {
                 ReplicaMetricsReporter.Factory.class.getName());
         reporter.setString("metrics.reporter.pipelinebench.run", run);
         JobClient job = LocalStack.startJob(config, null, 0, reporter);
+        ReplicaWatch watch =
+                new ReplicaWatch(ReplicaMetricsReporter.of(run), warmup, warmup + steps);
+        Thread watcher = new Thread(watch, "pipeline-bench-replica-metrics");
+        watcher.setDaemon(true);
+        watcher.start();
         try {
             List<Reports.LossRecord> losses =
                     LossReader.readUntil(
@@ -410,7 +452,7 @@ public final class PipelineBench implements Callable<Integer> {
                             config.topics().losses(),
                             r -> r.step() >= warmup + steps,
                             Duration.ofMinutes(10));
-            lastFreshnessMs = freshness(ReplicaMetricsReporter.of(run).get(0));
+            double[] freshness = freshness(ReplicaMetricsReporter.of(run).get(0));
             Reports.LossRecord from =
                     losses.stream().filter(r -> r.step() >= warmup).findFirst().orElseThrow();
             Reports.LossRecord to = losses.get(losses.size() - 1);
@@ -431,10 +473,64 @@ public final class PipelineBench implements Callable<Integer> {
                                 "prequential windows scored by versions of steps %d..%d: %d%n",
                                 from.step(), to.step(), scored);
             }
-            return (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs());
+            watcher.join(TimeUnit.SECONDS.toMillis(30));
+            return new OneReplica(
+                    (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs()),
+                    watch.stepTokensPerSecond,
+                    watch.waitFraction,
+                    freshness);
         } finally {
+            watcher.interrupt();
             job.cancel().get(60, TimeUnit.SECONDS);
             ReplicaMetricsReporter.forget(run);
+        }
+    }
+
+    /**
+     * Polls replica 0's metrics: its wait for rounds between the steps {@code from} and {@code to},
+     * over the wall time between them, and its step-only rate at {@code to}.
+     */
+    private static final class ReplicaWatch implements Runnable {
+        private final Map<Integer, Map<String, Metric>> metrics;
+        private final long from;
+        private final long to;
+        volatile double waitFraction = Double.NaN;
+        volatile double stepTokensPerSecond = Double.NaN;
+
+        ReplicaWatch(Map<Integer, Map<String, Metric>> metrics, long from, long to) {
+            this.metrics = metrics;
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        public void run() {
+            try {
+                long startNanos = 0;
+                double startWaited = 0;
+                while (true) {
+                    Map<String, Metric> m = metrics.get(0);
+                    if (m != null
+                            && m.get("steps") instanceof Gauge<?> steps
+                            && m.get("sync_wait_ms_total") instanceof Gauge<?> waited
+                            && m.get("tokens_per_s") instanceof Gauge<?> rate) {
+                        long step = ((Number) steps.getValue()).longValue();
+                        double waitedMs = ((Number) waited.getValue()).doubleValue();
+                        if (startNanos == 0 && step >= from) {
+                            startNanos = System.nanoTime();
+                            startWaited = waitedMs;
+                        } else if (startNanos != 0 && step >= to) {
+                            double wallMs = (System.nanoTime() - startNanos) / 1e6;
+                            waitFraction = (waitedMs - startWaited) / wallMs;
+                            stepTokensPerSecond = ((Number) rate.getValue()).doubleValue();
+                            return;
+                        }
+                    }
+                    Thread.sleep(5);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

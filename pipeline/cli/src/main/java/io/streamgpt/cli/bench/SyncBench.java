@@ -127,6 +127,12 @@ public final class SyncBench implements Callable<Integer> {
     int averagerParallelism;
 
     @Option(
+            names = "--model-source-parallelism",
+            defaultValue = "1",
+            description = "Subtasks reading the model topic. Default: ${DEFAULT-VALUE}.")
+    int modelSourceParallelism;
+
+    @Option(
             names = "--chunk-size",
             defaultValue = "131072",
             description = "Parameters per model chunk. Default: ${DEFAULT-VALUE}.")
@@ -151,6 +157,7 @@ public final class SyncBench implements Callable<Integer> {
         result.put("sync_every", syncEvery);
         result.put("measured_rounds", rounds);
         result.put("averager_parallelism", averagerParallelism);
+        result.put("model_source_parallelism", modelSourceParallelism);
         result.put("cores", Runtime.getRuntime().availableProcessors());
         ArrayNode runs = result.putArray("runs");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
@@ -214,7 +221,10 @@ public final class SyncBench implements Callable<Integer> {
                                 s.with(SyncConfig.EVERY, syncEvery)
                                         .with(SyncConfig.TIMEOUT_MS, 60_000L)
                                         .with(SyncConfig.CHUNK_SIZE, chunkSize)
-                                        .with(SyncConfig.AVERAGER_PARALLELISM, averagerParallelism))
+                                        .with(SyncConfig.AVERAGER_PARALLELISM, averagerParallelism)
+                                        .with(
+                                                SyncConfig.MODEL_SOURCE_PARALLELISM,
+                                                modelSourceParallelism))
                 // simulated steps ignore their batches; the evaluator's one validation loss (at the
                 // first round) is then one sequence, not a reference batch that would hold up the
                 // broadcast model topic for seconds

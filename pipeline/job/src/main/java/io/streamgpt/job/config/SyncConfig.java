@@ -23,6 +23,8 @@ import java.util.List;
  * @param timeoutMs a round closes after this long even if some replica did not contribute
  * @param chunkSize parameters per model chunk on the model topic (4 bytes each)
  * @param averagerParallelism subtasks of the parameter averager (it is keyed by chunk)
+ * @param modelSourceParallelism subtasks reading the model topic, each broadcasting the chunks of
+ *     its partitions to every replica: the global model's fan-out split over that many readers
  * @param encoding how replicas send their parameters: {@code FP32} as they are, {@code BF16} or
  *     {@code INT8} as a compressed delta from the last global model with error feedback (the global
  *     model stays float32)
@@ -39,6 +41,7 @@ public record SyncConfig(
         long timeoutMs,
         int chunkSize,
         int averagerParallelism,
+        int modelSourceParallelism,
         PayloadEncoding encoding,
         double outlierFactor)
         implements Serializable {
@@ -92,6 +95,15 @@ public record SyncConfig(
             Param.ofInt("averager-parallelism", "Subtasks of the parameter averager.", 1)
                     .atLeast(1);
 
+    public static final Param<Integer> MODEL_SOURCE_PARALLELISM =
+            Param.ofInt(
+                            "model-source-parallelism",
+                            "Subtasks reading the model topic, each broadcasting its partitions'"
+                                    + " chunks to the replicas (the topic has at least"
+                                    + " max(4, averager-parallelism, this) partitions).",
+                            1)
+                    .atLeast(1);
+
     public static final Param<PayloadEncoding> ENCODING =
             Param.ofEnum(
                     "sync-encoding",
@@ -121,6 +133,7 @@ public record SyncConfig(
                     TIMEOUT_MS,
                     CHUNK_SIZE,
                     AVERAGER_PARALLELISM,
+                    MODEL_SOURCE_PARALLELISM,
                     ENCODING,
                     OUTLIER_FACTOR);
 
@@ -137,6 +150,7 @@ public record SyncConfig(
                         timeoutMs,
                         chunkSize,
                         averagerParallelism,
+                        modelSourceParallelism,
                         encoding,
                         outlierFactor));
     }
