@@ -69,13 +69,22 @@ class PromptFrontendsTest {
     /** No Kafka behind it: nothing listens on port 1. */
     private static HttpApi apiWithoutKafka() throws Exception {
         return new HttpApi(
+                settings(KafkaClientSettings.plaintext("127.0.0.1:1"))
+                        .withLimits(
+                                new HttpApi.Limits(
+                                        Duration.ofSeconds(1),
+                                        HttpApi.Limits.DEFAULT_MAX_CONCURRENT,
+                                        Duration.ofSeconds(30),
+                                        Duration.ofSeconds(10))));
+    }
+
+    /** The default topics on 127.0.0.1, a free port, the default limits. */
+    private static HttpApi.Settings settings(KafkaClientSettings kafka) {
+        return HttpApi.Settings.on(
                 "127.0.0.1",
                 0,
-                KafkaClientSettings.plaintext("127.0.0.1:1"),
-                "prompts",
-                "answers",
-                "samples",
-                Duration.ofSeconds(1));
+                kafka,
+                new HttpApi.Topics("prompts", "answers", "samples", "losses"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -160,15 +169,7 @@ class PromptFrontendsTest {
             AtomicBoolean stop = new AtomicBoolean();
             Thread job = new Thread(() -> standInJob(bootstrap, stop));
             job.start();
-            try (HttpApi api =
-                    new HttpApi(
-                            "127.0.0.1",
-                            0,
-                            KafkaClientSettings.plaintext(bootstrap),
-                            "prompts",
-                            "answers",
-                            "samples",
-                            Duration.ofSeconds(10))) {
+            try (HttpApi api = new HttpApi(settings(KafkaClientSettings.plaintext(bootstrap)))) {
                 HttpResponse<String> ok =
                         call(api, "POST", "/generate", "{\"prompt\": \"ROMEO:\", \"tokens\": 3}");
                 assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
