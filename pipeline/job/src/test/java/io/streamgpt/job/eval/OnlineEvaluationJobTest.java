@@ -1,7 +1,6 @@
 package io.streamgpt.job.eval;
 
 import io.streamgpt.connectors.client.LossReader;
-import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
@@ -10,10 +9,8 @@ import io.streamgpt.job.TestConfigs;
 import io.streamgpt.job.TestJobs;
 import io.streamgpt.job.config.EvaluationConfig;
 import io.streamgpt.job.config.FaultConfig;
-import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.ReplicaConfig;
-import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.ModelHost;
 import io.streamgpt.model.Vocabulary;
@@ -27,7 +24,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,9 +56,7 @@ class OnlineEvaluationJobTest {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
-        text =
-                Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8)
-                        .substring(0, 60_000);
+        text = TestJobs.shakespeare(60_000);
     }
 
     @AfterAll
@@ -82,16 +76,8 @@ class OnlineEvaluationJobTest {
             throws Exception {
         Path valData = Files.writeString(dir.resolve("val.txt"), text);
         JobConfig config =
-                TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
-                        .withReplicas(
-                                r ->
-                                        r.with(ReplicaConfig.COUNT, 2)
-                                                .with(ReplicaConfig.MAX_STEPS, 40L))
-                        .withSync(
-                                s ->
-                                        s.with(SyncConfig.EVERY, 5)
-                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
-                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
+                TestConfigs.synced(kafka.bootstrapServers(), TestJobs.prefix(), 2, 5)
+                        .withReplicas(r -> r.with(ReplicaConfig.MAX_STEPS, 40L))
                         .withEvaluation(
                                 e ->
                                         e.with(EvaluationConfig.INTERVAL, 5)
@@ -104,9 +90,7 @@ class OnlineEvaluationJobTest {
                                 f ->
                                         f.with(FaultConfig.NAN_AT_STEP, 12L)
                                                 .with(FaultConfig.NAN_REPLICA, 1));
-        TestJobs.createTopics(config);
-        TestJobs.feed(config, text);
-        JobClient job = TestJobs.start(config, null, loop -> {});
+        JobClient job = TestJobs.startFed(config, text);
         try {
             List<Reports.LossRecord> losses = TestJobs.readLosses(config, r -> r.step() >= 40);
             Reports.LossRecord last = losses.get(losses.size() - 1);
@@ -134,6 +118,7 @@ class OnlineEvaluationJobTest {
                             config.kafka().clientSettings(),
                             config.topics().losses(),
                             EvalRecords.VAL_DATA,
+                            EvalRecords.ModelLoss.class,
                             Duration.ofSeconds(30));
             assertThat(valDataLosses)
                     .extracting(EvalRecords.ModelLoss::step)
@@ -162,6 +147,7 @@ class OnlineEvaluationJobTest {
                             config.kafka().clientSettings(),
                             config.topics().losses(),
                             EvalRecords.PREQUENTIAL,
+                            EvalRecords.ModelLoss.class,
                             Duration.ofSeconds(30));
             assertThat(prequential).isNotEmpty();
             EvalRecords.ModelLoss version0 = prequential.get(0);
@@ -176,15 +162,13 @@ class OnlineEvaluationJobTest {
             // lineage: one record per version, naming the text partition and how far into its
             // token stream the replicas had received (never past the 60,000 tokens fed), and
             // the tokens trained: round 8 = 2 replicas x 40 steps x 8 x 16 = the loss record's
-            List<EvalRecords.Lineage> lineage;
-            try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
-                lineage =
-                        reader.readAll(config.topics().losses(), Duration.ofSeconds(30)).stream()
-                                .map(TopicReader::text)
-                                .filter(j -> EvalRecords.LINEAGE.equals(EvalRecords.kindOf(j)))
-                                .map(j -> Reports.fromJson(j, EvalRecords.Lineage.class))
-                                .toList();
-            }
+            List<EvalRecords.Lineage> lineage =
+                    LossReader.readAll(
+                            config.kafka().clientSettings(),
+                            config.topics().losses(),
+                            EvalRecords.LINEAGE,
+                            EvalRecords.Lineage.class,
+                            Duration.ofSeconds(30));
             assertThat(lineage)
                     .extracting(EvalRecords.Lineage::round)
                     .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);
