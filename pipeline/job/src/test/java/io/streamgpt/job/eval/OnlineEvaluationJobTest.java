@@ -64,6 +64,16 @@ class OnlineEvaluationJobTest {
         kafka.close();
     }
 
+    /** The job's evaluation records of {@code kind} on its losses topic now. */
+    private static <T> List<T> records(JobConfig config, String kind, Class<T> type) {
+        return LossReader.readAll(
+                config.kafka().clientSettings(),
+                config.topics().losses(),
+                kind,
+                type,
+                Duration.ofSeconds(30));
+    }
+
     /**
      * Replica 1's parameters turn NaN at step 12 (round 3 of K = 5 ends at step 15): its round-3
      * contribution is rejected, it re-adopts round 3's global model with fresh moments and trains
@@ -114,12 +124,7 @@ class OnlineEvaluationJobTest {
                     });
 
             List<EvalRecords.ModelLoss> valDataLosses =
-                    LossReader.readAll(
-                            config.kafka().clientSettings(),
-                            config.topics().losses(),
-                            EvalRecords.VAL_DATA,
-                            EvalRecords.ModelLoss.class,
-                            Duration.ofSeconds(30));
+                    records(config, EvalRecords.VAL_DATA, EvalRecords.ModelLoss.class);
             assertThat(valDataLosses)
                     .extracting(EvalRecords.ModelLoss::step)
                     .containsExactly(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L);
@@ -143,12 +148,7 @@ class OnlineEvaluationJobTest {
             // half of the 60,000 / 16 windows (stride 16) are scored, one more per replica
             // (how many of them come before the first round depends on the machine's speed)
             List<EvalRecords.ModelLoss> prequential =
-                    LossReader.readAll(
-                            config.kafka().clientSettings(),
-                            config.topics().losses(),
-                            EvalRecords.PREQUENTIAL,
-                            EvalRecords.ModelLoss.class,
-                            Duration.ofSeconds(30));
+                    records(config, EvalRecords.PREQUENTIAL, EvalRecords.ModelLoss.class);
             assertThat(prequential).isNotEmpty();
             EvalRecords.ModelLoss version0 = prequential.get(0);
             assertThat(version0.round()).isZero();
@@ -163,12 +163,7 @@ class OnlineEvaluationJobTest {
             // token stream the replicas had received (never past the 60,000 tokens fed), and
             // the tokens trained: round 8 = 2 replicas x 40 steps x 8 x 16 = the loss record's
             List<EvalRecords.Lineage> lineage =
-                    LossReader.readAll(
-                            config.kafka().clientSettings(),
-                            config.topics().losses(),
-                            EvalRecords.LINEAGE,
-                            EvalRecords.Lineage.class,
-                            Duration.ofSeconds(30));
+                    records(config, EvalRecords.LINEAGE, EvalRecords.Lineage.class);
             assertThat(lineage)
                     .extracting(EvalRecords.Lineage::round)
                     .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);
