@@ -1,7 +1,6 @@
 package io.streamgpt.connectors.records;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.util.Map;
 
@@ -25,8 +24,6 @@ public final class EvalRecords {
     public static final String VAL_DATA = "val_data";
     public static final String PREQUENTIAL = "prequential";
     public static final String LINEAGE = "lineage";
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private EvalRecords() {}
 
@@ -82,16 +79,6 @@ public final class EvalRecords {
             long tokens,
             Map<String, Long> offsets,
             long timeMs) {}
-
-    /** The kind of a losses-topic record: null for a plain {@link Reports.LossRecord}. */
-    public static String kindOf(String json) {
-        try {
-            JsonNode kind = JSON.readTree(json).get("kind");
-            return kind == null || kind.isNull() ? null : kind.asText();
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("not a JSON record: " + e.getMessage(), e);
-        }
-    }
 
     /** A plain loss record, or null when {@code json} is one of the other kinds or not one. */
     public static Reports.LossRecord lossRecordOrNull(String json) {

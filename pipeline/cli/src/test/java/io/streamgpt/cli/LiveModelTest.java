@@ -7,6 +7,7 @@ import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
 import io.streamgpt.job.TestConfigs;
+import io.streamgpt.job.TestJobs;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.model.ModelFile;
 
