@@ -12,17 +12,21 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Predicate;
 
 /**
- * Reads the losses topic, for the {@code losses} command, tests and benchmarks. A record that is
- * not a loss record (foreign, damaged) is counted and skipped, never a failure.
+ * Reads the losses topic, for the {@code losses} command, tests and benchmarks. The job's other
+ * evaluation records (val_data, prequential, lineage) are counted by kind; a record that is not the
+ * job's (foreign, damaged) is counted and skipped, never a failure.
  */
 public final class LossReader implements AutoCloseable {
 
     private final TopicReader reader;
     private final String topic;
-    private long skipped;
+    private long foreign;
+    private final Map<String, Long> evaluations = new TreeMap<>();
 
     private LossReader(TopicReader reader, String topic) {
         this.reader = reader;
@@ -48,31 +52,38 @@ public final class LossReader implements AutoCloseable {
         return parse(reader.poll(timeout));
     }
 
-    /** Records skipped so far because they were not loss records. */
-    public long skipped() {
-        return skipped;
+    /** Records skipped so far because they were not the job's (foreign, damaged). */
+    public long foreign() {
+        return foreign;
+    }
+
+    /** The job's evaluation records other than loss records read so far, by kind (sorted). */
+    public Map<String, Long> evaluations() {
+        return java.util.Collections.unmodifiableMap(new TreeMap<>(evaluations));
     }
 
     private List<Reports.LossRecord> parse(List<ConsumerRecord<byte[], byte[]>> records) {
         List<Reports.LossRecord> losses = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {
-            Reports.LossRecord loss = parse(TopicReader.text(record));
-            if (loss == null) {
-                skipped++;
+            EvalRecords.LossesTopicRecord read =
+                    EvalRecords.LossesTopicRecord.parse(TopicReader.text(record));
+            if (read.loss() != null) {
+                losses.add(read.loss());
+            } else if (read.kind() != null) {
+                evaluations.merge(read.kind(), 1L, Long::sum);
             } else {
-                losses.add(loss);
+                foreign++;
             }
         }
         return losses;
     }
 
-    /** A loss record, or null for a record that is not one. */
+    /**
+     * A loss record, or null for a record that is not one (an evaluation of another kind: val_data,
+     * prequential, lineage; or a foreign record).
+     */
     public static Reports.LossRecord parse(String json) {
-        if (EvalRecords.isOtherKind(json)) {
-            return null; // an evaluation of another kind (val_data, prequential, lineage)
-        }
-        Reports.LossRecord loss = Reports.fromJsonOrNull(json, Reports.LossRecord.class);
-        return loss == null || loss.replicaTrainLoss() == null ? null : loss;
+        return EvalRecords.LossesTopicRecord.parse(json).loss();
     }
 
     @Override
@@ -140,11 +151,21 @@ public final class LossReader implements AutoCloseable {
      */
     public static List<EvalRecords.ModelLoss> readAll(
             KafkaClientSettings kafka, String topic, String kind, Duration timeout) {
+        return readAll(kafka, topic, kind, EvalRecords.ModelLoss.class, timeout);
+    }
+
+    /**
+     * Every record of {@code kind} on {@code topic} at the time of the call, as {@code type} (e.g.
+     * {@link EvalRecords.Lineage}).
+     */
+    public static <T> List<T> readAll(
+            KafkaClientSettings kafka, String topic, String kind, Class<T> type, Duration timeout) {
         try (TopicReader reader = TopicReader.open(kafka)) {
             return reader.readAll(topic, timeout).stream()
-                    .map(TopicReader::text)
-                    .filter(json -> kind.equals(EvalRecords.kindOf(json)))
-                    .map(json -> Reports.fromJson(json, EvalRecords.ModelLoss.class))
+                    .map(r -> EvalRecords.LossesTopicRecord.parse(TopicReader.text(r)))
+                    .filter(r -> kind.equals(r.kind()))
+                    .map(r -> r.as(type))
+                    .filter(java.util.Objects::nonNull)
                     .toList();
         }
     }
@@ -162,12 +183,12 @@ public final class LossReader implements AutoCloseable {
         try (TopicReader reader = TopicReader.open(kafka)) {
             EvalRecords.Lineage best = null;
             for (ConsumerRecord<byte[], byte[]> record : reader.readAll(topic, timeout)) {
-                String json = TopicReader.text(record);
-                if (!EvalRecords.LINEAGE.equals(kindOrNull(json))) {
-                    continue;
-                }
+                EvalRecords.LossesTopicRecord parsed =
+                        EvalRecords.LossesTopicRecord.parse(TopicReader.text(record));
                 EvalRecords.Lineage lineage =
-                        Reports.fromJsonOrNull(json, EvalRecords.Lineage.class);
+                        EvalRecords.LINEAGE.equals(parsed.kind())
+                                ? parsed.as(EvalRecords.Lineage.class)
+                                : null;
                 if (lineage == null) {
                     continue;
                 }
@@ -184,14 +205,6 @@ public final class LossReader implements AutoCloseable {
                 }
             }
             return java.util.Optional.ofNullable(best);
-        }
-    }
-
-    private static String kindOrNull(String json) {
-        try {
-            return EvalRecords.kindOf(json);
-        } catch (IllegalArgumentException e) {
-            return null; // not JSON: foreign
         }
     }
 }

@@ -91,12 +91,13 @@ public record ModelMetadata(
     }
 
     /**
-     * Reads a record's value; only {@link ModelMetadataTopic} calls this, so that what is trusted
-     * is checked in one place.
+     * Reads {@link #toJson}'s bytes: from the metadata topic through {@link
+     * ModelMetadataTopic#read} only, so that what is trusted there is checked in one place; else
+     * from a file a local run of this user wrote itself (the model of a kept checkpoint).
      *
      * @throws IllegalArgumentException if it is not metadata of a format this build reads
      */
-    static ModelMetadata fromJson(byte[] value) {
+    public static ModelMetadata fromJson(byte[] value) {
         try {
             JsonNode node = JSON.readTree(new String(value, StandardCharsets.UTF_8));
             int format = node.path("format").asInt(-1);

@@ -33,14 +33,14 @@ public final class ModelMetadataTopic {
     }
 
     /**
-     * Creates the metadata topic if missing and publishes {@code metadata} under its model topic.
+     * Publishes {@code metadata} under its model topic on the metadata topic, which the caller made
+     * with {@link #spec} (with the job's other topics, in one admin call).
      *
      * @throws IllegalArgumentException if the topic already describes a different model (shape or
      *     vocabulary) for that model topic: its chunks would be read as this job's
      */
     public static void publish(
             KafkaClientSettings kafka, String metadataTopic, ModelMetadata metadata) {
-        TopicAdmin.ensureTopics(kafka, List.of(spec(metadataTopic)));
         Optional<ModelMetadata> existing =
                 read(kafka, metadataTopic, metadata.modelTopic(), TIMEOUT);
         if (existing.isPresent() && !existing.get().sameModel(metadata)) {

@@ -68,24 +68,14 @@ public final class TopicAdmin {
                     "could not list topics at "
                             + bootstrapServers
                             + ": "
-                            + e.getCause().getMessage()
-                            + (e.getCause()
-                                            instanceof
-                                            org.apache.kafka.common.errors.TimeoutException
-                                    ? " (a secured Kafka needs --kafka-config, see"
-                                            + " docs/security.md)"
-                                    : ""),
+                            + e.getCause().getMessage(),
                     e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException(
-                    "Kafka at "
-                            + bootstrapServers
-                            + " did not answer within 15 s (a secured Kafka needs --kafka-config,"
-                            + " see docs/security.md)",
-                    e);
+                    "Kafka at " + bootstrapServers + " did not answer within 15 s", e);
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.streamgpt.connectors.records;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.util.Map;
 
@@ -32,8 +31,6 @@ public final class EvalRecords {
      * fields; a record without {@code format} is format 1 and reads with them absent (0, null).
      */
     public static final int LINEAGE_FORMAT = 2;
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private EvalRecords() {}
 
@@ -101,27 +98,51 @@ public final class EvalRecords {
             Long freshnessMaxMs,
             long timeMs) {}
 
-    /** The kind of a losses-topic record: null for a plain {@link Reports.LossRecord}. */
-    public static String kindOf(String json) {
-        try {
-            JsonNode kind = JSON.readTree(json).get("kind");
-            return kind == null || kind.isNull() ? null : kind.asText();
-        } catch (java.io.IOException e) {
-            throw new IllegalArgumentException("not a JSON record: " + e.getMessage(), e);
-        }
-    }
-
     /** A plain loss record, or null when {@code json} is one of the other kinds or not one. */
     public static Reports.LossRecord lossRecordOrNull(String json) {
-        return isOtherKind(json) ? null : Reports.fromJsonOrNull(json, Reports.LossRecord.class);
+        return LossesTopicRecord.parse(json).loss();
     }
 
-    /** Whether {@code json} is a losses-topic record of a kind other than a plain loss record. */
-    public static boolean isOtherKind(String json) {
-        try {
-            return kindOf(json) != null;
-        } catch (IllegalArgumentException e) {
-            return false; // not JSON: foreign, for the reader to count
+    /**
+     * A losses-topic record, parsed once: a plain loss record ({@code loss}), one of the job's
+     * other evaluation records ({@code kind}, read as its type with {@link #as}), or neither (a
+     * foreign or damaged record).
+     *
+     * @param kind the {@code kind} field; null for a plain loss record and a foreign one
+     * @param loss the plain loss record; null for every other record
+     * @param tree the parsed JSON object; null when the record is not one
+     */
+    public record LossesTopicRecord(String kind, Reports.LossRecord loss, JsonNode tree) {
+
+        private static final LossesTopicRecord FOREIGN = new LossesTopicRecord(null, null, null);
+
+        public static LossesTopicRecord parse(String json) {
+            JsonNode tree = Reports.objectOrNull(json);
+            if (tree == null) {
+                return FOREIGN;
+            }
+            JsonNode kind = tree.get("kind");
+            if (kind != null && !kind.isNull()) {
+                return new LossesTopicRecord(kind.asText(), null, tree);
+            }
+            Reports.LossRecord loss = Reports.fromTreeOrNull(tree, Reports.LossRecord.class);
+            // every loss record the job writes has the replicas' losses; {} or a foreign object
+            // that happens to parse has not
+            return loss == null || loss.replicaTrainLoss() == null
+                    ? FOREIGN
+                    : new LossesTopicRecord(null, loss, tree);
+        }
+
+        /** Neither a loss record nor one of the job's evaluation records. */
+        public boolean isForeign() {
+            return kind == null && loss == null;
+        }
+
+        /**
+         * This evaluation record as {@code type} (e.g. {@link ModelLoss}); null if it is not one.
+         */
+        public <T> T as(Class<T> type) {
+            return tree == null ? null : Reports.fromTreeOrNull(tree, type);
         }
     }
 }

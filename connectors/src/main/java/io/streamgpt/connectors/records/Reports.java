@@ -2,6 +2,7 @@ package io.streamgpt.connectors.records;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 
@@ -147,6 +148,31 @@ public final class Reports {
         try {
             return JSON.readValue(json, type);
         } catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    /**
+     * {@code json} as a JSON object's tree, or null if it is not one: parsed once, then read with
+     * {@link #fromTreeOrNull} as what its fields say it is.
+     */
+    public static JsonNode objectOrNull(String json) {
+        if (json == null) {
+            return null;
+        }
+        try {
+            JsonNode tree = JSON.readTree(json);
+            return tree != null && tree.isObject() ? tree : null;
+        } catch (JsonProcessingException e) {
+            return null;
+        }
+    }
+
+    /** An already parsed {@code tree} as a {@code type}, or null if it is not one. */
+    public static <T> T fromTreeOrNull(JsonNode tree, Class<T> type) {
+        try {
+            return JSON.treeToValue(tree, type);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
             return null;
         }
     }

@@ -51,6 +51,13 @@ final class Failures {
     private static final java.util.Set<String> OWN_KAFKA =
             java.util.Set.of("streamgpt local", "streamgpt bench pipeline", "streamgpt bench soak");
 
+    /**
+     * Said once, here, wherever Kafka is reported unreachable or silent: a secured broker spoken to
+     * without its client config takes the connection but never answers.
+     */
+    static final String SECURED_KAFKA_HINT =
+            " (a secured Kafka needs --kafka-config, see docs/security.md)";
+
     /** How long a probe of a service's address waits for a connection. */
     private static final int PROBE_TIMEOUT_MS = 1000;
 
@@ -76,7 +83,7 @@ final class Failures {
                             : oneLine(e.getMessage(), e);
         } else {
             exit = StreamGpt.EXIT_FAILURE;
-            line = describe(e);
+            line = describe(e) + (kafkaTimedOut(e) ? SECURED_KAFKA_HINT : "");
         }
         boolean verbose = verbose(parsed);
         boolean unexpected =
@@ -167,6 +174,7 @@ final class Failures {
                                 : "cannot reach " + service.service() + " at " + address;
                 return Optional.of(
                         what
+                                + (service.service().equals("Kafka") ? SECURED_KAFKA_HINT : "")
                                 + ": start it (`streamgpt stack up`) or point "
                                 + service.option()
                                 + " elsewhere");
@@ -234,6 +242,18 @@ final class Failures {
         }
         return e.getClass().getSimpleName()
                 + (e.getMessage() == null ? "" : ": " + oneLine(e.getMessage(), e));
+    }
+
+    /** Whether a Kafka client gave up waiting for the broker somewhere behind {@code e}. */
+    private static boolean kafkaTimedOut(Exception e) {
+        for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+            if (cause instanceof org.apache.kafka.common.errors.TimeoutException
+                    || (cause instanceof TimeoutException
+                            && String.valueOf(e.getMessage()).contains("Kafka"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String oneLine(String message, Throwable e) {

@@ -7,8 +7,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,15 +35,6 @@ class CommandLineTest {
         "--learning-rate",
         "3e-3"
     };
-
-    record Result(int exit, String out, String err) {}
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(exit, out.toString(), err.toString());
-    }
 
     private static Path corpus(Path dir) throws Exception {
         String verse =
@@ -78,7 +67,7 @@ class CommandLineTest {
                                 "1",
                                 "--no-progress"));
         args.addAll(List.of(TINY));
-        Result train = run(args.toArray(String[]::new));
+        CliRun train = CliRun.of(args.toArray(String[]::new));
         assertThat(train.exit()).as(train.err()).isZero();
 
         Matcher m =
@@ -95,8 +84,8 @@ class CommandLineTest {
         assertThat(train.out()).contains("saved " + model).contains("--- sample ---");
         assertThat(ModelFile.load(model).step()).isEqualTo(120);
 
-        Result generate =
-                run(
+        CliRun generate =
+                CliRun.of(
                         "generate",
                         "--model",
                         model.toString(),
@@ -118,19 +107,26 @@ class CommandLineTest {
 
     @Test
     void invalidConfigFailsWithOneLineAndExitCode2(@TempDir Path dir) throws Exception {
-        Result r =
-                run("train", "--data", corpus(dir).toString(), "--n-embd", "128", "--n-head", "3");
+        CliRun r =
+                CliRun.of(
+                        "train",
+                        "--data",
+                        corpus(dir).toString(),
+                        "--n-embd",
+                        "128",
+                        "--n-head",
+                        "3");
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err().strip())
                 .isEqualTo(
                         "streamgpt: invalid model config: n-embd (128) must be divisible by n-head"
                                 + " (3)");
-        assertThat(run("train", "--preset", "huge", "--data", corpus(dir).toString()).exit())
+        assertThat(CliRun.of("train", "--preset", "huge", "--data", corpus(dir).toString()).exit())
                 .isEqualTo(2);
-        assertThat(run("train", "--max-steps", "many").exit()).isEqualTo(2);
-        assertThat(run("generate", "--model", dir.resolve("missing.bin").toString()).exit())
+        assertThat(CliRun.of("train", "--max-steps", "many").exit()).isEqualTo(2);
+        assertThat(CliRun.of("generate", "--model", dir.resolve("missing.bin").toString()).exit())
                 .isNotZero();
-        Result job = run("local", "--replicas", "0", "--sync-every", "0");
+        CliRun job = CliRun.of("local", "--replicas", "0", "--sync-every", "0");
         assertThat(job.exit()).isEqualTo(2);
         assertThat(job.err().strip())
                 .startsWith("streamgpt: invalid job config: ")
@@ -140,19 +136,19 @@ class CommandLineTest {
 
     @Test
     void everyCommandHasHelpWithDefaults() {
-        Result help = run("train", "--help");
+        CliRun help = CliRun.of("train", "--help");
         assertThat(help.exit()).isZero();
         assertThat(help.out().replaceAll("\\s+", " "))
                 .contains("--preset", "Default: cpu", "--max-steps", "Default: 2000");
-        assertThat(run("generate", "--help").out()).contains("--top-k", "--no-kv-cache");
-        assertThat(run("bench", "model", "--help").out())
+        assertThat(CliRun.of("generate", "--help").out()).contains("--top-k", "--no-kv-cache");
+        assertThat(CliRun.of("bench", "model", "--help").out())
                 .contains("--threads", "--pytorch-reference");
     }
 
     @Test
     void benchModelPrintsOneJsonObjectWithTheAgreedKeys() throws Exception {
-        Result r =
-                run(
+        CliRun r =
+                CliRun.of(
                         "bench",
                         "model",
                         "--threads",

@@ -6,8 +6,6 @@ import io.streamgpt.job.config.SyncConfig;
 
 import org.junit.jupiter.api.Test;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -42,15 +40,10 @@ class ConfigReferenceTest {
 
     @Test
     void helpShowsEverySettingUnderItsSectionWithTheDefaultsOfJobConfigDefaults() {
-        StringWriter out = new StringWriter();
-        int exit =
-                StreamGpt.run(
-                        new PrintWriter(out, true),
-                        new PrintWriter(new StringWriter(), true),
-                        "local",
-                        "--help");
-        String help = out.toString().replaceAll("\\s+", " "); // as wrapped at 80 columns
-        assertThat(exit).isZero();
+        String help =
+                CliRun.of("local", "--help")
+                        .successfulOut()
+                        .replaceAll("\\s+", " "); // as wrapped at 80 columns
         JobConfig defaults = JobConfig.defaults();
         defaults.settings()
                 .forEach(

@@ -11,8 +11,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -40,23 +38,6 @@ class ExitCodesTest {
                             .setConfiguration(LoopbackCluster.configuration())
                             .build());
 
-    record Result(int exit, String out, String err) {
-
-        /** The one line on stderr, without its "streamgpt: " prefix. */
-        String line() {
-            assertThat(err).as("one line on stderr").startsWith("streamgpt: ");
-            assertThat(err.strip()).as("one line on stderr").doesNotContain("\n");
-            return err.strip().substring("streamgpt: ".length());
-        }
-    }
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(exit, out.toString(), err.toString());
-    }
-
     private static String closedKafka() throws Exception {
         return "127.0.0.1:" + EmbeddedKafka.freePort();
     }
@@ -68,7 +49,8 @@ class ExitCodesTest {
     @Test
     void streamCommandsExit1NamingKafkaAndTheirOption() throws Exception {
         String kafka = closedKafka();
-        Result local = run("local", "--bootstrap-servers", kafka, "--preflight-timeout-ms", "1000");
+        CliRun local =
+                CliRun.of("local", "--bootstrap-servers", kafka, "--preflight-timeout-ms", "1000");
         assertThat(local.exit()).as(local.err()).isEqualTo(1);
         assertThat(local.line())
                 .isEqualTo(
@@ -78,10 +60,10 @@ class ExitCodesTest {
                                 + " docs/security.md): start it (`streamgpt stack up`) or point"
                                 + " --bootstrap-servers elsewhere");
 
-        Result usage = run("local", "--no-such-option");
+        CliRun usage = CliRun.of("local", "--no-such-option");
         assertThat(usage.exit()).isEqualTo(2);
         assertThat(usage.err()).contains("Unknown option: '--no-such-option'");
-        Result badValue = run("local", "--replicas", "-2");
+        CliRun badValue = CliRun.of("local", "--replicas", "-2");
         assertThat(badValue.exit()).isEqualTo(2);
         assertThat(badValue.line()).contains("replicas must be >= 1, got -2");
     }
@@ -89,14 +71,21 @@ class ExitCodesTest {
     @Test
     void modelCommandsExit1ForAnAbsentKafkaAnd2ForAMissingFile() throws Exception {
         String kafka = closedKafka();
-        Result generate =
-                run("generate", "--bootstrap-servers", kafka, "--prompt", "A", "--timeout", "1");
+        CliRun generate =
+                CliRun.of(
+                        "generate",
+                        "--bootstrap-servers",
+                        kafka,
+                        "--prompt",
+                        "A",
+                        "--timeout",
+                        "1");
         assertThat(generate.exit()).as(generate.err()).isEqualTo(1);
         assertThat(generate.line())
                 .startsWith("Kafka at " + kafka + " did not answer within 1 s")
                 .endsWith("point --bootstrap-servers elsewhere");
 
-        Result train = run("train", "--data", "/no/such/corpus.txt");
+        CliRun train = CliRun.of("train", "--data", "/no/such/corpus.txt");
         assertThat(train.exit()).isEqualTo(2);
         assertThat(train.line()).contains("no corpus file /no/such/corpus.txt");
     }
@@ -106,7 +95,7 @@ class ExitCodesTest {
             @InjectClusterRESTAddress URI flinkRest) throws Exception {
         String flink = closedFlink();
         for (String command : new String[] {"jobs", "cancel", "stop"}) {
-            Result r = run(command, "--flink", flink);
+            CliRun r = CliRun.of(command, "--flink", flink);
             assertThat(r.exit()).as(command + ": " + r.err()).isEqualTo(1);
             assertThat(r.line())
                     .as(command)
@@ -118,8 +107,8 @@ class ExitCodesTest {
         }
         // submit checks Kafka before it talks to Flink: the unreachable one is named
         String kafka = closedKafka();
-        Result submit =
-                run(
+        CliRun submit =
+                CliRun.of(
                         "submit",
                         "--flink",
                         flink,
@@ -134,10 +123,10 @@ class ExitCodesTest {
 
         // a cluster that answers but runs no job: a state, exit 1, not a usage error
         String url = "http://127.0.0.1:" + flinkRest.getPort();
-        Result jobs = run("jobs", "--flink", url);
+        CliRun jobs = CliRun.of("jobs", "--flink", url);
         assertThat(jobs.exit()).as(jobs.err()).isZero();
         assertThat(jobs.out()).isEmpty();
-        Result cancel = run("cancel", "--flink", url);
+        CliRun cancel = CliRun.of("cancel", "--flink", url);
         assertThat(cancel.exit()).as(cancel.err()).isEqualTo(1);
         assertThat(cancel.line()).isEqualTo("no streamgpt job is running on " + url);
     }
@@ -146,8 +135,8 @@ class ExitCodesTest {
     void stackUpExits1WhenItsPortIsTaken(@TempDir Path runDir) throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
-            Result r =
-                    run(
+            CliRun r =
+                    CliRun.of(
                             "stack",
                             "up",
                             "--run-dir",
@@ -164,7 +153,7 @@ class ExitCodesTest {
     @Test
     void serveExits1WhenItsPortIsTaken() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            Result r = run("serve", "--port", String.valueOf(taken.getLocalPort()));
+            CliRun r = CliRun.of("serve", "--port", String.valueOf(taken.getLocalPort()));
             assertThat(r.exit()).as(r.err()).isEqualTo(1);
             assertThat(r.line()).startsWith("a port is in use").contains("choose another port");
         }
@@ -172,10 +161,10 @@ class ExitCodesTest {
 
     @Test
     void benchCommandsExit2ForOptionsTheyCannotUse() throws Exception {
-        Result soak = run("bench", "soak", "--bootstrap-servers", closedKafka());
+        CliRun soak = CliRun.of("bench", "soak", "--bootstrap-servers", closedKafka());
         assertThat(soak.exit()).as(soak.err()).isEqualTo(2);
         assertThat(soak.line()).contains("bench soak runs its own in-process Kafka broker");
-        Result model = run("bench", "model", "--data", "/no/such/corpus.txt", "--steps", "1");
+        CliRun model = CliRun.of("bench", "model", "--data", "/no/such/corpus.txt", "--steps", "1");
         assertThat(model.exit()).as(model.err()).isEqualTo(2);
         assertThat(model.line()).isEqualTo("no file /no/such/corpus.txt");
     }
@@ -187,7 +176,7 @@ class ExitCodesTest {
                 new String[][] {
                     {"--verbose", "jobs", "--flink", flink}, {"jobs", "--flink", flink, "--verbose"}
                 }) {
-            Result r = run(args);
+            CliRun r = CliRun.of(args);
             assertThat(r.exit()).isEqualTo(1);
             assertThat(r.err())
                     .startsWith("streamgpt: cannot reach Flink's REST API at " + flink)

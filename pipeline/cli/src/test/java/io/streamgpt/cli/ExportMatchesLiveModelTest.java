@@ -10,10 +10,8 @@ import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
 import io.streamgpt.job.TestConfigs;
 import io.streamgpt.job.TestJobs;
-import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.ReplicaConfig;
-import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.ModelFile;
 import io.streamgpt.model.SafetensorsModel;
 
@@ -24,12 +22,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -71,16 +68,8 @@ class ExportMatchesLiveModelTest {
             // one replica, a round every 2 steps, stopping at step 20: the last round is 20 / 2 =
             // 10
             JobConfig config =
-                    TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
-                            .withReplicas(
-                                    r ->
-                                            r.with(ReplicaConfig.COUNT, 1)
-                                                    .with(ReplicaConfig.MAX_STEPS, MAX_STEPS))
-                            .withSync(
-                                    s ->
-                                            s.with(SyncConfig.EVERY, SYNC_EVERY)
-                                                    .with(SyncConfig.TIMEOUT_MS, 30_000L))
-                            .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
+                    TestConfigs.synced(kafka.bootstrapServers(), TestJobs.prefix(), 1, SYNC_EVERY)
+                            .withReplicas(r -> r.with(ReplicaConfig.MAX_STEPS, MAX_STEPS));
             long lastRound = MAX_STEPS / SYNC_EVERY;
             TestJobs.createTopics(config);
             // three records of 2,000 characters at offsets 0, 1, 2: 6,000 tokens, windows of 17
@@ -118,23 +107,9 @@ class ExportMatchesLiveModelTest {
                     "--seed",
                     "42"
                 }; // 40 tokens after 6: past block 16, so the cached window restarts too
-                String[] live =
-                        cli(
-                                concat(
-                                        new String[] {
-                                            "generate",
-                                            "--bootstrap-servers",
-                                            config.kafka().bootstrapServers(),
-                                            "--prompts-topic",
-                                            config.topics().prompts(),
-                                            "--answers-topic",
-                                            config.topics().answers(),
-                                            "--timeout",
-                                            "30"
-                                        },
-                                        sampling));
-                assertThat(live[0]).as(live[2]).isEqualTo("0");
-                assertThat(live[2])
+                CliRun live = CliRun.of(JobArgs.generateLive(config, sampling));
+                assertThat(live.exit()).as(live.err()).isEqualTo(0);
+                assertThat(live.err())
                         .contains(
                                 "answered by the live model of round "
                                         + lastRound
@@ -143,22 +118,8 @@ class ExportMatchesLiveModelTest {
                                         + ")");
 
                 Path model = dir.resolve("model.bin");
-                String[] export =
-                        cli(
-                                "export",
-                                "--out",
-                                model.toString(),
-                                "--bootstrap-servers",
-                                config.kafka().bootstrapServers(),
-                                "--model-topic",
-                                config.topics().model(),
-                                "--model-secret",
-                                config.topics().modelSecret(),
-                                "--metadata-topic",
-                                config.topics().metadata(),
-                                "--losses-topic",
-                                config.topics().losses()); // no model options
-                assertThat(export[0]).as(export[2]).isEqualTo("0");
+                CliRun export = CliRun.of(JobArgs.export(config, model)); // no model options
+                assertThat(export.exit()).as(export.err()).isEqualTo(0);
                 // 1 replica x 20 steps x batch 8 x block 16 = 2,560 tokens
                 Map<String, Object> lineage = ModelFile.lineage(model);
                 assertThat(lineage)
@@ -169,31 +130,17 @@ class ExportMatchesLiveModelTest {
                         .containsEntry("input_offsets", Map.of(textPartition, 3))
                         .containsEntry("token_offsets", Map.of(textPartition, 5985))
                         .doesNotContainKey("lineage_round"); // the exported version's own
-                assertThat(export[1]).contains("lineage: 2,560 tokens trained");
+                assertThat(export.out()).contains("lineage: 2,560 tokens trained");
                 Path safetensors = dir.resolve("model.safetensors");
-                String[] exportSafetensors =
-                        cli(
-                                "export",
-                                "--format",
-                                "safetensors",
-                                "--out",
-                                safetensors.toString(),
-                                "--bootstrap-servers",
-                                config.kafka().bootstrapServers(),
-                                "--model-topic",
-                                config.topics().model(),
-                                "--model-secret",
-                                config.topics().modelSecret(),
-                                "--metadata-topic",
-                                config.topics().metadata(),
-                                "--losses-topic",
-                                config.topics().losses());
-                assertThat(exportSafetensors[0]).as(exportSafetensors[2]).isEqualTo("0");
+                List<String> exportSafetensorsArgs = JobArgs.export(config, safetensors);
+                exportSafetensorsArgs.addAll(List.of("--format", "safetensors"));
+                CliRun exportSafetensors = CliRun.of(exportSafetensorsArgs);
+                assertThat(exportSafetensors.exit()).as(exportSafetensors.err()).isEqualTo(0);
                 assertThat(SafetensorsModel.lineage(safetensors))
                         .containsEntry("round", String.valueOf(lastRound))
                         .containsEntry("tokens", "2560")
                         .containsEntry("input_offsets", Map.of(textPartition, 3));
-                assertThat(export[1])
+                assertThat(export.out())
                         .contains(
                                 "exported round "
                                         + lastRound
@@ -203,16 +150,16 @@ class ExportMatchesLiveModelTest {
                                         + String.format("%,d", TestJobs.PARAMETERS)
                                         + " parameters)");
 
-                String[] offline =
-                        cli(
+                CliRun offline =
+                        CliRun.of(
                                 concat(
                                         new String[] {"generate", "--model", model.toString()},
                                         sampling));
-                assertThat(offline[0]).as(offline[2]).isEqualTo("0");
-                assertThat(offline[1].replace("\r", ""))
+                assertThat(offline.exit()).as(offline.err()).isEqualTo(0);
+                assertThat(offline.out().replace("\r", ""))
                         .startsWith("ROMEO:")
                         .hasSize(6 + 40 + 1)
-                        .isEqualTo(live[1].replace("\r", ""));
+                        .isEqualTo(live.out().replace("\r", ""));
             } finally {
                 job.cancel().get(60, TimeUnit.SECONDS);
             }
@@ -265,12 +212,5 @@ class ExportMatchesLiveModelTest {
         String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, all, a.length, b.length);
         return all;
-    }
-
-    private static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
     }
 }

@@ -18,8 +18,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,17 +51,8 @@ class FailFastTest {
         kafka.close();
     }
 
-    record Result(int exit, String out, String err) {}
-
-    private static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Result(exit, out.toString(), err.toString());
-    }
-
     /** Exit code 2, one line on stderr that says {@code expected}, nothing started. */
-    private static void assertFailsFast(Result r, String expected) {
+    private static void assertFailsFast(CliRun r, String expected) {
         assertThat(r.exit()).as(r.err()).isEqualTo(2);
         assertThat(r.err())
                 .startsWith("streamgpt: ")
@@ -115,7 +104,7 @@ class FailFastTest {
     void anInvalidOptionFailsWithOneLine(List<String> options, String expected) {
         List<String> args = new ArrayList<>(List.of("local"));
         args.addAll(options);
-        assertFailsFast(run(args.toArray(String[]::new)), expected);
+        assertFailsFast(CliRun.of(args.toArray(String[]::new)), expected);
     }
 
     /**
@@ -135,8 +124,13 @@ class FailFastTest {
                             "no-such-host.invalid:9092",
                             "cannot reach Kafka at no-such-host.invalid:9092"
                         })) {
-            Result r =
-                    run("local", "--bootstrap-servers", args[0], "--preflight-timeout-ms", "1000");
+            CliRun r =
+                    CliRun.of(
+                            "local",
+                            "--bootstrap-servers",
+                            args[0],
+                            "--preflight-timeout-ms",
+                            "1000");
             assertThat(r.exit()).as(r.err()).isEqualTo(1);
             assertThat(r.err())
                     .startsWith("streamgpt: " + args[1])
@@ -150,8 +144,8 @@ class FailFastTest {
     void aModelTopicWithTooFewPartitionsFailsBeforeAnythingIsCreated() throws Exception {
         String prefix = prefix();
         createTopic(prefix + "-model", 1, Map.of());
-        Result r =
-                run(
+        CliRun r =
+                CliRun.of(
                         "local",
                         "--bootstrap-servers",
                         kafka.bootstrapServers(),
@@ -176,8 +170,8 @@ class FailFastTest {
     void aModelTopicWhoseMessagesAreTooSmallForAChunkFails() throws Exception {
         String prefix = prefix();
         createTopic(prefix + "-model", 4, Map.of("max.message.bytes", "100000"));
-        Result r =
-                run(
+        CliRun r =
+                CliRun.of(
                         "local",
                         "--bootstrap-servers",
                         kafka.bootstrapServers(),
@@ -207,23 +201,25 @@ class FailFastTest {
                         Vocabulary.named("shakespeare"),
                         ParameterLayout.of(config).initialValues(1),
                         10));
-        assertThat(run("generate", "--model", file.toString(), "--tokens", "3").exit()).isZero();
+        assertThat(CliRun.of("generate", "--model", file.toString(), "--tokens", "3").exit())
+                .isZero();
 
         byte[] bytes = Files.readAllBytes(file);
         byte[] flipped = bytes.clone();
         flipped[flipped.length / 2] ^= 0x10;
         Files.write(file, flipped);
         assertFailsFast(
-                run("generate", "--model", file.toString()),
+                CliRun.of("generate", "--model", file.toString()),
                 "cannot load the model: " + file + " is damaged: checksum mismatch");
         Files.write(file, Arrays.copyOf(bytes, bytes.length / 3));
         assertFailsFast(
-                run("generate", "--model", file.toString()), "is damaged: checksum mismatch");
+                CliRun.of("generate", "--model", file.toString()), "is damaged: checksum mismatch");
         Files.write(file, Arrays.copyOf(bytes, 10));
         assertFailsFast(
-                run("generate", "--model", file.toString()), "is not a streamgpt model file");
+                CliRun.of("generate", "--model", file.toString()), "is not a streamgpt model file");
         assertFailsFast(
-                run("generate", "--model", dir.resolve("missing.bin").toString()), "no model file");
+                CliRun.of("generate", "--model", dir.resolve("missing.bin").toString()),
+                "no model file");
     }
 
     /**

@@ -10,8 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,12 +45,8 @@ class FeedLossTest {
                             new TopicAdmin.TopicSpec(
                                     "small", 1, Map.of("max.message.bytes", "512"))));
             Path file = Files.writeString(dir.resolve("three.txt"), RECORD.repeat(3));
-            StringWriter out = new StringWriter();
-            StringWriter err = new StringWriter();
-            int exit =
-                    StreamGpt.run(
-                            new PrintWriter(out, true),
-                            new PrintWriter(err, true),
+            CliRun tooBig =
+                    CliRun.of(
                             "feed",
                             "--topic",
                             "small",
@@ -61,13 +55,13 @@ class FeedLossTest {
                             "--record-bytes",
                             "1024",
                             file.toString());
-            assertThat(exit).isEqualTo(1);
-            assertThat(err.toString().strip())
+            assertThat(tooBig.exit()).isEqualTo(1);
+            assertThat(tooBig.err().strip())
                     .startsWith(
                             "streamgpt: feed failed: only 0 of 3 records were acknowledged by"
                                     + " topic small; the feed stopped at the first failed send:")
                     .doesNotContain("\n");
-            assertThat(out.toString()).doesNotContain("sent ");
+            assertThat(tooBig.out()).doesNotContain("sent ");
 
             // 10 records acknowledged, then the broker stops and 5 more are sent
             TopicAdmin.ensureTopics(

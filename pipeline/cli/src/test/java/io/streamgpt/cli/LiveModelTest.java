@@ -1,25 +1,18 @@
 package io.streamgpt.cli;
 
-import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.client.PromptClient;
 import io.streamgpt.connectors.kafka.KafkaStreams;
-import io.streamgpt.connectors.kafka.TextFeeder;
-import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.PromptRequest;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
-import io.streamgpt.job.StreamingTrainerJob;
 import io.streamgpt.job.TestConfigs;
-import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.TestJobs;
 import io.streamgpt.job.config.JobConfig;
-import io.streamgpt.job.config.ReplicaConfig;
-import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.ModelFile;
 
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -32,10 +25,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayInputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,7 +34,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -79,32 +67,8 @@ class LiveModelTest {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
-        config =
-                TestConfigs.tiny(
-                                kafka.bootstrapServers(),
-                                "live" + UUID.randomUUID().toString().substring(0, 6))
-                        .withReplicas(r -> r.with(ReplicaConfig.COUNT, 1))
-                        .withSync(
-                                s ->
-                                        s.with(SyncConfig.EVERY, 2)
-                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
-                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
-        StreamingTrainerJob.createTopics(config);
-        TopicAdmin.ensureTopics(
-                config.kafka().clientSettings(),
-                List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
-        String text =
-                Files.readString(Paths.shakespeare(), StandardCharsets.UTF_8).substring(0, 40_000);
-        try (TextFeeder feeder =
-                new TextFeeder(
-                        config.kafka().clientSettings(), config.topics().text().get(0), 2048)) {
-            feeder.feed(
-                    new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
-        }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setParallelism(1);
-        StreamingTrainerJob.build(env, config);
-        job = env.executeAsync("live model test");
+        config = TestConfigs.synced(kafka.bootstrapServers(), TestJobs.prefix(), 1, 2);
+        job = TestJobs.startFed(config, TestJobs.shakespeare(40_000));
         losses(r -> true); // a global model exists from the first loss record on
     }
 
@@ -117,18 +81,7 @@ class LiveModelTest {
     }
 
     private static List<Reports.LossRecord> losses(Predicate<Reports.LossRecord> until) {
-        return LossReader.readUntil(
-                config.kafka().clientSettings(),
-                config.topics().losses(),
-                until,
-                Duration.ofSeconds(120));
-    }
-
-    private static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
+        return TestJobs.readLosses(config, until);
     }
 
     /** The answer to {@code request}, asking again while the job's responder has no model yet. */
@@ -158,29 +111,22 @@ class LiveModelTest {
             assertThat(answer.modelRound()).isGreaterThanOrEqualTo(1);
             assertThat(answer.step()).isEqualTo(answer.modelRound() * config.sync().every());
         }
-        String[] generate =
-                cli(
-                        "generate",
-                        "--bootstrap-servers",
-                        config.kafka().bootstrapServers(),
-                        "--prompts-topic",
-                        config.topics().prompts(),
-                        "--answers-topic",
-                        config.topics().answers(),
-                        "--prompt",
-                        "ROMEO:",
-                        "--tokens",
-                        "30",
-                        "--temperature",
-                        "0.8",
-                        "--top-k",
-                        "50",
-                        "--timeout",
-                        "30");
-        assertThat(generate[0]).as(generate[2]).isEqualTo("0");
-        assertThat(generate[1].strip()).startsWith("ROMEO:");
-        assertThat(generate[1].replace("\r", "").length()).isEqualTo(6 + 30 + 1);
-        assertThat(generate[2]).contains("answered by the live model of round");
+        CliRun generate =
+                CliRun.of(
+                        JobArgs.generateLive(
+                                config,
+                                "--prompt",
+                                "ROMEO:",
+                                "--tokens",
+                                "30",
+                                "--temperature",
+                                "0.8",
+                                "--top-k",
+                                "50"));
+        assertThat(generate.exit()).as(generate.err()).isEqualTo(0);
+        assertThat(generate.out().strip()).startsWith("ROMEO:");
+        assertThat(generate.out().replace("\r", "").length()).isEqualTo(6 + 30 + 1);
+        assertThat(generate.err()).contains("answered by the live model of round");
     }
 
     @Test
@@ -304,23 +250,10 @@ class LiveModelTest {
     void exportWritesTheNewestModelThatGenerateLoadsWithoutTheJob(@TempDir Path dir)
             throws Exception {
         Path model = dir.resolve("model.bin");
-        List<String> args =
-                new ArrayList<>(
-                        List.of(
-                                "export",
-                                "--out",
-                                model.toString(),
-                                "--bootstrap-servers",
-                                config.kafka().bootstrapServers(),
-                                "--model-topic",
-                                config.topics().model(),
-                                "--model-secret",
-                                config.topics().modelSecret(),
-                                "--metadata-topic",
-                                config.topics().metadata())); // no model options: the metadata's
-        String[] export = cli(args.toArray(String[]::new));
-        assertThat(export[0]).as(export[2]).isEqualTo("0");
-        assertThat(export[1])
+        List<String> args = JobArgs.export(config, model); // no model options: the metadata's
+        CliRun export = CliRun.of(args.toArray(String[]::new));
+        assertThat(export.exit()).as(export.err()).isEqualTo(0);
+        assertThat(export.out())
                 .containsPattern(
                         "exported round \\d+ \\(generation 0, step \\d+, [0-9,]+ parameters\\) to"
                                 + " ");
@@ -328,10 +261,10 @@ class LiveModelTest {
         assertThat(contents.config().nLayer()).isEqualTo(1);
         assertThat(contents.step())
                 .isPositive()
-                .isEqualTo(Long.parseLong(export[1].replaceAll("(?s).*step (\\d+),.*", "$1")));
+                .isEqualTo(Long.parseLong(export.out().replaceAll("(?s).*step (\\d+),.*", "$1")));
 
-        String[] generate =
-                cli(
+        CliRun generate =
+                CliRun.of(
                         "generate",
                         "--model",
                         model.toString(),
@@ -341,24 +274,25 @@ class LiveModelTest {
                         "25",
                         "--top-k",
                         "10");
-        assertThat(generate[0]).as(generate[2]).isEqualTo("0");
-        assertThat(generate[1].replace("\r", "")).startsWith("ROMEO:").hasSize(6 + 25 + 1);
+        assertThat(generate.exit()).as(generate.err()).isEqualTo(0);
+        assertThat(generate.out().replace("\r", "")).startsWith("ROMEO:").hasSize(6 + 25 + 1);
 
         byte[] bytes = Files.readAllBytes(model);
         bytes[bytes.length / 2] ^= 1;
         Files.write(model, bytes);
-        String[] damaged =
-                cli("generate", "--model", model.toString(), "--prompt", "A", "--tokens", "5");
-        assertThat(damaged[0]).isNotEqualTo("0");
-        assertThat(damaged[2]).contains("checksum mismatch");
+        CliRun damaged =
+                CliRun.of(
+                        "generate", "--model", model.toString(), "--prompt", "A", "--tokens", "5");
+        assertThat(damaged.exit()).isNotZero();
+        assertThat(damaged.err()).contains("checksum mismatch");
 
         // 4 heads of 8 instead of 2 of 16: the same 11,201 parameters, another model
         List<String> wrongHeads = new ArrayList<>(args);
         wrongHeads.set(2, dir.resolve("other.bin").toString());
         wrongHeads.addAll(List.of("--n-head", "4"));
-        String[] wrongShape = cli(wrongHeads.toArray(String[]::new));
-        assertThat(wrongShape[0]).isEqualTo("2");
-        assertThat(wrongShape[2].strip())
+        CliRun wrongShape = CliRun.of(wrongHeads.toArray(String[]::new));
+        assertThat(wrongShape.exit()).isEqualTo(2);
+        assertThat(wrongShape.err().strip())
                 .isEqualTo(
                         "streamgpt: the options do not match the job's model on "
                                 + config.topics().model()
@@ -369,7 +303,7 @@ class LiveModelTest {
         // the job's own options are accepted
         List<String> same = new ArrayList<>(args);
         same.addAll(List.of(TINY));
-        assertThat(cli(same.toArray(String[]::new))[0]).isEqualTo("0");
+        assertThat(CliRun.of(same.toArray(String[]::new)).exit()).isEqualTo(0);
         assertThat(dir.resolve("other.bin")).doesNotExist();
     }
 

@@ -3,8 +3,6 @@ package io.streamgpt.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,19 +13,13 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code local --keep-checkpoints} keeps the state of a clean stop, {@code local --resume} goes on
- * from it; a run that does not keep removes its own checkpoints.
+ * {@code local --keep-checkpoints} keeps the state of a clean stop and the model it is of, {@code
+ * local --resume} goes on from it (and refuses it as another model); a run that does not keep
+ * removes its own checkpoints.
  */
 class LocalResumeTest {
 
     private static final Pattern STEP = Pattern.compile("step +(\\d+) \\| round");
-
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
-    }
 
     /** The steps of the loss lines a run printed, in order. */
     private static List<Integer> steps(String out) {
@@ -97,23 +89,41 @@ class LocalResumeTest {
         Path checkpoints = dir.resolve("runs").resolve("checkpoints");
 
         // 20 steps, kept: the stop writes a savepoint at step 20 into the job's directory
-        String[] first =
-                run(local(corpus, checkpoints, 20, "--keep-checkpoints").toArray(String[]::new));
-        assertThat(first[0]).as(first[2]).isEqualTo("0");
-        List<Integer> firstSteps = steps(first[1]);
+        CliRun first =
+                CliRun.of(
+                        local(corpus, checkpoints, 20, "--keep-checkpoints")
+                                .toArray(String[]::new));
+        assertThat(first.exit()).as(first.err()).isEqualTo(0);
+        List<Integer> firstSteps = steps(first.out());
         assertThat(firstSteps).startsWith(5).endsWith(20); // a fresh run reports its first round
         List<Path> kept = metadataFiles(checkpoints);
         assertThat(kept).hasSize(1);
         Path savepoint = kept.get(0).getParent();
         assertThat(savepoint.getFileName().toString()).startsWith("savepoint-");
-        assertThat(first[1]) // Flink names it file:/..., as its own paths print
+        assertThat(first.out()) // Flink names it file:/..., as its own paths print
                 .containsPattern("kept file:/+" + Pattern.quote(savepoint.toString().substring(1)));
 
+        // the kept state asked to resume as another model (n-embd 16, not 32): refused in one
+        // line before anything starts, rather than restored into the wrong shape and restarted
+        List<String> otherShape = local(longer, checkpoints, 40, "--resume");
+        otherShape.set(otherShape.indexOf("--n-embd") + 1, "16");
+        CliRun refused = CliRun.of(otherShape.toArray(String[]::new));
+        assertThat(refused.exit()).as(refused.err()).isEqualTo(1);
+        assertThat(refused.err().strip())
+                .isEqualTo(
+                        "streamgpt: the kept state "
+                                + savepoint.toUri()
+                                + " is of another model (n-embd 16 (given) vs 32 (kept)): resume"
+                                + " with the kept run's model options, or start afresh without"
+                                + " --resume");
+        assertThat(refused.out()).doesNotContain("Kafka broker"); // nothing was started
+
         // resumed to 40 steps: it goes on after step 20, never reports the steps a fresh run does
-        String[] second = run(local(longer, checkpoints, 40, "--resume").toArray(String[]::new));
-        assertThat(second[0]).as(second[2]).isEqualTo("0");
-        assertThat(second[1]).contains("resumed from " + savepoint.toUri());
-        assertThat(steps(second[1])).isNotEmpty().allMatch(step -> step > 20).endsWith(40);
+        CliRun second =
+                CliRun.of(local(longer, checkpoints, 40, "--resume").toArray(String[]::new));
+        assertThat(second.exit()).as(second.err()).isEqualTo(0);
+        assertThat(second.out()).contains("resumed from " + savepoint.toUri());
+        assertThat(steps(second.out())).isNotEmpty().allMatch(step -> step > 20).endsWith(40);
         // it did not keep: its own checkpoints are gone, the state it resumed from stays
         assertThat(metadataFiles(checkpoints)).containsExactly(kept.get(0));
         try (var jobs = Files.list(checkpoints)) {
@@ -123,14 +133,14 @@ class LocalResumeTest {
 
     @Test
     void resumeWithNothingKeptFailsInOneLine(@TempDir Path dir) throws Exception {
-        String[] r =
-                run(
+        CliRun r =
+                CliRun.of(
                         "local",
                         "--resume",
                         "--checkpoint-dir",
                         dir.resolve("empty").toUri().toString());
-        assertThat(r[0]).isEqualTo("1");
-        assertThat(r[2].strip())
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip())
                 .isEqualTo(
                         "streamgpt: no kept checkpoint under "
                                 + dir.resolve("empty")

@@ -21,8 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -69,13 +67,22 @@ class PromptFrontendsTest {
     /** No Kafka behind it: nothing listens on port 1. */
     private static HttpApi apiWithoutKafka() throws Exception {
         return new HttpApi(
+                settings(KafkaClientSettings.plaintext("127.0.0.1:1"))
+                        .withLimits(
+                                new HttpApi.Limits(
+                                        Duration.ofSeconds(1),
+                                        HttpApi.Limits.DEFAULT_MAX_CONCURRENT,
+                                        Duration.ofSeconds(30),
+                                        Duration.ofSeconds(10))));
+    }
+
+    /** The default topics on 127.0.0.1, a free port, the default limits. */
+    private static HttpApi.Settings settings(KafkaClientSettings kafka) {
+        return HttpApi.Settings.on(
                 "127.0.0.1",
                 0,
-                KafkaClientSettings.plaintext("127.0.0.1:1"),
-                "prompts",
-                "answers",
-                "samples",
-                Duration.ofSeconds(1));
+                kafka,
+                new HttpApi.Topics("prompts", "answers", "samples", "losses"));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -160,15 +167,7 @@ class PromptFrontendsTest {
             AtomicBoolean stop = new AtomicBoolean();
             Thread job = new Thread(() -> standInJob(bootstrap, stop));
             job.start();
-            try (HttpApi api =
-                    new HttpApi(
-                            "127.0.0.1",
-                            0,
-                            KafkaClientSettings.plaintext(bootstrap),
-                            "prompts",
-                            "answers",
-                            "samples",
-                            Duration.ofSeconds(10))) {
+            try (HttpApi api = new HttpApi(settings(KafkaClientSettings.plaintext(bootstrap)))) {
                 HttpResponse<String> ok =
                         call(api, "POST", "/generate", "{\"prompt\": \"ROMEO:\", \"tokens\": 3}");
                 assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
@@ -213,8 +212,8 @@ class PromptFrontendsTest {
                         .containsExactly("text at 300", "text at 400");
             }
 
-            String[] generate =
-                    run(
+            CliRun generate =
+                    CliRun.of(
                             "generate",
                             "--bootstrap-servers",
                             bootstrap,
@@ -226,11 +225,11 @@ class PromptFrontendsTest {
                             "ROMEO:",
                             "--tokens",
                             "4");
-            assertThat(generate[0]).as(generate[2]).isEqualTo("0");
-            assertThat(generate[1]).isEqualTo("ROMEO:[4 tokens after ROMEO:]\n");
+            assertThat(generate.exit()).as(generate.err()).isEqualTo(0);
+            assertThat(generate.out()).isEqualTo("ROMEO:[4 tokens after ROMEO:]\n");
 
-            String[] refused =
-                    run(
+            CliRun refused =
+                    CliRun.of(
                             "generate",
                             "--bootstrap-servers",
                             bootstrap,
@@ -242,12 +241,12 @@ class PromptFrontendsTest {
                             "busy",
                             "--tokens",
                             "4");
-            assertThat(refused[0]).isEqualTo("1");
+            assertThat(refused.exit()).isEqualTo(1);
             stop.set(true);
             job.join();
 
-            String[] noJob =
-                    run(
+            CliRun noJob =
+                    CliRun.of(
                             "generate",
                             "--bootstrap-servers",
                             bootstrap,
@@ -259,15 +258,15 @@ class PromptFrontendsTest {
                             "A",
                             "--timeout",
                             "1");
-            assertThat(noJob[0]).isEqualTo("1");
-            assertThat(noJob[2])
+            assertThat(noJob.exit()).isEqualTo(1);
+            assertThat(noJob.err())
                     .contains("no answer within 1 s: is a streamgpt job running on " + bootstrap);
         }
-        String[] badTemperature = run("generate", "--prompt", "A", "--temperature", "0");
-        assertThat(badTemperature[0]).isEqualTo("2");
-        assertThat(badTemperature[2]).contains("temperature must be in (0, 2]");
-        String[] noKafka =
-                run(
+        CliRun badTemperature = CliRun.of("generate", "--prompt", "A", "--temperature", "0");
+        assertThat(badTemperature.exit()).isEqualTo(2);
+        assertThat(badTemperature.err()).contains("temperature must be in (0, 2]");
+        CliRun noKafka =
+                CliRun.of(
                         "generate",
                         "--bootstrap-servers",
                         "127.0.0.1:1",
@@ -275,8 +274,8 @@ class PromptFrontendsTest {
                         "A",
                         "--timeout",
                         "1");
-        assertThat(noKafka[0]).isEqualTo("1");
-        assertThat(noKafka[2]).contains("Kafka at 127.0.0.1:1 did not answer within 1 s");
+        assertThat(noKafka.exit()).isEqualTo(1);
+        assertThat(noKafka.err()).contains("Kafka at 127.0.0.1:1 did not answer within 1 s");
     }
 
     /**
@@ -324,12 +323,5 @@ class PromptFrontendsTest {
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
         return new KafkaProducer<>(props);
-    }
-
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
     }
 }

@@ -19,8 +19,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,20 +48,13 @@ class SecureCommandsTest {
         kafka.close();
     }
 
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
-    }
-
     /** {@code command} with the job's topic options and the admin's Kafka settings. */
-    private static String[] asAdmin(JobConfig config, String command, String... more) {
+    private static CliRun asAdmin(JobConfig config, String command, String... more) {
         List<String> args = new ArrayList<>(List.of(command));
         args.addAll(List.of("--bootstrap-servers", kafka.bootstrapServers()));
         args.addAll(List.of("--kafka-config", kafka.security().adminConfig().toString()));
         args.addAll(List.of(more));
-        return run(args.toArray(String[]::new));
+        return CliRun.of(args.toArray(String[]::new));
     }
 
     @Test
@@ -91,9 +82,9 @@ class SecureCommandsTest {
             "--dead-letter-topic", topics.deadLetters()
         };
 
-        String[] printed = asAdmin(config, "acls", concat(topicOptions, "--principal", principal));
-        assertThat(printed[0]).as(printed[2]).isEqualTo("0");
-        assertThat(printed[1])
+        CliRun printed = asAdmin(config, "acls", concat(topicOptions, "--principal", principal));
+        assertThat(printed.exit()).as(printed.err()).isEqualTo(0);
+        assertThat(printed.out())
                 .contains(
                         "kafka-acls.sh --bootstrap-server "
                                 + kafka.bootstrapServers()
@@ -105,14 +96,14 @@ class SecureCommandsTest {
                                 + " --operation Create --topic "
                                 + topics.model(),
                         "--operation Read --group " + topics.groupId() + "-model");
-        assertThat(printed[1].lines()).hasSize(11); // 8 topics and 3 groups, nothing else
-        String[] applied =
+        assertThat(printed.out().lines()).hasSize(11); // 8 topics and 3 groups, nothing else
+        CliRun applied =
                 asAdmin(config, "acls", concat(topicOptions, "--principal", principal, "--apply"));
-        assertThat(applied[0]).as(applied[2]).isEqualTo("0");
+        assertThat(applied.exit()).as(applied.err()).isEqualTo(0);
         // Read+Create on the text and prompts topics, Write+Create on 4 report topics, 4 on the
         // model topic, Read+Write+Create on the metadata topic, Read on 3 groups:
         // 2 + 2 + 8 + 4 + 3 + 3
-        assertThat(applied[1]).contains("created 22 ACLs for " + principal);
+        assertThat(applied.out()).contains("created 22 ACLs for " + principal);
 
         StreamingTrainerJob.createTopics(config); // as the job's principal: its CREATE ACLs
         Path text = dir.resolve("text.txt");
@@ -120,7 +111,7 @@ class SecureCommandsTest {
                 text,
                 Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8)
                         .substring(0, 30_000));
-        String[] feed =
+        CliRun feed =
                 asAdmin(
                         config,
                         "feed",
@@ -129,22 +120,22 @@ class SecureCommandsTest {
                         "--record-bytes",
                         "2048",
                         text.toString());
-        assertThat(feed[0]).as(feed[2]).isEqualTo("0");
-        assertThat(feed[1]).containsPattern("sent \\d+ records to " + topics.text().get(0));
+        assertThat(feed.exit()).as(feed.err()).isEqualTo(0);
+        assertThat(feed.out()).containsPattern("sent \\d+ records to " + topics.text().get(0));
 
         JobClient running = TestJobs.start(config, null, loop -> {});
         try {
-            String[] samples = {"", "", ""};
+            CliRun samples = new CliRun(-1, "", "");
             long deadline = System.currentTimeMillis() + 120_000;
-            while (!samples[1].contains("--- step ") && System.currentTimeMillis() < deadline) {
+            while (!samples.out().contains("--- step ") && System.currentTimeMillis() < deadline) {
                 Thread.sleep(1000);
                 samples = asAdmin(config, "samples", "--samples-topic", topics.samples());
             }
-            assertThat(samples[1])
-                    .as(samples[2])
+            assertThat(samples.out())
+                    .as(samples.err())
                     .containsPattern("--- step \\d+ \\(round \\d+\\) ---");
 
-            String[] generate =
+            CliRun generate =
                     asAdmin(
                             config,
                             "generate",
@@ -158,9 +149,9 @@ class SecureCommandsTest {
                             "12",
                             "--timeout",
                             "60");
-            assertThat(generate[0]).as(generate[2]).isEqualTo("0");
-            assertThat(generate[1].strip()).startsWith("ROMEO:");
-            assertThat(generate[2]).contains("answered by the live model of round");
+            assertThat(generate.exit()).as(generate.err()).isEqualTo(0);
+            assertThat(generate.out().strip()).startsWith("ROMEO:");
+            assertThat(generate.err()).contains("answered by the live model of round");
         } finally {
             running.cancel().get(60, TimeUnit.SECONDS);
         }
@@ -168,15 +159,15 @@ class SecureCommandsTest {
 
     @Test
     void submitRefusesASecretGivenInlineAndTheConfigNeverPrintsIt() {
-        String[] submit =
-                run(
+        CliRun submit =
+                CliRun.of(
                         "submit",
                         "--kafka-property",
                         "security.protocol=SASL_SSL",
                         "--kafka-property",
                         "sasl.jaas.config=ScramLoginModule required password=\"hunter2\";");
-        assertThat(submit[0]).isEqualTo("2");
-        assertThat(submit[2])
+        assertThat(submit.exit()).isEqualTo(2);
+        assertThat(submit.err())
                 .contains("--kafka-property sasl.jaas.config holds a secret")
                 .doesNotContain("hunter2");
 

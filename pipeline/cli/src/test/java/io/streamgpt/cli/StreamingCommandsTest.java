@@ -12,8 +12,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,13 +37,6 @@ class StreamingCommandsTest {
         "--learning-rate",
         "3e-3"
     };
-
-    private static String[] run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
-    }
 
     @Test
     void localTrainsShowsLossesAndSamplesAndStopsAtMaxSteps(@TempDir Path dir) throws Exception {
@@ -76,9 +67,9 @@ class StreamingCommandsTest {
                                 "--checkpoint-dir",
                                 dir.resolve("ck").toUri().toString()));
         args.addAll(List.of(TINY));
-        String[] r = run(args.toArray(String[]::new));
-        assertThat(r[0]).as(r[2]).isEqualTo("0");
-        assertThat(r[1])
+        CliRun r = CliRun.of(args.toArray(String[]::new));
+        assertThat(r.exit()).as(r.err()).isEqualTo(0);
+        assertThat(r.out())
                 .contains(
                         "Kafka broker (in-process) on 127.0.0.1:",
                         "streamgpt job config:",
@@ -142,10 +133,10 @@ class StreamingCommandsTest {
                     args.addAll(List.of("--vocab", vocab));
                 }
                 args.addAll(List.of(TINY));
-                String[] r = run(args.toArray(String[]::new));
-                assertThat(r[0]).as(r[2]).isEqualTo("0");
+                CliRun r = CliRun.of(args.toArray(String[]::new));
+                assertThat(r.exit()).as(r.err()).isEqualTo(0);
                 // one token per character in its own vocabulary, one per UTF-8 byte in bytes
-                assertThat(r[1])
+                assertThat(r.out())
                         .contains(
                                 String.format(
                                         java.util.Locale.ROOT,
@@ -154,7 +145,7 @@ class StreamingCommandsTest {
                                         characters,
                                         vocab == null ? characters : bytes));
                 if (vocab == null) {
-                    assertThat(r[1]).contains("vocabulary: the 51 characters of " + corpus);
+                    assertThat(r.out()).contains("vocabulary: the 51 characters of " + corpus);
                 }
                 try (io.streamgpt.connectors.kafka.TopicReader reader =
                         io.streamgpt.connectors.kafka.TopicReader.open(kafka.clientSettings())) {
@@ -180,8 +171,8 @@ class StreamingCommandsTest {
             Path file =
                     Files.writeString(
                             dir.resolve("f.txt"), "a line of text\n".repeat(2000)); // 30,000 bytes
-            String[] feed =
-                    run(
+            CliRun feed =
+                    CliRun.of(
                             "feed",
                             "--topic",
                             "text",
@@ -190,8 +181,8 @@ class StreamingCommandsTest {
                             "--record-bytes",
                             "4096",
                             file.toString());
-            assertThat(feed[0]).as(feed[2]).isEqualTo("0");
-            assertThat(feed[1]).contains("sent 8 records to text");
+            assertThat(feed.exit()).as(feed.err()).isEqualTo(0);
+            assertThat(feed.out()).contains("sent 8 records to text");
 
             Properties props = new Properties();
             props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -213,8 +204,8 @@ class StreamingCommandsTest {
                             .get();
                 }
             }
-            String[] samples =
-                    run(
+            CliRun samples =
+                    CliRun.of(
                             "samples",
                             "--samples-topic",
                             "samples",
@@ -222,8 +213,8 @@ class StreamingCommandsTest {
                             bootstrap,
                             "--last",
                             "2");
-            assertThat(samples[0]).as(samples[2]).isEqualTo("0");
-            assertThat(samples[1])
+            assertThat(samples.exit()).as(samples.err()).isEqualTo(0);
+            assertThat(samples.out())
                     .contains(
                             "--- step 300 (round 30) ---\ntext at 300",
                             "--- step 400 (round 40) ---")

@@ -22,7 +22,7 @@ public final class JobMain {
         ModelSecret.read(config.topics().modelSecret());
         // readers of the model topic (export, the HTTP API's users) rebuild the model from this;
         // submit published it too, but a deployment manifest runs this class directly
-        JobModelMetadata.publish(config);
+        JobModelMetadata.ensureTopicAndPublish(config);
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(
                         StreamingTrainerJob.configuration(config));

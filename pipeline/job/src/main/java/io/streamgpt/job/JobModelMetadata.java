@@ -4,6 +4,7 @@ import io.streamgpt.config.Param;
 import io.streamgpt.config.Params;
 import io.streamgpt.connectors.client.ModelMetadata;
 import io.streamgpt.connectors.client.ModelMetadataTopic;
+import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.SyncConfig;
@@ -11,6 +12,7 @@ import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.Vocabulary;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -47,13 +49,25 @@ public final class JobModelMetadata {
     }
 
     /**
-     * Publishes it on the job's metadata topic (made if missing).
+     * Publishes it on the job's metadata topic, which {@link StreamingTrainerJob#createTopics}
+     * made.
      *
      * @throws IllegalArgumentException if the model topic already carries another model
      */
     public static void publish(JobConfig config) {
         ModelMetadataTopic.publish(
                 config.kafka().clientSettings(), config.topics().metadata(), of(config));
+    }
+
+    /**
+     * Makes the metadata topic if missing, then {@link #publish}es: for {@link JobMain}, which a
+     * deployment manifest may run without {@code createTopics} before it.
+     */
+    public static void ensureTopicAndPublish(JobConfig config) {
+        TopicAdmin.ensureTopics(
+                config.kafka().clientSettings(),
+                List.of(ModelMetadataTopic.spec(config.topics().metadata())));
+        publish(config);
     }
 
     @SuppressWarnings("unchecked")

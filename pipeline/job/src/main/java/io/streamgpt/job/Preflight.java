@@ -185,8 +185,7 @@ public final class Preflight {
                     "cannot reach Kafka at "
                             + bootstrapServers
                             + " within "
-                            + seconds(timeout)
-                            + " (a secured Kafka needs --kafka-config, see docs/security.md)",
+                            + seconds(timeout), // the CLI adds what to do about it
                     cause);
         }
 

@@ -4,6 +4,7 @@ import io.streamgpt.connectors.chunks.ModelSecret;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.job.config.CheckpointConfig;
 import io.streamgpt.job.config.EvaluationConfig;
+import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.KafkaConfig;
 import io.streamgpt.job.config.ReplicaConfig;
@@ -75,6 +76,18 @@ public final class TestConfigs {
                                         .with(EvaluationConfig.SAMPLE_INTERVAL, 50)
                                         .with(EvaluationConfig.SAMPLE_TOKENS, 20))
                 .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
+    }
+
+    /**
+     * {@link #tiny(String, String)} with {@code replicas} replicas that sync every {@code every}
+     * steps (a round waits up to 30 s for its contributions) on runs of 8 windows: the job of the
+     * end-to-end tests.
+     */
+    public static JobConfig synced(String bootstrap, String prefix, int replicas, int every) {
+        return tiny(bootstrap, prefix)
+                .withReplicas(r -> r.with(ReplicaConfig.COUNT, replicas))
+                .withSync(s -> s.with(SyncConfig.EVERY, every).with(SyncConfig.TIMEOUT_MS, 30_000L))
+                .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
     }
 
     /**

@@ -52,6 +52,12 @@ public final class TestJobs {
                 .resolve("tinyshakespeare.txt");
     }
 
+    /** The first {@code characters} characters of {@link #shakespeare()}. */
+    public static String shakespeare(int characters) throws java.io.IOException {
+        return java.nio.file.Files.readString(shakespeare(), StandardCharsets.UTF_8)
+                .substring(0, characters);
+    }
+
     public static String prefix() {
         return "t" + UUID.randomUUID().toString().substring(0, 8);
     }
@@ -91,6 +97,16 @@ public final class TestJobs {
         StreamingTrainerJob.enableCheckpointing(env, config);
         watch.accept(StreamingTrainerJob.wire(env, config));
         return env.executeAsync("streamgpt test");
+    }
+
+    /**
+     * A fresh job ({@link #start}, nothing watched) once its topics are made ({@link
+     * #createTopics}) and {@code text} is on its text topic ({@link #feed}).
+     */
+    public static JobClient startFed(JobConfig config, String text) throws Exception {
+        createTopics(config);
+        feed(config, text);
+        return start(config, null, loop -> {});
     }
 
     public static List<Reports.LossRecord> readLosses(

@@ -87,78 +87,91 @@ public final class HttpApi implements AutoCloseable {
     private static final String JSON_TYPE = "application/json; charset=utf-8";
 
     /**
-     * What the server needs.
+     * What the server needs, in sections; {@link #on} gives the defaults for the limits and no
+     * access log.
      *
-     * @param lossesTopic read for {@code /losses}, the console's curves and the model versions
+     * @param address where to listen
+     * @param kafka how to reach the job's Kafka
+     * @param topics the job's topics the server reads and writes
+     * @param limits timeouts and how many model requests at once
+     * @param accessLog where one line per request goes; null for none
+     */
+    public record Settings(
+            Address address,
+            KafkaClientSettings kafka,
+            Topics topics,
+            Limits limits,
+            PrintWriter accessLog) {
+
+        /** {@code host:port}, the default limits, no access log. */
+        public static Settings on(String host, int port, KafkaClientSettings kafka, Topics topics) {
+            return new Settings(new Address(host, port), kafka, topics, Limits.DEFAULT, null);
+        }
+
+        /** The job's Kafka and topics on 127.0.0.1:{@code port}, the defaults, no access log. */
+        public static Settings forJob(io.streamgpt.job.config.JobConfig config, int port) {
+            return on(
+                    "127.0.0.1",
+                    port,
+                    config.kafka().clientSettings(),
+                    new Topics(
+                            config.topics().prompts(),
+                            config.topics().answers(),
+                            config.topics().samples(),
+                            config.topics().losses()));
+        }
+
+        public Settings withLimits(Limits limits) {
+            return new Settings(address, kafka, topics, limits, accessLog);
+        }
+
+        public Settings withAccessLog(PrintWriter accessLog) {
+            return new Settings(address, kafka, topics, limits, accessLog);
+        }
+    }
+
+    /**
+     * Where the server listens.
+     *
+     * @param host the address to bind (127.0.0.1 unless asked otherwise)
+     * @param port the port; 0 picks a free one
+     */
+    public record Address(String host, int port) {}
+
+    /**
+     * The job's topics the server uses.
+     *
+     * @param prompts where {@code /generate} and {@code /v1/completions} send requests
+     * @param answers where the job's answers come from
+     * @param samples read for {@code /samples}
+     * @param losses read for {@code /losses}, the console's curves and the model versions
+     */
+    public record Topics(String prompts, String answers, String samples, String losses) {}
+
+    /**
+     * How long and how much.
+     *
      * @param kafkaTimeout how long Kafka may take to answer
      * @param maxConcurrent model requests in flight at once; more get 429
      * @param idleTimeout a connection that sends nothing for this long is closed
      * @param drain how long {@link #close} waits for model requests in flight
-     * @param accessLog where one line per request goes; null for none
      */
-    public record Settings(
-            String host,
-            int port,
-            KafkaClientSettings kafka,
-            String promptsTopic,
-            String answersTopic,
-            String samplesTopic,
-            String lossesTopic,
-            Duration kafkaTimeout,
-            int maxConcurrent,
-            Duration idleTimeout,
-            Duration drain,
-            PrintWriter accessLog) {
+    public record Limits(
+            Duration kafkaTimeout, int maxConcurrent, Duration idleTimeout, Duration drain) {
 
         public static final int DEFAULT_MAX_CONCURRENT = 32;
 
-        /** The job's Kafka and topics on 127.0.0.1:{@code port}, the defaults, no access log. */
-        public static Settings forJob(io.streamgpt.job.config.JobConfig config, int port) {
-            return new Settings(
-                    "127.0.0.1",
-                    port,
-                    config.kafka().clientSettings(),
-                    config.topics().prompts(),
-                    config.topics().answers(),
-                    config.topics().samples(),
-                    config.topics().losses(),
-                    Duration.ofSeconds(10),
-                    DEFAULT_MAX_CONCURRENT,
-                    Duration.ofSeconds(30),
-                    Duration.ofSeconds(5),
-                    null);
-        }
+        /** Kafka 10 s, 32 model requests, idle connections closed after 30 s, drain 10 s. */
+        public static final Limits DEFAULT =
+                new Limits(
+                        Duration.ofSeconds(10),
+                        DEFAULT_MAX_CONCURRENT,
+                        Duration.ofSeconds(30),
+                        Duration.ofSeconds(10));
 
-        public Settings withLimits(int maxConcurrent, Duration idleTimeout) {
-            return new Settings(
-                    host,
-                    port,
-                    kafka,
-                    promptsTopic,
-                    answersTopic,
-                    samplesTopic,
-                    lossesTopic,
-                    kafkaTimeout,
-                    maxConcurrent,
-                    idleTimeout,
-                    drain,
-                    accessLog);
-        }
-
-        public Settings withAccessLog(PrintWriter accessLog) {
-            return new Settings(
-                    host,
-                    port,
-                    kafka,
-                    promptsTopic,
-                    answersTopic,
-                    samplesTopic,
-                    lossesTopic,
-                    kafkaTimeout,
-                    maxConcurrent,
-                    idleTimeout,
-                    drain,
-                    accessLog);
+        /** These limits with another number of model requests at once and idle timeout. */
+        public Limits withRequests(int maxConcurrent, Duration idleTimeout) {
+            return new Limits(kafkaTimeout, maxConcurrent, idleTimeout, drain);
         }
     }
 
@@ -171,59 +184,36 @@ public final class HttpApi implements AutoCloseable {
     private volatile boolean closing;
     private PromptClient prompts; // guarded by this
 
-    /** Starts serving with the defaults for what these do not give (losses topic "losses"). */
-    public HttpApi(
-            String host,
-            int port,
-            KafkaClientSettings kafka,
-            String promptsTopic,
-            String answersTopic,
-            String samplesTopic,
-            Duration kafkaTimeout) {
-        this(
-                new Settings(
-                        host,
-                        port,
-                        kafka,
-                        promptsTopic,
-                        answersTopic,
-                        samplesTopic,
-                        "losses",
-                        kafkaTimeout,
-                        Settings.DEFAULT_MAX_CONCURRENT,
-                        Duration.ofSeconds(30),
-                        Duration.ofSeconds(10),
-                        null));
-    }
-
     /** Starts serving on {@code host:port} (port 0 picks a free one). */
     public HttpApi(Settings settings) {
         this.settings = settings;
-        this.modelRequests = new Semaphore(settings.maxConcurrent());
+        this.modelRequests = new Semaphore(settings.limits().maxConcurrent());
         this.openApi = resource("/streamgpt/openapi.yaml");
         this.samples =
                 new NewestRecords(
                         settings.kafka(),
-                        settings.samplesTopic(),
+                        settings.topics().samples(),
                         MAX_SAMPLES,
-                        settings.kafkaTimeout());
+                        settings.limits().kafkaTimeout());
         this.losses =
                 new NewestRecords(
                         settings.kafka(),
-                        settings.lossesTopic(),
+                        settings.topics().losses(),
                         MAX_LOSSES,
-                        settings.kafkaTimeout());
+                        settings.limits().kafkaTimeout());
         // model requests block a worker each while they wait; the rest need a few more
-        QueuedThreadPool threads = new QueuedThreadPool(settings.maxConcurrent() + 24, 4);
+        QueuedThreadPool threads = new QueuedThreadPool(settings.limits().maxConcurrent() + 24, 4);
         threads.setName("streamgpt-serve");
         app =
                 Javalin.create(
                         config -> {
-                            config.jetty.host = settings.host();
-                            config.jetty.port = settings.port();
+                            config.jetty.host = settings.address().host();
+                            config.jetty.port = settings.address().port();
                             config.jetty.threadPool = threads;
                             config.jetty.modifyServer(
-                                    server -> server.setStopTimeout(settings.drain().toMillis()));
+                                    server ->
+                                            server.setStopTimeout(
+                                                    settings.limits().drain().toMillis()));
                             config.http.maxRequestSize = PromptRequest.MAX_REQUEST_CHARS;
                             config.http.compressionStrategy = CompressionStrategy.NONE;
                             config.startup.showJavalinBanner = false;
@@ -261,7 +251,7 @@ public final class HttpApi implements AutoCloseable {
         }
         for (Connector connector : app.jettyServer().server().getConnectors()) {
             if (connector instanceof ServerConnector server) {
-                server.setIdleTimeout(settings.idleTimeout().toMillis());
+                server.setIdleTimeout(settings.limits().idleTimeout().toMillis());
             }
         }
     }
@@ -375,7 +365,7 @@ public final class HttpApi implements AutoCloseable {
         if (!modelRequests.tryAcquire()) {
             ctx.header("Retry-After", "1");
             return "too many requests in flight (at most "
-                    + settings.maxConcurrent()
+                    + settings.limits().maxConcurrent()
                     + "); try again";
         }
         return null;
@@ -617,9 +607,10 @@ public final class HttpApi implements AutoCloseable {
                 prompts =
                         new PromptClient(
                                 settings.kafka(),
-                                settings.promptsTopic(),
-                                settings.answersTopic(),
-                                settings.kafkaTimeout()); // retried on the next request on failure
+                                settings.topics().prompts(),
+                                settings.topics().answers(),
+                                settings.limits()
+                                        .kafkaTimeout()); // retried on the next request on failure
             }
             client = prompts;
         }
@@ -693,8 +684,10 @@ public final class HttpApi implements AutoCloseable {
         closing = true;
         try {
             if (modelRequests.tryAcquire(
-                    settings.maxConcurrent(), settings.drain().toMillis(), TimeUnit.MILLISECONDS)) {
-                modelRequests.release(settings.maxConcurrent());
+                    settings.limits().maxConcurrent(),
+                    settings.limits().drain().toMillis(),
+                    TimeUnit.MILLISECONDS)) {
+                modelRequests.release(settings.limits().maxConcurrent());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -712,9 +705,9 @@ public final class HttpApi implements AutoCloseable {
     /** For tests: how many records the background readers skipped as not JSON. */
     Map<String, Long> skippedRecords() {
         return Map.of(
-                settings.samplesTopic(),
+                settings.topics().samples(),
                 samples.skipped(),
-                settings.lossesTopic(),
+                settings.topics().losses(),
                 losses.skipped());
     }
 }

@@ -56,7 +56,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Option(
             names = "--max-concurrent",
-            defaultValue = "" + HttpApi.Settings.DEFAULT_MAX_CONCURRENT,
+            defaultValue = "" + HttpApi.Limits.DEFAULT_MAX_CONCURRENT,
             description =
                     "Model requests (completions, generate) in flight at once; more are answered"
                             + " 429 with Retry-After. Default: ${DEFAULT-VALUE}.")
@@ -84,19 +84,19 @@ public final class ServeCommand implements Callable<Integer> {
                     spec.commandLine(), "--max-concurrent and --idle-timeout must be at least 1");
         }
         HttpApi.Settings settings =
-                new HttpApi.Settings(
-                        host,
-                        port,
-                        KafkaOptions.settings(spec),
-                        ParamOptions.value(spec, TopicsConfig.PROMPTS),
-                        ParamOptions.value(spec, TopicsConfig.ANSWERS),
-                        ParamOptions.value(spec, TopicsConfig.SAMPLES),
-                        ParamOptions.value(spec, TopicsConfig.LOSSES),
-                        Duration.ofSeconds(10),
-                        maxConcurrent,
-                        Duration.ofSeconds(idleTimeoutSeconds),
-                        Duration.ofSeconds(10),
-                        noAccessLog ? null : spec.commandLine().getErr());
+                HttpApi.Settings.on(
+                                host,
+                                port,
+                                KafkaOptions.settings(spec),
+                                new HttpApi.Topics(
+                                        ParamOptions.value(spec, TopicsConfig.PROMPTS),
+                                        ParamOptions.value(spec, TopicsConfig.ANSWERS),
+                                        ParamOptions.value(spec, TopicsConfig.SAMPLES),
+                                        ParamOptions.value(spec, TopicsConfig.LOSSES)))
+                        .withLimits(
+                                HttpApi.Limits.DEFAULT.withRequests(
+                                        maxConcurrent, Duration.ofSeconds(idleTimeoutSeconds)))
+                        .withAccessLog(noAccessLog ? null : spec.commandLine().getErr());
         try (HttpApi api = new HttpApi(settings)) {
             // Ctrl-C: the JVM waits in the hook while close() drains the requests in flight
             Runtime.getRuntime()

@@ -1,6 +1,5 @@
 package io.streamgpt.cli.stream;
 
-import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
@@ -63,9 +62,11 @@ public final class LiveView implements AutoCloseable {
         boolean done = false;
         for (ConsumerRecord<String, String> record : consumer.poll(Duration.ofSeconds(1))) {
             if (record.topic().equals(config.topics().losses())) {
-                Reports.LossRecord loss = LossReader.parse(record.value());
+                EvalRecords.LossesTopicRecord read =
+                        EvalRecords.LossesTopicRecord.parse(record.value());
+                Reports.LossRecord loss = read.loss();
                 if (loss == null) {
-                    if (!EvalRecords.isOtherKind(record.value())) { // another kind: the job's too
+                    if (read.isForeign()) { // another kind is the job's too
                         skip(record);
                     }
                     continue;

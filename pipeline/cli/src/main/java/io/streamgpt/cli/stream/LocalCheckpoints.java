@@ -1,6 +1,7 @@
 package io.streamgpt.cli.stream;
 
 import io.streamgpt.cli.CommandFailure;
+import io.streamgpt.connectors.client.ModelMetadata;
 
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.core.execution.JobClient;
@@ -27,6 +28,10 @@ import java.util.stream.Stream;
 final class LocalCheckpoints {
 
     private static final String METADATA = "_metadata";
+
+    /** The model a job trains, beside its checkpoints: what a kept state can be resumed as. */
+    static final String MODEL_FILE = "streamgpt-model.json";
+
     private static final long STOP_TIMEOUT_SECONDS = 120;
 
     private final Path directory; // null: not a file: URI
@@ -64,6 +69,41 @@ final class LocalCheckpoints {
                                                 + directory
                                                 + " to resume from: run `streamgpt local"
                                                 + " --keep-checkpoints` first"));
+    }
+
+    /**
+     * Writes {@code model} into the job's directory, beside the checkpoints and the savepoint it
+     * will hold, so that {@link #refuseAnotherModel} can tell what a kept state is of.
+     */
+    void recordModel(JobID job, ModelMetadata model) throws IOException {
+        if (directory != null) {
+            Path jobDirectory = Files.createDirectories(directory.resolve(job.toString()));
+            Files.write(jobDirectory.resolve(MODEL_FILE), model.toJson());
+        }
+    }
+
+    /**
+     * Refuses, in one line, to resume {@code state} (from {@link #newestForResume}) as {@code
+     * model} when the run that kept it recorded another model (shape or vocabulary): Flink would
+     * restore the old parameters into the new model and fail and restart for ever. A state kept
+     * before models were recorded is not checked.
+     */
+    static void refuseAnotherModel(String state, ModelMetadata model) throws IOException {
+        Path recorded = Path.of(URI.create(state)).getParent().resolve(MODEL_FILE);
+        if (!Files.isRegularFile(recorded)) {
+            return;
+        }
+        ModelMetadata kept = ModelMetadata.fromJson(Files.readAllBytes(recorded));
+        if (!kept.sameModel(model)) {
+            throw new CommandFailure(
+                    "the kept state "
+                            + state
+                            + " is of another model ("
+                            + kept.mismatch(model.config(), model.vocabulary())
+                                    .replace("(the job's)", "(kept)")
+                            + "): resume with the kept run's model options, or start afresh"
+                            + " without --resume");
+        }
     }
 
     /** The cluster setting that restores a job from {@code state} (null: a fresh job). */
@@ -151,10 +191,16 @@ final class LocalCheckpoints {
         }
     }
 
-    /** Deletes {@code tree} if it holds directories only (Flink's empty shared/, taskowned/). */
+    /**
+     * Deletes {@code tree} if it holds directories only (Flink's empty shared/, taskowned/) and the
+     * recorded model.
+     */
     private static void deleteIfEmptyTree(Path tree) throws IOException {
         try (Stream<Path> files = Files.walk(tree)) {
-            if (files.anyMatch(Files::isRegularFile)) {
+            if (files.anyMatch(
+                    f ->
+                            Files.isRegularFile(f)
+                                    && !f.getFileName().toString().equals(MODEL_FILE))) {
                 return;
             }
         }

@@ -5,6 +5,7 @@ import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.PreflightOption;
 import io.streamgpt.cli.serve.HttpApi;
 import io.streamgpt.embedded.EmbeddedKafka;
+import io.streamgpt.job.JobModelMetadata;
 import io.streamgpt.job.config.CheckpointConfig;
 import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
@@ -111,13 +112,16 @@ public final class LocalCommand implements Callable<Integer> {
                             + " another)%n",
                     own.size(), data);
         }
-        JobConfig.parse(arguments); // validate every option before starting anything
+        JobConfig options = JobConfig.parse(arguments); // every option checked before starting
         arguments.putIfAbsent(
                 CheckpointConfig.DIRECTORY.name(),
                 Paths.home().resolve("runs").resolve("checkpoints").toUri().toString());
         LocalCheckpoints checkpoints =
                 new LocalCheckpoints(arguments.get(CheckpointConfig.DIRECTORY.name()));
         String restoreFrom = resume ? checkpoints.newestForResume() : null;
+        if (restoreFrom != null) {
+            LocalCheckpoints.refuseAnotherModel(restoreFrom, JobModelMetadata.of(options));
+        }
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch stopped = new CountDownLatch(1);
         Thread hook =
@@ -160,6 +164,7 @@ public final class LocalCommand implements Callable<Integer> {
                             prometheusPorts,
                             restPort,
                             LocalCheckpoints.restoring(restoreFrom));
+            checkpoints.recordModel(client.getJobID(), JobModelMetadata.of(config));
             out.println(
                     "job "
                             + client.getJobID()

@@ -16,12 +16,15 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
 import java.util.concurrent.Callable;
 
 /**
  * Prints the loss records of the losses topic: a table for people, or CSV or JSON lines for tools;
- * with {@code --follow} it keeps printing new ones. Records that are not loss records are counted
- * and skipped (the count goes to standard error).
+ * with {@code --follow} it keeps printing new ones. The job's other evaluation records (val_data,
+ * prequential, lineage) are counted by kind and records that are not the job's are counted and
+ * skipped (the counts go to standard error).
  */
 @Command(
         name = "losses",
@@ -79,27 +82,40 @@ public final class LossesCommand implements Callable<Integer> {
                                 "val"));
             }
             print(out, reader.readAll(Duration.ofSeconds(30)));
-            long skipped = reader.skipped();
+            long foreign = reader.foreign();
             while (follow && !Thread.currentThread().isInterrupted()) {
                 print(out, reader.poll(Duration.ofSeconds(1)));
-                if (reader.skipped() > skipped) {
-                    skipped = reader.skipped();
+                if (reader.foreign() > foreign) {
+                    foreign = reader.foreign();
                     spec.commandLine()
                             .getErr()
-                            .printf("(%d records skipped: not loss records)%n", skipped);
+                            .printf("(%d records skipped: not the job's records)%n", foreign);
                 }
             }
-            if (reader.skipped() > 0) {
-                spec.commandLine()
-                        .getErr()
-                        .printf(
-                                "(%d records on %s skipped: not loss records)%n",
-                                reader.skipped(), topic);
+            PrintWriter err = spec.commandLine().getErr();
+            if (!reader.evaluations().isEmpty()) {
+                err.println(evaluationsLine(reader.evaluations(), topic));
+            }
+            if (reader.foreign() > 0) {
+                err.printf(
+                        "(%d records on %s skipped: not the job's records)%n",
+                        reader.foreign(), topic);
             }
         } catch (IllegalStateException e) {
             throw new IllegalArgumentException(e.getMessage(), e); // no topic, no Kafka: one line
         }
         return 0;
+    }
+
+    /**
+     * The job's other evaluation records, which this table does not show: e.g. "(6 evaluation
+     * records on losses not shown: lineage 2, prequential 2, val_data 2)".
+     */
+    static String evaluationsLine(Map<String, Long> byKind, String topic) {
+        long total = byKind.values().stream().mapToLong(Long::longValue).sum();
+        StringJoiner kinds = new StringJoiner(", ");
+        byKind.forEach((kind, count) -> kinds.add(kind + " " + count));
+        return "(" + total + " evaluation records on " + topic + " not shown: " + kinds + ")";
     }
 
     private void print(PrintWriter out, List<Reports.LossRecord> losses) {

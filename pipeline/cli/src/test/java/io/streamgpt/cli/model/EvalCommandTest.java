@@ -1,6 +1,6 @@
 package io.streamgpt.cli.model;
 
-import io.streamgpt.cli.StreamGpt;
+import io.streamgpt.cli.CliRun;
 import io.streamgpt.model.HeldOutLoss;
 import io.streamgpt.model.ModelFile;
 import io.streamgpt.model.TokenCorpus;
@@ -13,8 +13,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,14 +61,6 @@ class EvalCommandTest {
         return all;
     }
 
-    private static String run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        assertThat(exit).as(err.toString()).isZero();
-        return out.toString();
-    }
-
     /** 60 steps on 40 copies of two lines (3,240 characters: 2,916 train, 324 val). */
     @BeforeAll
     static void train() throws Exception {
@@ -80,43 +70,45 @@ class EvalCommandTest {
         corpus = Files.writeString(dir.resolve("sonnet.txt"), verse.repeat(40));
         model = dir.resolve("model.bin");
         trainOut =
-                run(
-                        concat(
-                                new String[] {
-                                    "train",
-                                    "--data",
-                                    corpus.toString(),
-                                    "--max-steps",
-                                    "60",
-                                    "--eval-interval",
-                                    "30",
-                                    "--eval-iters",
-                                    "4",
-                                    "--out",
-                                    model.toString(),
-                                    "--sample-tokens",
-                                    "0",
-                                    "--no-progress"
-                                },
-                                TINY));
+                CliRun.of(
+                                concat(
+                                        new String[] {
+                                            "train",
+                                            "--data",
+                                            corpus.toString(),
+                                            "--max-steps",
+                                            "60",
+                                            "--eval-interval",
+                                            "30",
+                                            "--eval-iters",
+                                            "4",
+                                            "--out",
+                                            model.toString(),
+                                            "--sample-tokens",
+                                            "0",
+                                            "--no-progress"
+                                        },
+                                        TINY))
+                        .successfulOut();
     }
 
     private static JsonNode eval(String split) throws Exception {
         String out =
-                run(
-                        "eval",
-                        "--model",
-                        model.toString(),
-                        "--data",
-                        corpus.toString(),
-                        "--split",
-                        split,
-                        "--eval-iters",
-                        "4",
-                        "--batch-size",
-                        "8",
-                        "--threads",
-                        "1");
+                CliRun.of(
+                                "eval",
+                                "--model",
+                                model.toString(),
+                                "--data",
+                                corpus.toString(),
+                                "--split",
+                                split,
+                                "--eval-iters",
+                                "4",
+                                "--batch-size",
+                                "8",
+                                "--threads",
+                                "1")
+                        .successfulOut();
         return JSON.readTree(out.strip());
     }
 

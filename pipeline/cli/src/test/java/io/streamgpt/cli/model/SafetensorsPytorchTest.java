@@ -1,7 +1,7 @@
 package io.streamgpt.cli.model;
 
+import io.streamgpt.cli.CliRun;
 import io.streamgpt.cli.Paths;
-import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
 import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
@@ -37,8 +37,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -138,8 +136,8 @@ class SafetensorsPytorchTest {
             ModelSecret.ensure(secret);
             publishModel(
                     kafka.bootstrapServers(), ModelLoopAuthenticator.fromSecret(secret), trained);
-            String[] export =
-                    cli(
+            CliRun export =
+                    CliRun.of(
                             "export",
                             "--bootstrap-servers",
                             kafka.bootstrapServers(),
@@ -159,8 +157,8 @@ class SafetensorsPytorchTest {
                             "safetensors",
                             "--out",
                             exported.toString());
-            assertThat(export[0]).as(export[2]).isEqualTo("0");
-            assertThat(export[1]).contains("exported round 1 (generation 0, step 5");
+            assertThat(export.exit()).as(export.err()).isEqualTo(0);
+            assertThat(export.out()).contains("exported round 1 (generation 0, step 5");
         }
         assertThat(SafetensorsModel.lineage(exported))
                 .containsEntry("generation", "0")
@@ -178,9 +176,10 @@ class SafetensorsPytorchTest {
         Path resaved = dir.resolve("pytorch.safetensors");
         reference(dir, "resave", exported.toString(), resaved.toString());
         Path imported = dir.resolve("back.sgpt");
-        String[] result = cli("import", "--from", resaved.toString(), "--out", imported.toString());
-        assertThat(result[0]).as(result[2]).isEqualTo("0");
-        assertThat(result[1]).contains("2 layers, 2 heads, n_embd 32, block 16, vocabulary 65");
+        CliRun result =
+                CliRun.of("import", "--from", resaved.toString(), "--out", imported.toString());
+        assertThat(result.exit()).as(result.err()).isEqualTo(0);
+        assertThat(result.out()).contains("2 layers, 2 heads, n_embd 32, block 16, vocabulary 65");
         ModelFile.Contents back = ModelFile.load(imported);
         assertThat(back.config()).isEqualTo(SMALL);
         assertThat(back.parameters()).as("the very parameters").containsExactly(trained);
@@ -199,8 +198,9 @@ class SafetensorsPytorchTest {
         Path trained = dir.resolve("reference.safetensors");
         JsonNode pytorch = reference(dir, "train", trained.toString(), "20", batchFile(dir, batch));
         Path imported = dir.resolve("imported.sgpt");
-        String[] result = cli("import", "--from", trained.toString(), "--out", imported.toString());
-        assertThat(result[0]).as(result[2]).isEqualTo("0");
+        CliRun result =
+                CliRun.of("import", "--from", trained.toString(), "--out", imported.toString());
+        assertThat(result.exit()).as(result.err()).isEqualTo(0);
         ModelFile.Contents model = ModelFile.load(imported);
         assertThat(model.config()).isEqualTo(SMALL); // the shape read from the tensors
         assertThat(model.step()).isZero(); // a state_dict carries no step
@@ -318,12 +318,5 @@ class SafetensorsPytorchTest {
         String[] lines = output.strip().split("\n");
         String last = lines[lines.length - 1];
         return last.startsWith("{") ? JSON.readTree(last) : null;
-    }
-
-    private static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
     }
 }

@@ -113,19 +113,18 @@ class HttpApiTest {
 
     private static HttpApi api(int maxConcurrent, Duration idleTimeout) {
         return new HttpApi(
-                new HttpApi.Settings(
-                        "127.0.0.1",
-                        0,
-                        kafka.clientSettings(),
-                        "prompts",
-                        "answers",
-                        "samples",
-                        "losses",
-                        Duration.ofSeconds(10),
-                        maxConcurrent,
-                        idleTimeout,
-                        Duration.ofSeconds(10),
-                        null));
+                settings()
+                        .withLimits(
+                                HttpApi.Limits.DEFAULT.withRequests(maxConcurrent, idleTimeout)));
+    }
+
+    /** The stand-in job's topics on 127.0.0.1, a free port, the default limits. */
+    private static HttpApi.Settings settings() {
+        return HttpApi.Settings.on(
+                "127.0.0.1",
+                0,
+                kafka.clientSettings(),
+                new HttpApi.Topics("prompts", "answers", "samples", "losses"));
     }
 
     private static HttpRequest.Builder request(HttpApi api, String path) {
@@ -350,7 +349,12 @@ class HttpApiTest {
             // blocked model requests take no thread /healthz needs: it kept answering while they
             // waited (~900 ms each, one after another at the stand-in), mostly at once
             assertThat(healthMs).hasSizeGreaterThanOrEqualTo(3);
-            assertThat(healthMs.get(healthMs.size() / 2)).isLessThan(500);
+            assertThat(healthMs.get(healthMs.size() / 2))
+                    .as(
+                            "liveness check, not a speed target (benches measure speed): the"
+                                    + " median /healthz in ms while model requests wait, of %s",
+                            healthMs)
+                    .isLessThan(500);
         }
     }
 
@@ -367,7 +371,11 @@ class HttpApiTest {
             }
             long t = System.nanoTime();
             assertThat(get(api, "/healthz").statusCode()).isEqualTo(200);
-            assertThat((System.nanoTime() - t) / 1_000_000).isLessThan(1000);
+            assertThat((System.nanoTime() - t) / 1_000_000)
+                    .as(
+                            "liveness check, not a speed target: ms for /healthz beside 10 half"
+                                    + " requests")
+                    .isLessThan(1000);
             for (Socket socket : slow) {
                 socket.setSoTimeout(5000);
                 // the server gives up on the half request after the 1 s idle timeout: end of stream
@@ -436,19 +444,11 @@ class HttpApiTest {
         java.io.StringWriter accessLog = new java.io.StringWriter();
         try (HttpApi api =
                 new HttpApi(
-                        new HttpApi.Settings(
-                                "127.0.0.1",
-                                0,
-                                kafka.clientSettings(),
-                                "prompts",
-                                "answers",
-                                "samples",
-                                "losses",
-                                Duration.ofSeconds(10),
-                                4,
-                                Duration.ofSeconds(30),
-                                Duration.ofSeconds(10),
-                                new java.io.PrintWriter(accessLog)))) {
+                        settings()
+                                .withLimits(
+                                        HttpApi.Limits.DEFAULT.withRequests(
+                                                4, Duration.ofSeconds(30)))
+                                .withAccessLog(new java.io.PrintWriter(accessLog)))) {
             // the server's copy is the file, and every described GET route is there
             assertThat(get(api, "/openapi.yaml").body())
                     .isEqualTo(

@@ -1,24 +1,17 @@
 package io.streamgpt.cli.serve;
 
-import io.streamgpt.cli.Paths;
 import io.streamgpt.connectors.client.LossReader;
-import io.streamgpt.connectors.kafka.TextFeeder;
-import io.streamgpt.connectors.kafka.TopicAdmin;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
-import io.streamgpt.job.StreamingTrainerJob;
 import io.streamgpt.job.TestConfigs;
-import io.streamgpt.job.config.InputConfig;
+import io.streamgpt.job.TestJobs;
 import io.streamgpt.job.config.JobConfig;
-import io.streamgpt.job.config.ReplicaConfig;
-import io.streamgpt.job.config.SyncConfig;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,7 +19,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -41,7 +33,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -76,52 +67,11 @@ class LiveServeTest {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
-        config =
-                TestConfigs.tiny(
-                                kafka.bootstrapServers(),
-                                "serve" + UUID.randomUUID().toString().substring(0, 6))
-                        .withReplicas(r -> r.with(ReplicaConfig.COUNT, 1))
-                        .withSync(
-                                s ->
-                                        s.with(SyncConfig.EVERY, 2)
-                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
-                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
-        StreamingTrainerJob.createTopics(config);
-        TopicAdmin.ensureTopics(
-                kafka.clientSettings(),
-                List.of(new TopicAdmin.TopicSpec(config.topics().text().get(0), 1, Map.of())));
-        String text =
-                Files.readString(Paths.shakespeare(), StandardCharsets.UTF_8).substring(0, 40_000);
-        try (TextFeeder feeder =
-                new TextFeeder(kafka.clientSettings(), config.topics().text().get(0), 2048)) {
-            feeder.feed(
-                    new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8)), sent -> {});
-        }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setParallelism(1);
-        StreamingTrainerJob.build(env, config);
-        job = env.executeAsync("live serve test");
+        config = TestConfigs.synced(kafka.bootstrapServers(), TestJobs.prefix(), 1, 2);
+        job = TestJobs.startFed(config, TestJobs.shakespeare(40_000));
         // the first loss record: the job has evaluated a global model
-        LossReader.readUntil(
-                kafka.clientSettings(),
-                config.topics().losses(),
-                r -> true,
-                Duration.ofSeconds(120));
-        api =
-                new HttpApi(
-                        new HttpApi.Settings(
-                                "127.0.0.1",
-                                0,
-                                kafka.clientSettings(),
-                                config.topics().prompts(),
-                                config.topics().answers(),
-                                config.topics().samples(),
-                                config.topics().losses(),
-                                Duration.ofSeconds(10),
-                                HttpApi.Settings.DEFAULT_MAX_CONCURRENT,
-                                Duration.ofSeconds(30),
-                                Duration.ofSeconds(10),
-                                null));
+        TestJobs.readLosses(config, r -> true);
+        api = new HttpApi(HttpApi.Settings.forJob(config, 0));
         // the responder has a model once a completion is answered rather than "no model yet"
         for (int attempt = 0; ; attempt++) {
             HttpResponse<String> warm = complete("{\"prompt\": \"A\", \"max_tokens\": 1}");
@@ -282,11 +232,16 @@ class LiveServeTest {
         // 32 admitted at once and answered (the job's queue holds 32), the rest refused at once
         assertThat(byStatus.keySet()).containsAnyOf(200).isSubsetOf(200, 429, 503);
         assertThat(byStatus.getOrDefault(200, 0))
-                .isGreaterThanOrEqualTo(HttpApi.Settings.DEFAULT_MAX_CONCURRENT / 2);
+                .isGreaterThanOrEqualTo(HttpApi.Limits.DEFAULT_MAX_CONCURRENT / 2);
         assertThat(byStatus.getOrDefault(429, 0)).isPositive();
         // /healthz kept answering, mostly at once, while 32 requests waited for the job
         assertThat(healthMs).hasSizeGreaterThanOrEqualTo(3);
-        assertThat(healthMs.get(healthMs.size() / 2)).isLessThan(500);
+        assertThat(healthMs.get(healthMs.size() / 2))
+                .as(
+                        "liveness check, not a speed target (benches measure speed): the median"
+                                + " /healthz in ms during the flood, of %s",
+                        healthMs)
+                .isLessThan(500);
         // the job kept training: three more evaluations after the flood
         long target = stepBefore + 3L * config.evaluation().interval();
         assertThat(

@@ -1,8 +1,8 @@
 package io.streamgpt.cli.stack;
 
+import io.streamgpt.cli.CliRun;
 import io.streamgpt.cli.GrafanaDashboard;
 import io.streamgpt.cli.Paths;
-import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.cli.cluster.FlinkRest;
 import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
@@ -17,8 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -56,8 +54,8 @@ class ClusterStackIT {
     @BeforeEach
     void stackUp() throws Exception {
         stackOptions = stackOptions(runDir);
-        String[] up = cli(concat(List.of("stack", "up"), stackOptions));
-        assertThat(up[0]).as(up[2]).isEqualTo("0");
+        CliRun up = CliRun.of(concat(List.of("stack", "up"), stackOptions));
+        assertThat(up.exit()).as(up.err()).isEqualTo(0);
         settings = ClusterStack.startedIn(runDir).orElseThrow();
     }
 
@@ -66,9 +64,10 @@ class ClusterStackIT {
         List<Long> pids =
                 new ClusterStack(settings)
                         .status().stream().flatMap(s -> s.pid().stream()).toList();
-        String[] down =
-                cli(concat(List.of("stack", "down"), List.of("--run-dir", runDir.toString())));
-        assertThat(down[0]).as(down[2]).isEqualTo("0");
+        CliRun down =
+                CliRun.of(
+                        concat(List.of("stack", "down"), List.of("--run-dir", runDir.toString())));
+        assertThat(down.exit()).as(down.err()).isEqualTo(0);
         assertThat(pids)
                 .hasSize(4)
                 .allSatisfy(
@@ -123,9 +122,9 @@ class ClusterStackIT {
         // the first run also fails once at step 30 and restarts on the same TaskManager
         List<String> firstRun = concat(job, List.of("--fail-at-step", "30"));
 
-        String[] submitted = cli(concat(List.of("submit"), firstRun));
-        assertThat(submitted[0]).as(submitted[2]).isEqualTo("0");
-        String jobId = match(submitted[1], "job ([0-9a-f]{32}) submitted");
+        CliRun submitted = CliRun.of(concat(List.of("submit"), firstRun));
+        assertThat(submitted.exit()).as(submitted.err()).isEqualTo(0);
+        String jobId = match(submitted.out(), "job ([0-9a-f]{32}) submitted");
         FlinkRest rest = new FlinkRest(flink);
         awaitState(rest, jobId, "RUNNING");
 
@@ -133,9 +132,15 @@ class ClusterStackIT {
                 Files.writeString(
                         runDir.resolve("corpus.txt"),
                         Files.readString(Paths.shakespeare()).substring(0, 200_000));
-        String[] fed =
-                cli("feed", "--topic", "it-text", "--bootstrap-servers", kafka, corpus.toString());
-        assertThat(fed[0]).as(fed[2]).isEqualTo("0");
+        CliRun fed =
+                CliRun.of(
+                        "feed",
+                        "--topic",
+                        "it-text",
+                        "--bootstrap-servers",
+                        kafka,
+                        corpus.toString());
+        assertThat(fed.exit()).as(fed.err()).isEqualTo(0);
 
         // a restart after the injected failure: libtorch, loaded once by the cluster's class
         // loader, serves it
@@ -147,12 +152,12 @@ class ClusterStackIT {
                         Duration.ofMinutes(4));
         assertThat(before.get(before.size() - 1).trainLoss()).isLessThan(before.get(0).trainLoss());
 
-        String[] samples = cli("samples", "--bootstrap-servers", kafka, "--last", "1");
-        assertThat(samples[0]).as(samples[2]).isEqualTo("0");
-        assertThat(samples[1]).containsPattern("--- step \\d+ \\(round \\d+\\) ---\\n.{10,}");
+        CliRun samples = CliRun.of("samples", "--bootstrap-servers", kafka, "--last", "1");
+        assertThat(samples.exit()).as(samples.err()).isEqualTo(0);
+        assertThat(samples.out()).containsPattern("--- step \\d+ \\(round \\d+\\) ---\\n.{10,}");
 
-        String[] answer =
-                cli(
+        CliRun answer =
+                CliRun.of(
                         "generate",
                         "--prompt",
                         "ROMEO:",
@@ -166,9 +171,9 @@ class ClusterStackIT {
                         kafka,
                         "--timeout",
                         "60");
-        assertThat(answer[0]).as(answer[2]).isEqualTo("0");
-        assertThat(answer[1]).startsWith("ROMEO:").hasSizeGreaterThan("ROMEO:".length() + 20);
-        assertThat(answer[2]).contains("answered by the live model of round");
+        assertThat(answer.exit()).as(answer.err()).isEqualTo(0);
+        assertThat(answer.out()).startsWith("ROMEO:").hasSizeGreaterThan("ROMEO:".length() + 20);
+        assertThat(answer.err()).contains("answered by the live model of round");
 
         assertThat(prometheusSeries("flink_taskmanager_job_task_operator_val_loss"))
                 .as("val loss in Prometheus")
@@ -177,16 +182,16 @@ class ClusterStackIT {
         // checkpointed and answered a prompt by now
         everyDashboardQueryReturnsASeries();
 
-        String[] stopped =
-                cli(
+        CliRun stopped =
+                CliRun.of(
                         "stop",
                         jobId,
                         "--flink",
                         flink,
                         "--savepoint",
                         runDir.resolve("savepoints").toString());
-        assertThat(stopped[0]).as(stopped[2]).isEqualTo("0");
-        String savepoint = match(stopped[1], "savepoint (\\S+)");
+        assertThat(stopped.exit()).as(stopped.err()).isEqualTo(0);
+        String savepoint = match(stopped.out(), "savepoint (\\S+)");
         awaitState(rest, jobId, "FINISHED");
         List<Reports.LossRecord> all =
                 LossReader.readAll(
@@ -197,9 +202,9 @@ class ClusterStackIT {
         int generationAtStop =
                 all.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
 
-        String[] resumed = cli(concat(List.of("submit", "--from-savepoint", savepoint), job));
-        assertThat(resumed[0]).as(resumed[2]).isEqualTo("0");
-        String resumedId = match(resumed[1], "job ([0-9a-f]{32}) submitted");
+        CliRun resumed = CliRun.of(concat(List.of("submit", "--from-savepoint", savepoint), job));
+        assertThat(resumed.exit()).as(resumed.err()).isEqualTo(0);
+        String resumedId = match(resumed.out(), "job ([0-9a-f]{32}) submitted");
         awaitState(rest, resumedId, "RUNNING");
         // a second job on the same TaskManager: libtorch, loaded once by the cluster's class
         // loader, serves it too
@@ -218,8 +223,8 @@ class ClusterStackIT {
                 .as("the resumed job continues the step count")
                 .isGreaterThanOrEqualTo(stepAtStop - 10);
 
-        String[] cancelled = cli("cancel", resumedId, "--flink", flink);
-        assertThat(cancelled[0]).as(cancelled[2]).isEqualTo("0");
+        CliRun cancelled = CliRun.of("cancel", resumedId, "--flink", flink);
+        assertThat(cancelled.exit()).as(cancelled.err()).isEqualTo(0);
     }
 
     @Test
@@ -230,11 +235,17 @@ class ClusterStackIT {
                 Files.writeString(
                         runDir.resolve("corpus.txt"),
                         Files.readString(Paths.shakespeare()).substring(0, 200_000));
-        String[] fed =
-                cli("feed", "--topic", "it-text", "--bootstrap-servers", kafka, corpus.toString());
-        assertThat(fed[0]).as(fed[2]).isEqualTo("0");
-        String[] submitted =
-                cli(
+        CliRun fed =
+                CliRun.of(
+                        "feed",
+                        "--topic",
+                        "it-text",
+                        "--bootstrap-servers",
+                        kafka,
+                        corpus.toString());
+        assertThat(fed.exit()).as(fed.err()).isEqualTo(0);
+        CliRun submitted =
+                CliRun.of(
                         "submit",
                         "--flink",
                         flink,
@@ -254,8 +265,8 @@ class ClusterStackIT {
                         "0",
                         "--checkpoint-interval-ms",
                         "2000");
-        assertThat(submitted[0]).as(submitted[2]).isEqualTo("0");
-        String jobId = match(submitted[1], "job ([0-9a-f]{32}) submitted");
+        assertThat(submitted.exit()).as(submitted.err()).isEqualTo(0);
+        String jobId = match(submitted.out(), "job ([0-9a-f]{32}) submitted");
         FlinkRest rest = new FlinkRest(flink);
         awaitState(rest, jobId, "RUNNING");
         LossReader.readUntil(
@@ -431,17 +442,6 @@ class ClusterStackIT {
                                 "512"));
         options.addAll(List.of(more));
         return options;
-    }
-
-    static String[] cli(List<String> args) {
-        return cli(args.toArray(String[]::new));
-    }
-
-    static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
     }
 
     static String match(String text, String regex) {

@@ -1,5 +1,6 @@
 package io.streamgpt.cli.stack;
 
+import io.streamgpt.cli.CliRun;
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.cluster.FlinkRest;
 import io.streamgpt.connectors.client.LossReader;
@@ -39,7 +40,6 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 import static io.streamgpt.cli.stack.ClusterStackIT.awaitState;
-import static io.streamgpt.cli.stack.ClusterStackIT.cli;
 import static io.streamgpt.cli.stack.ClusterStackIT.concat;
 import static io.streamgpt.cli.stack.ClusterStackIT.match;
 import static io.streamgpt.cli.stack.ClusterStackIT.stackOptions;
@@ -64,9 +64,10 @@ class ClusterStackRestartIT {
     @AfterEach
     void stackDown() throws Exception {
         Optional<ClusterStack.Settings> started = ClusterStack.startedIn(runDir);
-        String[] down =
-                cli(concat(List.of("stack", "down"), List.of("--run-dir", runDir.toString())));
-        assertThat(down[0]).as(down[2]).isEqualTo("0");
+        CliRun down =
+                CliRun.of(
+                        concat(List.of("stack", "down"), List.of("--run-dir", runDir.toString())));
+        assertThat(down.exit()).as(down.err()).isEqualTo(0);
         if (started.isPresent()) {
             assertNothingRuns(started.get(), List.of());
         }
@@ -76,8 +77,8 @@ class ClusterStackRestartIT {
     void theStackComesBackWithItsDataAndItsJobAfterDownAndAfterDeadServices() throws Exception {
         List<String> stackOptions = stackOptions(runDir, "--taskmanagers", "2", "--slots", "1");
         long t0 = System.nanoTime();
-        String[] up = cli(concat(List.of("stack", "up"), stackOptions));
-        assertThat(up[0]).as(up[2]).isEqualTo("0");
+        CliRun up = CliRun.of(concat(List.of("stack", "up"), stackOptions));
+        assertThat(up.exit()).as(up.err()).isEqualTo(0);
         ClusterStack.Settings settings = ClusterStack.startedIn(runDir).orElseThrow();
         log("first up", t0);
         String flink = settings.flinkUrl();
@@ -109,17 +110,17 @@ class ClusterStackRestartIT {
                         "2000");
 
         // ---- day 1: submit, feed, train, stop with a savepoint, stack down
-        String[] submitted = cli(concat(List.of("submit"), job));
-        assertThat(submitted[0]).as(submitted[2]).isEqualTo("0");
-        String jobId = match(submitted[1], "job ([0-9a-f]{32}) submitted");
+        CliRun submitted = CliRun.of(concat(List.of("submit"), job));
+        assertThat(submitted.exit()).as(submitted.err()).isEqualTo(0);
+        String jobId = match(submitted.out(), "job ([0-9a-f]{32}) submitted");
         awaitState(rest, jobId, "RUNNING");
         Path corpus =
                 Files.writeString(
                         runDir.resolve("corpus.txt"),
                         Files.readString(Paths.shakespeare()).substring(0, 100_000));
-        String[] fed =
-                cli("feed", "--topic", TEXT, "--bootstrap-servers", kafka, corpus.toString());
-        assertThat(fed[0]).as(fed[2]).isEqualTo("0");
+        CliRun fed =
+                CliRun.of("feed", "--topic", TEXT, "--bootstrap-servers", kafka, corpus.toString());
+        assertThat(fed.exit()).as(fed.err()).isEqualTo(0);
         LossReader.readUntil(
                 KafkaClientSettings.plaintext(kafka),
                 "streamgpt-losses",
@@ -128,16 +129,16 @@ class ClusterStackRestartIT {
         double seriesAt = prometheusSeriesTime("up");
         assertThat(seriesAt).as("a scrape in Prometheus").isPositive();
 
-        String[] stopped =
-                cli(
+        CliRun stopped =
+                CliRun.of(
                         "stop",
                         jobId,
                         "--flink",
                         flink,
                         "--savepoint",
                         runDir.resolve("savepoints").toString());
-        assertThat(stopped[0]).as(stopped[2]).isEqualTo("0");
-        String savepoint = match(stopped[1], "savepoint (\\S+)");
+        assertThat(stopped.exit()).as(stopped.err()).isEqualTo(0);
+        String savepoint = match(stopped.out(), "savepoint (\\S+)");
         awaitState(rest, jobId, "FINISHED");
         log("day 1 trained and stopped", t0);
 
@@ -157,24 +158,25 @@ class ClusterStackRestartIT {
         long stepAtStop = losses.stream().mapToLong(Reports.LossRecord::step).max().orElseThrow();
         int generationAtStop =
                 losses.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
-        String[] samples = cli("samples", "--bootstrap-servers", kafka, "--last", "1");
-        assertThat(samples[0]).as(samples[2]).isEqualTo("0");
-        assertThat(samples[1]).containsPattern("--- step \\d+ \\(round \\d+\\) ---");
+        CliRun samples = CliRun.of("samples", "--bootstrap-servers", kafka, "--last", "1");
+        assertThat(samples.exit()).as(samples.err()).isEqualTo(0);
+        assertThat(samples.out()).containsPattern("--- step \\d+ \\(round \\d+\\) ---");
 
         List<Long> pids = pids(settings);
-        String[] down =
-                cli(concat(List.of("stack", "down"), List.of("--run-dir", runDir.toString())));
-        assertThat(down[0]).as(down[2]).isEqualTo("0");
+        CliRun down =
+                CliRun.of(
+                        concat(List.of("stack", "down"), List.of("--run-dir", runDir.toString())));
+        assertThat(down.exit()).as(down.err()).isEqualTo(0);
         assertNothingRuns(settings, pids);
         log("day 1 down; flink/tmp holds " + listing(runDir.resolve("flink/tmp")), t0);
 
         // ---- day 2: a plain `stack up` brings the same stack back, with its data
-        String[] again = cli("stack", "up", "--run-dir", runDir.toString());
-        assertThat(again[0]).as(again[2]).isEqualTo("0");
-        assertThat(again[1]).doesNotContain("already running");
+        CliRun again = CliRun.of("stack", "up", "--run-dir", runDir.toString());
+        assertThat(again.exit()).as(again.err()).isEqualTo(0);
+        assertThat(again.out()).doesNotContain("already running");
         for (String service :
                 List.of("kafka", "jobmanager", "taskmanager-1", "taskmanager-2", "prometheus")) {
-            assertThat(again[1]).contains("started " + service + " (pid");
+            assertThat(again.out()).contains("started " + service + " (pid");
         }
         assertThat(ClusterStack.startedIn(runDir)).contains(settings);
         log("second up", t0);
@@ -188,15 +190,15 @@ class ClusterStackRestartIT {
                                 Duration.ofSeconds(30)))
                 .usingRecursiveFieldByFieldElementComparator()
                 .containsExactlyElementsOf(losses);
-        String[] samplesAgain = cli("samples", "--bootstrap-servers", kafka, "--last", "1");
-        assertThat(samplesAgain[1]).isEqualTo(samples[1]);
+        CliRun samplesAgain = CliRun.of("samples", "--bootstrap-servers", kafka, "--last", "1");
+        assertThat(samplesAgain.out()).isEqualTo(samples.out());
         assertThat(prometheusResultsAt("up", seriesAt))
                 .as("yesterday's series in Prometheus' storage")
                 .isPositive();
 
-        String[] resumed = cli(concat(List.of("submit", "--from-savepoint", savepoint), job));
-        assertThat(resumed[0]).as(resumed[2]).isEqualTo("0");
-        String resumedId = match(resumed[1], "job ([0-9a-f]{32}) submitted");
+        CliRun resumed = CliRun.of(concat(List.of("submit", "--from-savepoint", savepoint), job));
+        assertThat(resumed.exit()).as(resumed.err()).isEqualTo(0);
+        String resumedId = match(resumed.out(), "job ([0-9a-f]{32}) submitted");
         awaitState(rest, resumedId, "RUNNING");
         List<Reports.LossRecord> after =
                 LossReader.readUntil(
@@ -256,13 +258,13 @@ class ClusterStackRestartIT {
         Path deadTmp = runDir.resolve("flink/tmp/taskmanager-2");
         List<String> leftovers = entries(deadTmp);
         assertThat(leftovers).as("what the killed TaskManager left in its tmp dir").isNotEmpty();
-        String[] repaired = cli("stack", "up", "--run-dir", runDir.toString());
-        assertThat(repaired[0]).as(repaired[2]).isEqualTo("0");
+        CliRun repaired = CliRun.of("stack", "up", "--run-dir", runDir.toString());
+        assertThat(repaired.exit()).as(repaired.err()).isEqualTo(0);
         survivors.forEach(
                 (name, pid) ->
-                        assertThat(repaired[1])
+                        assertThat(repaired.out())
                                 .contains(name + " already running (pid " + pid + ")"));
-        assertThat(repaired[1])
+        assertThat(repaired.out())
                 .contains("started taskmanager-2 (pid")
                 .contains("started prometheus (pid");
         log("third up (taskmanager-2 and prometheus again)", t0);
@@ -311,23 +313,23 @@ class ClusterStackRestartIT {
             assertThat(System.nanoTime()).as("a checkpoint within 60 s").isLessThan(deadlineNow);
             Thread.sleep(200);
         }
-        String[] downRunning = cli("stack", "down", "--run-dir", runDir.toString());
-        assertThat(downRunning[0]).as(downRunning[2]).isEqualTo("0");
+        CliRun downRunning = CliRun.of("stack", "down", "--run-dir", runDir.toString());
+        assertThat(downRunning.exit()).as(downRunning.err()).isEqualTo(0);
         String checkpoint =
                 match(
-                        downRunning[1],
+                        downRunning.out(),
                         "job "
                                 + resumedId
                                 + " was running and is gone with the cluster: resume it after"
                                 + " `stack up` with `streamgpt submit --from-savepoint (\\S+)`");
         assertThat(Path.of(checkpoint).resolve("_metadata")).exists();
-        String[] upAgain = cli("stack", "up", "--run-dir", runDir.toString());
-        assertThat(upAgain[0]).as(upAgain[2]).isEqualTo("0");
-        assertThat(upAgain[1]).doesNotContain("already running");
-        String[] fromCheckpoint =
-                cli(concat(List.of("submit", "--from-savepoint", checkpoint), job));
-        assertThat(fromCheckpoint[0]).as(fromCheckpoint[2]).isEqualTo("0");
-        String thirdId = match(fromCheckpoint[1], "job ([0-9a-f]{32}) submitted");
+        CliRun upAgain = CliRun.of("stack", "up", "--run-dir", runDir.toString());
+        assertThat(upAgain.exit()).as(upAgain.err()).isEqualTo(0);
+        assertThat(upAgain.out()).doesNotContain("already running");
+        CliRun fromCheckpoint =
+                CliRun.of(concat(List.of("submit", "--from-savepoint", checkpoint), job));
+        assertThat(fromCheckpoint.exit()).as(fromCheckpoint.err()).isEqualTo(0);
+        String thirdId = match(fromCheckpoint.out(), "job ([0-9a-f]{32}) submitted");
         awaitState(rest, thirdId, "RUNNING");
         int generationContinued =
                 continued.stream().mapToInt(Reports.LossRecord::generation).max().orElseThrow();
@@ -364,15 +366,15 @@ class ClusterStackRestartIT {
             process.destroyForcibly();
             process.onExit().get(30, TimeUnit.SECONDS);
         }
-        String[] recovered = cli("stack", "up", "--run-dir", runDir.toString());
-        assertThat(recovered[0]).as(recovered[2]).isEqualTo("0");
-        assertThat(recovered[1])
+        CliRun recovered = CliRun.of("stack", "up", "--run-dir", runDir.toString());
+        assertThat(recovered.exit()).as(recovered.err()).isEqualTo(0);
+        assertThat(recovered.out())
                 .contains("started kafka (pid")
                 .contains("started jobmanager (pid")
                 .contains("prometheus already running");
         taskManagers.forEach(
                 (name, pid) ->
-                        assertThat(recovered[1])
+                        assertThat(recovered.out())
                                 .contains(name + " already running (pid " + pid + ")"));
         log("fifth up (kafka and jobmanager after kill -9)", t0);
         assertThat(clusterId(kafka))
@@ -402,8 +404,8 @@ class ClusterStackRestartIT {
     @Test
     void aServiceThatCannotStartIsOneLineNamingItAndItsLog() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            String[] up =
-                    cli(
+            CliRun up =
+                    CliRun.of(
                             "stack",
                             "up",
                             "--run-dir",
@@ -417,13 +419,13 @@ class ClusterStackRestartIT {
                             "--flink-rpc-port",
                             String.valueOf(EmbeddedKafka.freePort()),
                             "--no-prometheus");
-            assertThat(up[0]).as(up[1] + up[2]).isEqualTo("1");
-            assertThat(up[2].strip())
+            assertThat(up.exit()).as(up.out() + up.err()).isEqualTo(1);
+            assertThat(up.err().strip())
                     .startsWith("streamgpt: kafka exited during start")
                     .contains(runDir.resolve("logs/kafka.log").toString())
                     .doesNotContain("\n")
                     .doesNotContain("\tat ");
-            assertThat(up[1]).contains("started kafka").doesNotContain("jobmanager");
+            assertThat(up.out()).contains("started kafka").doesNotContain("jobmanager");
         }
     }
 

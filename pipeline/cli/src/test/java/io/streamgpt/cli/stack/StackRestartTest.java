@@ -1,7 +1,7 @@
 package io.streamgpt.cli.stack;
 
+import io.streamgpt.cli.CliRun;
 import io.streamgpt.cli.CommandFailure;
-import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.embedded.EmbeddedKafka;
 
 import org.apache.kafka.clients.admin.Admin;
@@ -19,8 +19,6 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -152,9 +150,9 @@ class StackRestartTest {
         String otherId = EmbeddedKafka.format(data);
         Files.writeString(runDir.resolve("kafka/cluster.id"), "AAAAAAAAAAAAAAAAAAAAAA\n");
 
-        String[] up = cli(upArgs(runDir));
-        assertThat(up[0]).as(up[2]).isEqualTo("1");
-        assertThat(up[2].strip())
+        CliRun up = CliRun.of(upArgs(runDir));
+        assertThat(up.exit()).as(up.err()).isEqualTo(1);
+        assertThat(up.err().strip())
                 .startsWith("streamgpt: kafka: the Kafka log directory " + data)
                 .contains("holds cluster " + otherId)
                 .doesNotContain("\n")
@@ -169,15 +167,15 @@ class StackRestartTest {
         Path runDir = Files.createDirectories(tmp.resolve("run"));
         Files.writeString(runDir.resolve("stack.json"), "{\"home\": \"/x\", \"kafkaPort\": ");
         for (String command : List.of("status", "down")) {
-            String[] result = cli("stack", command, "--run-dir", runDir.toString());
-            assertThat(result[0]).as(command + ": " + result[2]).isEqualTo("1");
-            assertThat(result[2].strip())
+            CliRun result = CliRun.of("stack", command, "--run-dir", runDir.toString());
+            assertThat(result.exit()).as(command + ": " + result.err()).isEqualTo(1);
+            assertThat(result.err().strip())
                     .startsWith("streamgpt: cannot read the stack settings " + runDir)
                     .doesNotContain("\n");
         }
-        String[] up = cli(upArgs(runDir));
-        assertThat(up[0]).as(up[2]).isEqualTo("1");
-        assertThat(up[2].strip()).startsWith("streamgpt: cannot read the stack settings");
+        CliRun up = CliRun.of(upArgs(runDir));
+        assertThat(up.exit()).as(up.err()).isEqualTo(1);
+        assertThat(up.err().strip()).startsWith("streamgpt: cannot read the stack settings");
     }
 
     @Test
@@ -196,9 +194,9 @@ class StackRestartTest {
             List<String> other = new ArrayList<>(first);
             int port = other.indexOf("--kafka-port") + 1;
             other.set(port, String.valueOf(EmbeddedKafka.freePort()));
-            String[] up = cli(other);
-            assertThat(up[0]).as(up[2]).isEqualTo("1");
-            assertThat(up[2].strip())
+            CliRun up = CliRun.of(other);
+            assertThat(up.exit()).as(up.err()).isEqualTo(1);
+            assertThat(up.err().strip())
                     .startsWith("streamgpt: the stack in " + runDir + " runs (kafka)")
                     .contains("kafkaPort " + recorded.kafkaPort() + " (given " + other.get(port))
                     .doesNotContain("\n");
@@ -348,17 +346,6 @@ class StackRestartTest {
             }
         }
         return values;
-    }
-
-    private static String[] cli(List<String> args) {
-        return cli(args.toArray(String[]::new));
-    }
-
-    private static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
     }
 
     private static void deleteTree(Path dir) throws Exception {

@@ -1,7 +1,8 @@
 package io.streamgpt.cli.stream;
 
-import io.streamgpt.cli.StreamGpt;
+import io.streamgpt.cli.CliRun;
 import io.streamgpt.connectors.kafka.TopicAdmin;
+import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.job.TestConfigs;
@@ -26,9 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The terminal readers on topics that also hold records that are not the job's: on the losses
  * topic, between two loss records (steps 10 and 20), a line of text and a JSON object of another
- * shape; on the samples topic, a sample between two damaged records. {@code losses} (table, CSV,
- * JSON lines), {@code samples} and {@code local}'s live view print the job's records, count and
- * skip the others, and go on.
+ * shape, then the job's own val_data (2) and lineage (1) records; on the samples topic, a sample
+ * between two damaged records. {@code losses} (table, CSV, JSON lines), {@code samples} and {@code
+ * local}'s live view print the job's records, count and skip the others, and go on.
  */
 class ForeignRecordsTest {
 
@@ -54,6 +55,39 @@ class ForeignRecordsTest {
             producer.send(new ProducerRecord<>(losses, "hello from another app")).get();
             producer.send(new ProducerRecord<>(losses, "{\"temperature\": 21}")).get();
             producer.send(new ProducerRecord<>(losses, loss(20, 3.0f, null))).get();
+            // the job's own other evaluation records: counted by kind, not called foreign
+            for (long step : new long[] {10, 20}) {
+                producer.send(
+                                new ProducerRecord<>(
+                                        losses,
+                                        Reports.toJson(
+                                                EvalRecords.ModelLoss.of(
+                                                        EvalRecords.VAL_DATA,
+                                                        step,
+                                                        step / 2,
+                                                        0,
+                                                        step * 100,
+                                                        3.4f,
+                                                        8))))
+                        .get();
+            }
+            producer.send(
+                            new ProducerRecord<>(
+                                    losses,
+                                    Reports.toJson(
+                                            new EvalRecords.Lineage(
+                                                    EvalRecords.LINEAGE,
+                                                    EvalRecords.LINEAGE_FORMAT,
+                                                    20,
+                                                    10,
+                                                    0,
+                                                    2000,
+                                                    Map.of("text-0", 42L),
+                                                    Map.of("text-0", 3L),
+                                                    100L,
+                                                    200L,
+                                                    20))))
+                    .get();
             String samples = config.topics().samples();
             producer.send(new ProducerRecord<>(samples, "{\"step\": ")).get();
             producer.send(
@@ -78,59 +112,56 @@ class ForeignRecordsTest {
                         step, step / 2, 0, step * 100, train, new Float[] {train}, val, 4, step));
     }
 
-    private static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new String[] {String.valueOf(exit), out.toString(), err.toString()};
-    }
-
-    private String[] losses(String... format) {
+    private CliRun losses(String... format) {
         String[] args = new String[4 + format.length];
         args[0] = "losses";
         args[1] = "--bootstrap-servers";
         args[2] = kafka.bootstrapServers();
         args[3] = "--losses-topic=" + config.topics().losses();
         System.arraycopy(format, 0, args, 4, format.length);
-        return cli(args);
+        return CliRun.of(args);
     }
 
     @Test
     void lossesPrintsTheLossRecordsAndCountsTheOthers() {
-        String[] csv = losses("--csv");
-        assertThat(csv[0]).as(csv[2]).isEqualTo("0");
-        assertThat(csv[1].lines())
+        CliRun csv = losses("--csv");
+        assertThat(csv.exit()).as(csv.err()).isEqualTo(0);
+        assertThat(csv.out().lines())
                 .containsExactly(
                         LossesCommand.CSV_HEADER,
                         "10,5,0,1000,3.5,3.75,4,10",
                         "20,10,0,2000,3.0,,4,20"); // no val loss at step 20: an empty field
-        assertThat(csv[2]).contains("2 records on foreign-losses skipped: not loss records");
+        assertThat(csv.err())
+                .contains("2 records on foreign-losses skipped: not the job's records")
+                .contains(
+                        "(3 evaluation records on foreign-losses not shown: lineage 1, val_data"
+                                + " 2)");
 
-        String[] jsonl = losses("--jsonl");
-        assertThat(jsonl[1].lines()).hasSize(2).allMatch(l -> l.startsWith("{\"step\":"));
+        CliRun jsonl = losses("--jsonl");
+        assertThat(jsonl.out().lines()).hasSize(2).allMatch(l -> l.startsWith("{\"step\":"));
 
-        String[] table = losses();
-        assertThat(table[1].lines())
+        CliRun table = losses();
+        assertThat(table.out().lines())
                 .hasSize(3)
                 .element(1)
                 .asString()
                 .matches(" +10 +5 +0 +1000 +3\\.5000 +3\\.7500");
-        assertThat(table[1].lines().skip(2).findFirst().orElseThrow()).endsWith(" -");
+        assertThat(table.out().lines().skip(2).findFirst().orElseThrow()).endsWith(" -");
 
-        assertThat(losses("--csv", "--jsonl")[0]).as("one format at a time").isEqualTo("2");
+        assertThat(losses("--csv", "--jsonl").exit()).as("one format at a time").isEqualTo(2);
     }
 
     @Test
     void samplesSkipsDamagedRecords() {
-        String[] samples =
-                cli(
+        CliRun samples =
+                CliRun.of(
                         "samples",
                         "--bootstrap-servers",
                         kafka.bootstrapServers(),
                         "--samples-topic=" + config.topics().samples());
-        assertThat(samples[0]).as(samples[2]).isEqualTo("0");
-        assertThat(samples[1]).contains("--- step 20 (round 10) ---\nROMEO: hi");
-        assertThat(samples[1].split("skipped a record that is not a sample", -1)).hasSize(3);
+        assertThat(samples.exit()).as(samples.err()).isEqualTo(0);
+        assertThat(samples.out()).contains("--- step 20 (round 10) ---\nROMEO: hi");
+        assertThat(samples.out().split("skipped a record that is not a sample", -1)).hasSize(3);
     }
 
     @Test

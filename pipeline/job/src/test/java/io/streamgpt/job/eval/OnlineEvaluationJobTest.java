@@ -10,10 +10,8 @@ import io.streamgpt.job.TestConfigs;
 import io.streamgpt.job.TestJobs;
 import io.streamgpt.job.config.EvaluationConfig;
 import io.streamgpt.job.config.FaultConfig;
-import io.streamgpt.job.config.InputConfig;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.ReplicaConfig;
-import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.Gpt;
 import io.streamgpt.model.ModelHost;
 import io.streamgpt.model.Vocabulary;
@@ -27,7 +25,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,14 +58,22 @@ class OnlineEvaluationJobTest {
     @BeforeAll
     static void start() throws Exception {
         kafka = EmbeddedKafka.start(0, null);
-        text =
-                Files.readString(TestJobs.shakespeare(), StandardCharsets.UTF_8)
-                        .substring(0, 60_000);
+        text = TestJobs.shakespeare(60_000);
     }
 
     @AfterAll
     static void stop() {
         kafka.close();
+    }
+
+    /** The job's evaluation records of {@code kind} on its losses topic now. */
+    private static <T> List<T> records(JobConfig config, String kind, Class<T> type) {
+        return LossReader.readAll(
+                config.kafka().clientSettings(),
+                config.topics().losses(),
+                kind,
+                type,
+                Duration.ofSeconds(30));
     }
 
     /**
@@ -83,16 +88,8 @@ class OnlineEvaluationJobTest {
             throws Exception {
         Path valData = Files.writeString(dir.resolve("val.txt"), text);
         JobConfig config =
-                TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
-                        .withReplicas(
-                                r ->
-                                        r.with(ReplicaConfig.COUNT, 2)
-                                                .with(ReplicaConfig.MAX_STEPS, 40L))
-                        .withSync(
-                                s ->
-                                        s.with(SyncConfig.EVERY, 5)
-                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
-                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
+                TestConfigs.synced(kafka.bootstrapServers(), TestJobs.prefix(), 2, 5)
+                        .withReplicas(r -> r.with(ReplicaConfig.MAX_STEPS, 40L))
                         .withEvaluation(
                                 e ->
                                         e.with(EvaluationConfig.INTERVAL, 5)
@@ -106,10 +103,8 @@ class OnlineEvaluationJobTest {
                                 f ->
                                         f.with(FaultConfig.NAN_AT_STEP, 12L)
                                                 .with(FaultConfig.NAN_REPLICA, 1));
-        TestJobs.createTopics(config);
         long fedFromMs = System.currentTimeMillis();
-        TestJobs.feed(config, text);
-        JobClient job = TestJobs.start(config, null, loop -> {});
+        JobClient job = TestJobs.startFed(config, text);
         try {
             List<Reports.LossRecord> losses = TestJobs.readLosses(config, r -> r.step() >= 40);
             Reports.LossRecord last = losses.get(losses.size() - 1);
@@ -133,11 +128,7 @@ class OnlineEvaluationJobTest {
                     });
 
             List<EvalRecords.ModelLoss> valDataLosses =
-                    LossReader.readAll(
-                            config.kafka().clientSettings(),
-                            config.topics().losses(),
-                            EvalRecords.VAL_DATA,
-                            Duration.ofSeconds(30));
+                    records(config, EvalRecords.VAL_DATA, EvalRecords.ModelLoss.class);
             assertThat(valDataLosses)
                     .extracting(EvalRecords.ModelLoss::step)
                     .containsExactly(5L, 10L, 15L, 20L, 25L, 30L, 35L, 40L);
@@ -161,11 +152,7 @@ class OnlineEvaluationJobTest {
             // half of the 60,000 / 16 windows (stride 16) are scored, one more per replica
             // (how many of them come before the first round depends on the machine's speed)
             List<EvalRecords.ModelLoss> prequential =
-                    LossReader.readAll(
-                            config.kafka().clientSettings(),
-                            config.topics().losses(),
-                            EvalRecords.PREQUENTIAL,
-                            Duration.ofSeconds(30));
+                    records(config, EvalRecords.PREQUENTIAL, EvalRecords.ModelLoss.class);
             assertThat(prequential).isNotEmpty();
             EvalRecords.ModelLoss version0 = prequential.get(0);
             assertThat(version0.round()).isZero();
@@ -179,15 +166,8 @@ class OnlineEvaluationJobTest {
             // lineage: one record per version, naming the text partition and how far into its
             // token stream the replicas had received (never past the 60,000 tokens fed), and
             // the tokens trained: round 8 = 2 replicas x 40 steps x 8 x 16 = the loss record's
-            List<EvalRecords.Lineage> lineage;
-            try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
-                lineage =
-                        reader.readAll(config.topics().losses(), Duration.ofSeconds(30)).stream()
-                                .map(TopicReader::text)
-                                .filter(j -> EvalRecords.LINEAGE.equals(EvalRecords.kindOf(j)))
-                                .map(j -> Reports.fromJson(j, EvalRecords.Lineage.class))
-                                .toList();
-            }
+            List<EvalRecords.Lineage> lineage =
+                    records(config, EvalRecords.LINEAGE, EvalRecords.Lineage.class);
             assertThat(lineage)
                     .extracting(EvalRecords.Lineage::round)
                     .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);

@@ -1,0 +1,53 @@
+package io.streamgpt.cli;
+
+import io.streamgpt.job.config.JobConfig;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Command lines that point a command at a test job's Kafka and topics. */
+public final class JobArgs {
+
+    private JobArgs() {}
+
+    /**
+     * {@code export} of the job's newest model to {@code out}, with no model options, its lineage
+     * from the job's losses topic.
+     */
+    public static List<String> export(JobConfig config, Path out) {
+        return new ArrayList<>(
+                List.of(
+                        "export",
+                        "--out",
+                        out.toString(),
+                        "--bootstrap-servers",
+                        config.kafka().bootstrapServers(),
+                        "--model-topic",
+                        config.topics().model(),
+                        "--model-secret",
+                        config.topics().modelSecret(),
+                        "--metadata-topic",
+                        config.topics().metadata(),
+                        "--losses-topic",
+                        config.topics().losses()));
+    }
+
+    /** {@code generate} answered by the running job (waiting up to 30 s), then {@code more}. */
+    public static List<String> generateLive(JobConfig config, String... more) {
+        List<String> args =
+                new ArrayList<>(
+                        List.of(
+                                "generate",
+                                "--bootstrap-servers",
+                                config.kafka().bootstrapServers(),
+                                "--prompts-topic",
+                                config.topics().prompts(),
+                                "--answers-topic",
+                                config.topics().answers(),
+                                "--timeout",
+                                "30"));
+        args.addAll(List.of(more));
+        return args;
+    }
+}
