@@ -1,0 +1,112 @@
+package io.streamgpt.cli.bench;
+
+import io.streamgpt.cli.StreamGpt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code bench drift} end to end with a small model and few steps: the real job on an in-process
+ * broker and MiniCluster, three runs (UNIFORM, RECENT, fresh), one JSON object. What is checked is
+ * the plumbing (every point has records of its own slice, scored by the model of that point), not
+ * the figures: those come from the default run, reported in docs/evaluation.md.
+ */
+class DriftBenchTest {
+
+    @Test
+    void eachPointAfterTheSwitchHasThePrequentialLossOfItsSliceAndTheHeldOutLossOfA(
+            @TempDir Path dir) throws Exception {
+        // A: 40 lines of verse (90% streamed, 10% held out); B: 6 KB of a licence-like text in 2
+        // slices; steps-a 60, steps-b 80, every 40: points at 0 and 40 steps after the switch
+        String verse =
+                "Shall I compare thee to a summer's day?\n"
+                        + "Thou art more lovely and more temperate.\n";
+        Path a = Files.writeString(dir.resolve("a.txt"), verse.repeat(60));
+        String clause =
+                "2. Permission (c) is granted to copy [verbatim] <copies> of this document;"
+                        + " 100% = all.\n";
+        Path b = Files.writeString(dir.resolve("b.txt"), clause.repeat(70));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit =
+                StreamGpt.run(
+                        new PrintWriter(out, true),
+                        new PrintWriter(err, true),
+                        "bench",
+                        "drift",
+                        "--data-a",
+                        a.toString(),
+                        "--data-b",
+                        b.toString(),
+                        "--steps-a",
+                        "80",
+                        "--steps-b",
+                        "80",
+                        "--every",
+                        "40",
+                        "--preset",
+                        "cpu",
+                        "--n-layer",
+                        "1",
+                        "--n-head",
+                        "2",
+                        "--n-embd",
+                        "32",
+                        "--block-size",
+                        "16",
+                        "--batch-size",
+                        "8",
+                        "--replicas",
+                        "1",
+                        "--prequential-every",
+                        "1",
+                        "--eval-iters",
+                        "2",
+                        "--replay-half-life-tokens",
+                        "500",
+                        "--model-secret",
+                        "file:" + dir.resolve("model-secret"));
+        assertThat(exit).as(err.toString()).isZero();
+        JsonNode result = new ObjectMapper().readTree(out.toString());
+        assertThat(result.get("vocab").asText()).isEqualTo("chars(" + vocabularySize(a, b) + ")");
+        assertThat(result.get("b_slice_bytes").asInt()).isEqualTo(clause.length() * 70 / 2);
+        JsonNode points = result.get("points");
+        assertThat(points).hasSize(2);
+        for (int k = 0; k < 2; k++) {
+            JsonNode point = points.get(k);
+            assertThat(point.get("steps_since_switch").asInt()).isEqualTo(40 * k);
+            for (String run : new String[] {"uniform", "recent", "fresh"}) {
+                JsonNode p = point.get(run);
+                long switchStep = run.equals("fresh") ? 0 : 80;
+                // a slice of 3045 bytes is ~190 windows of 16 tokens: every one scored
+                assertThat(p.get("prequential_b_windows").asLong()).as(run).isGreaterThan(50);
+                // below ln(vocab) + 1: a loss of a model's own prediction, not garbage
+                assertThat(p.get("prequential_b_loss").asDouble()).isBetween(0.0, 5.5);
+                assertThat(p.get("scored_by_step").asLong())
+                        .as(run + " point " + k)
+                        .isBetween(switchStep + 40L * k - 10, switchStep + 40L * k + 30);
+                if (!run.equals("fresh")) {
+                    assertThat(p.get("held_out_a_loss").asDouble()).isBetween(0.0, 5.5);
+                }
+            }
+        }
+        JsonNode summary = result.get("summary");
+        assertThat(summary.get("uniform_below_fresh_at_last").isBoolean()).isTrue();
+        assertThat(summary.get("recent_below_fresh_at_last").isBoolean()).isTrue();
+        assertThat(summary.get("uniform_held_out_a_increase").isNumber()).isTrue();
+        assertThat(summary.get("recent_minus_uniform_prequential_b_last").isNumber()).isTrue();
+    }
+
+    private static long vocabularySize(Path a, Path b) throws Exception {
+        return (Files.readString(a) + Files.readString(b)).chars().distinct().count();
+    }
+}
