@@ -6,6 +6,7 @@ import io.streamgpt.cli.stream.LocalStack;
 import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TextFeeder;
+import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.EvalRecords;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
@@ -117,7 +118,8 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
 
     /** What one run measured at each point: nulls where no record came. */
     record Point(
-            int stepsSinceSwitch,
+            Long stepsSinceSwitch,
+            long fedAfterStep,
             Double prequentialB,
             long prequentialWindows,
             Long scoredByStep,
@@ -181,19 +183,13 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
             arguments.put(KafkaConfig.BOOTSTRAP_SERVERS.name(), kafka.bootstrapServers());
             byte[] streamA = trainA.getBytes(StandardCharsets.UTF_8);
             log.println("live model, UNIFORM replay: " + stepsA + " steps on A, then B ...");
-            shown = config(arguments, ReplayPolicy.UNIFORM, stepsA + stepsB);
+            shown = config(arguments, ReplayPolicy.UNIFORM);
             uniform = run(shown, streamA, slices, stepsA, log);
             log.println("live model, RECENT replay ...");
-            recent =
-                    run(
-                            config(arguments, ReplayPolicy.RECENT, stepsA + stepsB),
-                            streamA,
-                            slices,
-                            stepsA,
-                            log);
+            recent = run(config(arguments, ReplayPolicy.RECENT), streamA, slices, stepsA, log);
             if (!skipFresh) {
                 log.println("fresh model on B alone ...");
-                fresh = run(config(arguments, ReplayPolicy.UNIFORM, stepsB), null, slices, 0, log);
+                fresh = run(config(arguments, ReplayPolicy.UNIFORM), null, slices, 0, log);
             }
         }
         result.put("preset", arguments.getOrDefault("preset", "cpu"));
@@ -214,7 +210,7 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
         result.put("corpus_a_stream_chars", trainA.length());
         result.put("corpus_b_chars", textB.length());
         result.put("b_slice_bytes", slices.get(0).length);
-        result.set("points", points(uniform, recent, fresh));
+        result.set("points", points(uniform, recent, fresh, every));
         result.set("summary", summary(uniform, recent, fresh));
         result.put("seconds", Math.round((System.nanoTime() - started) / 1e9));
         result.put("load_1m", SyncBench.loadAverage());
@@ -223,17 +219,24 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
     }
 
     /** The job's settings for one run, on its own topics. */
-    private static JobConfig config(
-            Map<String, String> arguments, ReplayPolicy policy, long maxSteps) {
+    private static JobConfig config(Map<String, String> arguments, ReplayPolicy policy) {
         Map<String, String> run = new LinkedHashMap<>(arguments);
         run.put(ReplicaConfig.REPLAY_POLICY.name(), policy.name());
-        run.put(ReplicaConfig.MAX_STEPS.name(), String.valueOf(maxSteps));
+        // trains until the bench has what it needs and cancels it: when all of B is in depends
+        // on how fast the replicas take in windows, not on a step count fixed in advance
+        run.put(ReplicaConfig.MAX_STEPS.name(), "0");
         String prefix = "drift-" + UUID.randomUUID().toString().substring(0, 8);
         return JobConfig.parse(run)
                 .withTopics(
                         t ->
                                 TopicsConfig.prefixed(prefix)
                                         .with(TopicsConfig.MODEL_SECRET, t.modelSecret()));
+    }
+
+    /** Tokens of UTF-8 text in a character vocabulary: its code points. */
+    private static long tokens(byte[] utf8) {
+        String text = new String(utf8, StandardCharsets.UTF_8);
+        return text.codePointCount(0, text.length());
     }
 
     /** {@code text} cut into {@code count} contiguous slices of equal length (the last longer). */
@@ -248,35 +251,45 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
     }
 
     /**
-     * One job: corpus A (if any) at once, then B's slice k when the job's loss record of step
-     * {@code switchStep + k every} arrives; the prequential and held-out records of each point.
+     * One job: corpus A (if any) at once, then B's slice k once the job has reached step {@code
+     * switchStep + k every} and its replicas have received all text fed before (the lineage
+     * records' token offsets: a replica takes in windows between its steps, so a large corpus
+     * arrives over hundreds of steps, and a slice fed earlier would queue behind it). The
+     * prequential and held-out records of each point.
      */
     private List<Point> run(
             JobConfig config, byte[] streamA, List<byte[]> slices, int switchStep, PrintWriter log)
             throws Exception {
         LocalStack.prepareTopics(config, null);
-        long lastStep = switchStep + (long) slices.size() * every;
+        int stride =
+                config.input().stride() > 0 ? config.input().stride() : config.model().blockSize();
+        long slack = 3L * stride; // a held-out last window and the partial one after it
+        long[] fedAt = new long[slices.size() + 1];
+        long[] bounds = new long[slices.size() + 1]; // token offsets where the slices start
         JobClient job = LocalStack.startJob(config, null);
         try (TextFeeder feeder =
                         new TextFeeder(
                                 config.kafka().clientSettings(),
                                 config.topics().text().get(0),
                                 4096);
-                KafkaConsumer<String, String> losses =
-                        KafkaStreams.textConsumer(config.kafka().clientSettings(), "drift-bench")) {
-            losses.subscribe(List.of(config.topics().losses()));
+                Progress progress = new Progress(config, job)) {
+            long fed = 0;
             if (streamA != null) {
                 feeder.feed(new ByteArrayInputStream(streamA), n -> {});
+                fed += tokens(streamA);
             }
             for (int k = 0; k < slices.size(); k++) {
-                long threshold = switchStep + (long) k * every;
-                if (threshold > 0) {
-                    awaitStep(losses, job, threshold);
-                }
+                progress.await((long) switchStep + (long) k * every, fed - slack);
+                fedAt[k] = progress.step;
+                bounds[k] = fed;
                 feeder.feed(new ByteArrayInputStream(slices.get(k)), n -> {});
-                log.printf("  slice %d of B fed at step %d%n", k, threshold);
+                fed += tokens(slices.get(k));
+                log.printf("  slice %d of B fed after the loss record of step %d%n", k, fedAt[k]);
             }
-            awaitStep(losses, job, lastStep);
+            // the last slice is scored by versions up to one point later
+            bounds[slices.size()] = fed;
+            progress.await(fedAt[slices.size() - 1] + every, fed - slack);
+            fedAt[slices.size()] = progress.step;
         } finally {
             job.cancel().get(60, TimeUnit.SECONDS);
         }
@@ -292,82 +305,167 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
                         config.topics().losses(),
                         EvalRecords.VAL_DATA,
                         Duration.ofSeconds(30));
-        return points(
-                prequential, heldOut, switchStep, every, slices.size(), config.sync().every());
+        List<EvalRecords.Lineage> lineage;
+        try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
+            lineage =
+                    reader.readAll(config.topics().losses(), Duration.ofSeconds(30)).stream()
+                            .map(TopicReader::text)
+                            .filter(json -> EvalRecords.LINEAGE.equals(EvalRecords.kindOf(json)))
+                            .map(json -> Reports.fromJson(json, EvalRecords.Lineage.class))
+                            .toList();
+        }
+        return points(prequential, lineage, heldOut, bounds, fedAt, config.model().blockSize() + 1);
     }
 
     /**
-     * Slice k's windows are scored by the version a replica holds when they arrive: the one of step
-     * {@code switch + k every}, or the one before it (a replica may adopt a version after the
-     * evaluator reported it), or later ones while the slice is still arriving. So point k takes the
-     * prequential records of steps in {@code [switch + k every - K, switch + (k + 1) every - K)},
-     * the last point everything from its start on; its loss is their windows-weighted mean. The
-     * held-out loss of point k is the val_data record of step {@code switch + k every}: the model
-     * the slice was scored by.
+     * Which slice a prequential record scored: the record of version v holds the windows a replica
+     * received while it held v, up to adopting v + 1, and the lineage record of round v + 1 says
+     * how far into the stream the replicas had received when they contributed to it, just before.
+     * So the newest window the record can hold starts at {@code offset(v + 1) - width}, and the
+     * record is slice k's when that start lies in {@code [bounds[k], bounds[k+1])}; before {@code
+     * bounds[0]} it is A's. (With several replicas the offset is the furthest replica's: a record
+     * at a slice's edge may be counted with the slice before.) Point k's loss is the
+     * windows-weighted mean of its records, {@code scored_by_step} their weighted mean version
+     * step; its held-out loss on A is the newest val_data record at or before step {@code
+     * fedAt[k]}, the model of the slice's start.
      */
     static List<Point> points(
             List<EvalRecords.ModelLoss> prequential,
+            List<EvalRecords.Lineage> lineage,
             List<EvalRecords.ModelLoss> heldOut,
-            long switchStep,
-            int every,
-            int count,
-            int syncEvery) {
-        List<Point> points = new ArrayList<>();
-        for (int k = 0; k < count; k++) {
-            long from = switchStep + (long) k * every - syncEvery;
-            long to = k == count - 1 ? Long.MAX_VALUE : from + every;
-            double lossSum = 0;
-            long windows = 0;
-            double stepSum = 0;
-            for (EvalRecords.ModelLoss r : prequential) {
-                if (r.step() >= from && r.step() < to && r.loss() != null && r.windows() > 0) {
-                    lossSum += r.loss() * r.windows();
-                    stepSum += (double) r.step() * r.windows();
-                    windows += r.windows();
+            long[] bounds,
+            long[] fedAt,
+            int width) {
+        java.util.TreeMap<Long, Long> offsetByRound = new java.util.TreeMap<>();
+        for (EvalRecords.Lineage l : lineage) {
+            long furthest =
+                    l.offsets().values().stream().mapToLong(Long::longValue).max().orElse(0);
+            offsetByRound.merge(l.round(), furthest, Math::max);
+        }
+        int count = bounds.length - 1;
+        double[] lossSum = new double[count];
+        double[] stepSum = new double[count];
+        long[] windows = new long[count];
+        for (EvalRecords.ModelLoss r : prequential) {
+            var next = offsetByRound.ceilingEntry(r.round() + 1);
+            if (next == null) {
+                next = offsetByRound.floorEntry(r.round() + 1);
+            }
+            if (next == null || r.loss() == null || r.windows() == 0) {
+                continue;
+            }
+            long newestStart = next.getValue() - width;
+            for (int k = 0; k < count; k++) {
+                if (newestStart >= bounds[k] && (newestStart < bounds[k + 1] || k == count - 1)) {
+                    lossSum[k] += r.loss() * r.windows();
+                    stepSum[k] += (double) r.step() * r.windows();
+                    windows[k] += r.windows();
                 }
             }
-            long at = switchStep + (long) k * every;
+        }
+        List<Point> points = new ArrayList<>();
+        Long firstScored = windows[0] == 0 ? null : Math.round(stepSum[0] / windows[0]);
+        for (int k = 0; k < count; k++) {
+            long at = fedAt[k];
             Double held =
                     heldOut.stream()
-                            .filter(r -> r.step() == at && r.loss() != null)
+                            .filter(r -> r.step() <= at && r.loss() != null)
+                            .max(java.util.Comparator.comparingLong(EvalRecords.ModelLoss::step))
                             .map(r -> (double) r.loss())
-                            .findFirst()
                             .orElse(null);
+            Long scored = windows[k] == 0 ? null : Math.round(stepSum[k] / windows[k]);
             points.add(
                     new Point(
-                            k * every,
-                            windows == 0 ? null : lossSum / windows,
-                            windows,
-                            windows == 0 ? null : Math.round(stepSum / windows),
+                            scored == null || firstScored == null ? null : scored - firstScored,
+                            fedAt[k],
+                            windows[k] == 0 ? null : lossSum[k] / windows[k],
+                            windows[k],
+                            scored,
                             held));
         }
         return points;
     }
 
-    /** Waits for the loss record of {@code step}; fails when the job ends or 20 minutes pass. */
-    private static void awaitStep(KafkaConsumer<String, String> losses, JobClient job, long step)
-            throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            for (ConsumerRecord<String, String> record : losses.poll(Duration.ofMillis(200))) {
-                Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
-                if (loss != null && loss.step() >= step) {
-                    return;
+    /**
+     * Follows the losses topic: the newest loss record's step and the newest lineage record's token
+     * offset (the text the replicas have received).
+     */
+    private static final class Progress implements AutoCloseable {
+        private final KafkaConsumer<String, String> consumer;
+        private final JobClient job;
+        long step = -1;
+        long received = 0;
+
+        Progress(JobConfig config, JobClient job) {
+            this.job = job;
+            this.consumer =
+                    KafkaStreams.textConsumer(config.kafka().clientSettings(), "drift-bench");
+            consumer.subscribe(List.of(config.topics().losses()));
+        }
+
+        /**
+         * Until a loss record of step {@code >= atLeastStep} and a lineage record of offset {@code
+         * >= tokens} came (steps 0 and below need no record); fails when the job ends or after 20
+         * minutes.
+         */
+        void await(long atLeastStep, long tokens) throws Exception {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(20);
+            while (!(step >= atLeastStep || atLeastStep <= 0) || received < tokens) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(
+                            "no loss record of step "
+                                    + atLeastStep
+                                    + " with "
+                                    + tokens
+                                    + " tokens received within 20 minutes (step "
+                                    + step
+                                    + ", "
+                                    + received
+                                    + " received)");
+                }
+                for (ConsumerRecord<String, String> record :
+                        consumer.poll(Duration.ofMillis(200))) {
+                    String kind =
+                            EvalRecords.isOtherKind(record.value())
+                                    ? EvalRecords.kindOf(record.value())
+                                    : null;
+                    if (kind == null) {
+                        Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
+                        if (loss != null) {
+                            step = Math.max(step, loss.step());
+                        }
+                    } else if (kind.equals(EvalRecords.LINEAGE)) {
+                        EvalRecords.Lineage lineage =
+                                Reports.fromJson(record.value(), EvalRecords.Lineage.class);
+                        for (long offset : lineage.offsets().values()) {
+                            received = Math.max(received, offset);
+                        }
+                        step = Math.max(step, lineage.step()); // every round: fresher
+                    }
+                }
+                if (job.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                    throw new IllegalStateException(
+                            "the job ended at step " + step + ": " + job.getJobStatus().get());
                 }
             }
-            if (job.getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState()) {
-                throw new IllegalStateException(
-                        "the job ended before step " + step + ": " + job.getJobStatus().get());
+            if (atLeastStep <= 0 && step < 0) {
+                step = 0;
             }
         }
-        throw new IllegalStateException("no loss record of step " + step + " within 20 minutes");
+
+        @Override
+        public void close() {
+            consumer.close();
+        }
     }
 
-    private static ArrayNode points(List<Point> uniform, List<Point> recent, List<Point> fresh) {
+    private static ArrayNode points(
+            List<Point> uniform, List<Point> recent, List<Point> fresh, int every) {
         ArrayNode array = JSON.createArrayNode();
         for (int k = 0; k < uniform.size(); k++) {
             ObjectNode point = array.addObject();
-            point.put("steps_since_switch", uniform.get(k).stepsSinceSwitch());
+            point.put("point", k);
+            point.put("nominal_steps_since_switch", (long) k * every);
             put(point.putObject("uniform"), uniform.get(k), true);
             put(point.putObject("recent"), recent.get(k), true);
             if (fresh != null) {
@@ -378,6 +476,10 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
     }
 
     private static void put(ObjectNode node, Point p, boolean heldOut) {
+        if (p.stepsSinceSwitch() != null) {
+            node.put("steps_since_switch", p.stepsSinceSwitch());
+        }
+        node.put("fed_after_step", p.fedAfterStep());
         putRounded(node, "prequential_b_loss", p.prequentialB());
         node.put("prequential_b_windows", p.prequentialWindows());
         if (p.scoredByStep() != null) {
