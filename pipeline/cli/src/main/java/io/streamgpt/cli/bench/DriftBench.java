@@ -284,7 +284,9 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
                 bounds[k] = fed;
                 feeder.feed(new ByteArrayInputStream(slices.get(k)), n -> {});
                 fed += tokens(slices.get(k));
-                log.printf("  slice %d of B fed after the loss record of step %d%n", k, fedAt[k]);
+                log.printf(
+                        "  slice %d of B fed at step %d (the newest the bench had seen)%n",
+                        k, fedAt[k]);
             }
             // the last slice is scored by versions up to one point later
             bounds[slices.size()] = fed;

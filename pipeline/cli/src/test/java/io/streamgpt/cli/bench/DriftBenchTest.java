@@ -1,6 +1,7 @@
 package io.streamgpt.cli.bench;
 
 import io.streamgpt.cli.StreamGpt;
+import io.streamgpt.connectors.records.EvalRecords;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -11,6 +12,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -114,6 +117,59 @@ class DriftBenchTest {
         assertThat(summary.get("recent_below_fresh_at_last").isBoolean()).isTrue();
         assertThat(summary.get("uniform_held_out_a_increase").isNumber()).isTrue();
         assertThat(summary.get("recent_minus_uniform_prequential_b_last").isNumber()).isTrue();
+    }
+
+    private static EvalRecords.ModelLoss prequential(long round, float loss, long windows) {
+        return EvalRecords.ModelLoss.of(
+                EvalRecords.PREQUENTIAL, round * 10, round, 0, 0, loss, windows);
+    }
+
+    private static EvalRecords.Lineage lineage(long round, long offset) {
+        return new EvalRecords.Lineage(
+                EvalRecords.LINEAGE, round * 10, round, 0, 0, Map.of("t-0", offset), 0);
+    }
+
+    @Test
+    void aPrequentialRecordCountsForTheSliceItsNewestWindowStartedIn() {
+        // A is tokens [0, 1000), slice 0 [1000, 2000), slice 1 [2000, 3000); windows of 17.
+        // version v's record ends where lineage of round v + 1 says the replicas had received:
+        // v 8 -> 990 (start 973: A, not counted), v 10 -> 1800 (slice 0), v 11 -> 2010 (start
+        // 1993: slice 0), v 15 -> 2900 (slice 1)
+        List<EvalRecords.ModelLoss> scores =
+                List.of(
+                        prequential(8, 3.0f, 10),
+                        prequential(10, 2.0f, 20),
+                        prequential(11, 2.6f, 10),
+                        prequential(15, 1.5f, 30));
+        List<EvalRecords.Lineage> lineage =
+                List.of(lineage(9, 990), lineage(11, 1800), lineage(12, 2010), lineage(16, 2900));
+        List<EvalRecords.ModelLoss> heldOut =
+                List.of(
+                        EvalRecords.ModelLoss.of(EvalRecords.VAL_DATA, 50, 5, 0, 0, 2.9f, 4),
+                        EvalRecords.ModelLoss.of(EvalRecords.VAL_DATA, 100, 10, 0, 0, 2.8f, 4),
+                        EvalRecords.ModelLoss.of(EvalRecords.VAL_DATA, 150, 15, 0, 0, 2.7f, 4));
+        List<DriftBench.Point> points =
+                DriftBench.points(
+                        scores,
+                        lineage,
+                        heldOut,
+                        new long[] {1000, 2000, 3000},
+                        new long[] {100, 150, 200},
+                        17);
+        // point 0: (2.0 x 20 + 2.6 x 10) / 30 = 2.2 nats over 30 windows, at step
+        // (100 x 20 + 110 x 10) / 30 = 103.3; held out: the record of step 100
+        DriftBench.Point first = points.get(0);
+        assertThat(first.prequentialB()).isCloseTo(2.2, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(first.prequentialWindows()).isEqualTo(30);
+        assertThat(first.scoredByStep()).isEqualTo(103);
+        assertThat(first.stepsSinceSwitch()).isZero();
+        assertThat(first.heldOutA()).isCloseTo(2.8, org.assertj.core.data.Offset.offset(1e-6));
+        // point 1: version 15 alone, 150 - 103 = 47 steps after point 0
+        DriftBench.Point second = points.get(1);
+        assertThat(second.prequentialB()).isEqualTo(1.5);
+        assertThat(second.prequentialWindows()).isEqualTo(30);
+        assertThat(second.stepsSinceSwitch()).isEqualTo(47);
+        assertThat(second.heldOutA()).isCloseTo(2.7, org.assertj.core.data.Offset.offset(1e-6));
     }
 
     private static long vocabularySize(Path a, Path b) throws Exception {
