@@ -38,7 +38,8 @@ import java.util.concurrent.Callable;
             PipelineBench.class,
             SoakBench.class,
             SyncBench.class,
-            DdpBench.class
+            DdpBench.class,
+            DriftBench.class
         })
 public final class BenchCommand implements Runnable {
 

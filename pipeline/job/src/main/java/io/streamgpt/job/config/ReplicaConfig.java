@@ -18,6 +18,11 @@ import java.util.List;
  * @param bufferTokens capacity of each replica's replay buffer, in tokens
  * @param simulatedStepMs a benchmark hook: when above 0, each step sleeps this long and moves the
  *     parameters by a known amount instead of training (see {@code SimulatedStep}); 0 trains
+ * @param replayPolicy how a replica draws batch windows from its replay buffer: {@code UNIFORM}
+ *     over all of it, or {@code RECENT}, with a weight halving every {@code replayHalfLifeTokens}
+ *     of age (see {@code ReplayBuffer})
+ * @param replayHalfLifeTokens with {@code RECENT}: the age, in buffered tokens, at which a window's
+ *     weight is half the newest's
  */
 public record ReplicaConfig(
         int count,
@@ -26,13 +31,21 @@ public record ReplicaConfig(
         int tokensPerStep,
         long maxSteps,
         long bufferTokens,
-        long simulatedStepMs)
+        long simulatedStepMs,
+        ReplayPolicy replayPolicy,
+        long replayHalfLifeTokens)
         implements Serializable {
 
     /** When a replica steps. */
     public enum Pacing {
         CONTINUOUS,
         PER_TOKENS
+    }
+
+    /** Which buffered windows a replica trains on. */
+    public enum ReplayPolicy {
+        UNIFORM,
+        RECENT
     }
 
     public static final Param<Integer> COUNT =
@@ -70,6 +83,22 @@ public record ReplicaConfig(
                             0L)
                     .atLeast(0);
 
+    public static final Param<ReplayPolicy> REPLAY_POLICY =
+            Param.ofEnum(
+                    "replay-policy",
+                    "UNIFORM: batch windows start anywhere in the replay buffer with equal"
+                            + " probability; RECENT: with a probability halving every"
+                            + " --replay-half-life-tokens of age, favouring the newest text.",
+                    ReplayPolicy.class,
+                    ReplayPolicy.UNIFORM);
+    public static final Param<Long> REPLAY_HALF_LIFE_TOKENS =
+            Param.ofLong(
+                            "replay-half-life-tokens",
+                            "With --replay-policy RECENT: the age, in buffered tokens, at which a"
+                                    + " window is drawn half as often as the newest.",
+                            100_000L)
+                    .atLeast(1);
+
     public static final List<Param<?>> PARAMS =
             List.of(
                     COUNT,
@@ -78,7 +107,9 @@ public record ReplicaConfig(
                     TOKENS_PER_STEP,
                     MAX_STEPS,
                     BUFFER_TOKENS,
-                    SIMULATED_STEP_MS);
+                    SIMULATED_STEP_MS,
+                    REPLAY_POLICY,
+                    REPLAY_HALF_LIFE_TOKENS);
 
     public ReplicaConfig {
         Params.require(
@@ -91,7 +122,9 @@ public record ReplicaConfig(
                         tokensPerStep,
                         maxSteps,
                         bufferTokens,
-                        simulatedStepMs));
+                        simulatedStepMs,
+                        replayPolicy,
+                        replayHalfLifeTokens));
     }
 
     public static ReplicaConfig defaults() {

@@ -223,7 +223,11 @@ public final class TrainingReplica
                             generation,
                             restored.isEmpty() && restoredGlobal == null);
         }
-        buffer = new ReplayBuffer(replicas.bufferTokens());
+        buffer =
+                new ReplayBuffer(
+                        replicas.bufferTokens(),
+                        replicas.replayPolicy(),
+                        replicas.replayHalfLifeTokens());
         batches = new Random(training.seed() + replica);
         pacer = new StepPacer(replicas);
         lastLoss = Float.NaN;

@@ -1,5 +1,6 @@
 package io.streamgpt.job.replica;
 
+import io.streamgpt.job.config.ReplicaConfig.ReplayPolicy;
 import io.streamgpt.job.input.TokenWindow;
 import io.streamgpt.model.TokenCorpus;
 
@@ -81,5 +82,84 @@ class ReplayBufferTest {
         assertThat(buffer.sample(new Random(), 2, 8)).isNull();
         buffer.add(window("a", 7, 9));
         assertThat(buffer.sample(new Random(), 2, 8)).isNotNull();
+    }
+
+    /** Of {@code draws} batch rows, how many start at a token at or above {@code threshold}. */
+    private static int startsAtOrAbove(
+            ReplayBuffer buffer, long seed, int batches, int blockSize, long threshold) {
+        Random random = new Random(seed);
+        int count = 0;
+        for (int i = 0; i < batches; i++) {
+            TokenCorpus.Batch batch = buffer.sample(random, 100, blockSize);
+            for (int b = 0; b < 100; b++) {
+                long first = batch.inputs()[b * blockSize];
+                for (int t = 0; t < blockSize; t++) { // still contiguous: one run, no crossing
+                    assertThat(batch.inputs()[b * blockSize + t]).isEqualTo(first + t);
+                }
+                count += first >= threshold ? 1 : 0;
+            }
+        }
+        return count;
+    }
+
+    private static TokenWindow counting(String source, long position, int length) {
+        int[] tokens = new int[length];
+        for (int i = 0; i < length; i++) {
+            tokens[i] = (int) (position + i); // no modulo: every token names its position
+        }
+        return new TokenWindow(source, position, position, tokens);
+    }
+
+    @Test
+    void recentPolicyDrawsTheNewestHalfTwiceAsOftenAsTheOlderWhenTheHalfLifeIsHalfTheStarts() {
+        // one run of tokens 0..2008, block 8: 2001 starts (0..2000). Start j's age is 2009 - j,
+        // so the newest half (1000..2000) is 1000 tokens younger than the older half start for
+        // start: with H = 1000 each weighs 2x its counterpart, share ~ 1 / (1 + 2^-1) = 2/3.
+        // 20,000 draws: sd = sqrt(2/3 * 1/3 / 20000) = 0.0033; tolerance 4 sd = 0.0133.
+        ReplayBuffer recent = new ReplayBuffer(100_000, ReplayPolicy.RECENT, 1000);
+        ReplayBuffer uniform = new ReplayBuffer(100_000, ReplayPolicy.UNIFORM, 1000);
+        for (ReplayBuffer buffer : new ReplayBuffer[] {recent, uniform}) {
+            for (int w = 0; w < 251; w++) {
+                buffer.add(counting("a", w * 8L, 9)); // 251 windows, stride 8: tokens 0..2008
+            }
+        }
+        assertThat(recent.size()).isEqualTo(2009);
+        double recentShare = startsAtOrAbove(recent, 5, 200, 8, 1000) / 20_000.0;
+        double uniformShare = startsAtOrAbove(uniform, 5, 200, 8, 1000) / 20_000.0;
+        // exact: sum_{i<1001} q^i / sum_{i<2001} q^i = (1 - q^1001) / (1 - q^2001), q = 2^-1/1000
+        double q = Math.pow(2, -1 / 1000.0);
+        double expected = (1 - Math.pow(q, 1001)) / (1 - Math.pow(q, 2001));
+        assertThat(expected).isCloseTo(2 / 3.0, org.assertj.core.data.Offset.offset(0.001));
+        assertThat(recentShare).isCloseTo(expected, org.assertj.core.data.Offset.offset(0.0133));
+        assertThat(uniformShare) // 1001 of 2001 starts
+                .isCloseTo(1001 / 2001.0, org.assertj.core.data.Offset.offset(0.0141));
+    }
+
+    @Test
+    void recentPolicyWeighsAnOlderRunByTwoToTheMinusItsAgeInHalfLives() {
+        // run a: tokens 0..999, then run b (another partition): tokens 5000..5999. Block 8: 992
+        // starts each; every start of a is 1000 tokens older than its counterpart in b, so with
+        // H = 1000 b weighs 2x a: b's share 2/3, within 4 sd (0.0133) of 20,000 draws.
+        ReplayBuffer buffer = new ReplayBuffer(100_000, ReplayPolicy.RECENT, 1000);
+        buffer.add(counting("a", 0, 1000));
+        buffer.add(counting("b", 5000, 1000));
+        assertThat(buffer.runs()).hasSize(2);
+        double share = startsAtOrAbove(buffer, 11, 200, 8, 5000) / 20_000.0;
+        assertThat(share).isCloseTo(2 / 3.0, org.assertj.core.data.Offset.offset(0.0133));
+    }
+
+    @Test
+    void uniformPolicyDrawsStartsAsBeforeTheRecentPolicyExisted() {
+        // today's arithmetic, written out: pick = floor(u * total starts), run by running count
+        ReplayBuffer buffer = new ReplayBuffer(100_000, ReplayPolicy.UNIFORM, 7);
+        buffer.add(counting("a", 0, 100)); // 92 starts: 0..91
+        buffer.add(counting("b", 5000, 50)); // 42 starts: 5000..5041
+        Random expected = new Random(42);
+        TokenCorpus.Batch batch = buffer.sample(new Random(42), 50, 8);
+        for (int b = 0; b < 50; b++) {
+            long pick = (long) (expected.nextDouble() * 134);
+            long start = pick < 92 ? pick : 5000 + pick - 92;
+            assertThat(batch.inputs()[b * 8]).isEqualTo(start);
+        }
     }
 }
