@@ -6,9 +6,7 @@ import io.streamgpt.cli.stream.LocalStack;
 import io.streamgpt.connectors.client.LossReader;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TextFeeder;
-import io.streamgpt.connectors.kafka.TopicReader;
 import io.streamgpt.connectors.records.EvalRecords;
-import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.job.config.CheckpointConfig;
 import io.streamgpt.job.config.EvaluationConfig;
@@ -307,15 +305,13 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
                         config.topics().losses(),
                         EvalRecords.VAL_DATA,
                         Duration.ofSeconds(30));
-        List<EvalRecords.Lineage> lineage;
-        try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
-            lineage =
-                    reader.readAll(config.topics().losses(), Duration.ofSeconds(30)).stream()
-                            .map(TopicReader::text)
-                            .filter(json -> EvalRecords.LINEAGE.equals(EvalRecords.kindOf(json)))
-                            .map(json -> Reports.fromJson(json, EvalRecords.Lineage.class))
-                            .toList();
-        }
+        List<EvalRecords.Lineage> lineage =
+                LossReader.readAll(
+                        config.kafka().clientSettings(),
+                        config.topics().losses(),
+                        EvalRecords.LINEAGE,
+                        EvalRecords.Lineage.class,
+                        Duration.ofSeconds(30));
         return points(prequential, lineage, heldOut, bounds, fedAt, config.model().blockSize() + 1);
     }
 
@@ -427,18 +423,15 @@ public final class DriftBench implements java.util.concurrent.Callable<Integer> 
                 }
                 for (ConsumerRecord<String, String> record :
                         consumer.poll(Duration.ofMillis(200))) {
-                    String kind =
-                            EvalRecords.isOtherKind(record.value())
-                                    ? EvalRecords.kindOf(record.value())
+                    EvalRecords.LossesTopicRecord parsed =
+                            EvalRecords.LossesTopicRecord.parse(record.value());
+                    EvalRecords.Lineage lineage =
+                            EvalRecords.LINEAGE.equals(parsed.kind())
+                                    ? parsed.as(EvalRecords.Lineage.class)
                                     : null;
-                    if (kind == null) {
-                        Reports.LossRecord loss = EvalRecords.lossRecordOrNull(record.value());
-                        if (loss != null) {
-                            step = Math.max(step, loss.step());
-                        }
-                    } else if (kind.equals(EvalRecords.LINEAGE)) {
-                        EvalRecords.Lineage lineage =
-                                Reports.fromJson(record.value(), EvalRecords.Lineage.class);
+                    if (parsed.loss() != null) {
+                        step = Math.max(step, parsed.loss().step());
+                    } else if (lineage != null) {
                         for (long offset : lineage.offsets().values()) {
                             received = Math.max(received, offset);
                         }

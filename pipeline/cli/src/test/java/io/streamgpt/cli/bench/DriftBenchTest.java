@@ -126,7 +126,17 @@ class DriftBenchTest {
 
     private static EvalRecords.Lineage lineage(long round, long offset) {
         return new EvalRecords.Lineage(
-                EvalRecords.LINEAGE, round * 10, round, 0, 0, Map.of("t-0", offset), 0);
+                EvalRecords.LINEAGE,
+                EvalRecords.LINEAGE_FORMAT,
+                round * 10,
+                round,
+                0,
+                0,
+                Map.of("t-0", offset),
+                Map.of(),
+                null,
+                null,
+                0);
     }
 
     @Test
