@@ -236,6 +236,8 @@ public final class TrainingReplica
                     replica,
                     restored.size());
         }
+        boolean restoring = !restored.isEmpty();
+        boolean joining = !restoring && restoredGlobal != null;
         if (!restored.isEmpty()) {
             ReplicaSnapshot s = ReplicaSnapshot.merge(restored);
             restore(s);
@@ -251,13 +253,17 @@ public final class TrainingReplica
         sgd =
                 new LocalSgd(
                         sync, replica, generation, adoptedRound, awaitingRound, model.parameters());
+        boolean fresh = !restoring && !joining;
         globalRounds =
                 new GlobalRounds(
                         (int) model.parameterCount(),
                         sync.chunkSize(),
+                        sync.fragments(),
                         generation,
                         adoptedRound,
-                        false);
+                        false,
+                        // with fragments: the whole model that fragment rounds update
+                        global != null ? global.parameters() : fresh ? model.parameters() : null);
         registerMetrics(
                 getRuntimeContext().getMetricGroup().addGroup("replica", String.valueOf(replica)));
         LOG.info(
@@ -285,7 +291,7 @@ public final class TrainingReplica
      */
     private long join(ReplicaSnapshot.Global g) {
         model.setParameters(g.parameters());
-        globalStep = g.round() * sync.every();
+        globalStep = g.round() * sync.stepsPerRound();
         LOG.info(
                 "replica {} joins at round {} (step {}) from the global model",
                 replica,
@@ -413,7 +419,7 @@ public final class TrainingReplica
                     LINEAGE,
                     new LineageTally.Consumed(
                             generation,
-                            globalStep / sync.every(),
+                            globalStep / sync.stepsPerRound(),
                             globalStep,
                             replica,
                             tokensConsumed,
@@ -506,7 +512,7 @@ public final class TrainingReplica
         if (complete != null) {
             long round = complete.round();
             resetMomentsIfDiverged();
-            if (prequential != null) {
+            if (prequential != null && complete.parameters() != null) {
                 PrequentialScorer.Score score =
                         prequential.adopt(
                                 complete.version().generation(),
@@ -519,16 +525,16 @@ public final class TrainingReplica
                 }
             }
             long timedBefore = sgd.roundsTimed();
-            model.setParameters(
-                    sgd.adopt(round, complete.parameters(), model::parameters, System.nanoTime()));
+            model.setParameters(sgd.adopt(complete, model::parameters, System.nanoTime()));
             if (sgd.roundsTimed() > timedBefore) {
                 roundLatency.update(sgd.lastLatencyMs());
             }
-            if (replica == 0) {
+            if (replica == 0 && complete.parameters() != null) {
                 global = new ReplicaSnapshot.Global(round, complete.parameters());
             }
             globalStep = sgd.stepAfterAdopting(round, globalStep);
             syncRounds.inc();
+            emit(sgd.release(System.nanoTime()), out); // fragments: the round that waited on it
         }
     }
 }
