@@ -15,9 +15,10 @@ import io.streamgpt.job.config.SyncConfig;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -53,11 +54,16 @@ class ExportMatchesLiveModelTest {
                             .build());
 
     private static final long MAX_STEPS = 20;
-    private static final int SYNC_EVERY = 2;
+    private static final int STEPS_PER_ROUND = 2;
 
-    @Test
-    void generateFromTheExportedFileMatchesTheLiveAnswerOfTheSameRound(@TempDir Path dir)
-            throws Exception {
+    /**
+     * With 2 streamed fragments (K = 4: a round every 2 steps, each half the chunks) the live model
+     * and the export are both the newest round of each fragment put together: rounds 10 and 9.
+     */
+    @ParameterizedTest(name = "{0} fragment(s)")
+    @ValueSource(ints = {1, 2})
+    void generateFromTheExportedFileMatchesTheLiveAnswerOfTheSameRound(
+            int fragments, @TempDir Path dir) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
             // one replica, a round every 2 steps, stopping at step 20: the last round is 20 / 2 =
             // 10
@@ -69,10 +75,11 @@ class ExportMatchesLiveModelTest {
                                                     .with(ReplicaConfig.MAX_STEPS, MAX_STEPS))
                             .withSync(
                                     s ->
-                                            s.with(SyncConfig.EVERY, SYNC_EVERY)
+                                            s.with(SyncConfig.EVERY, STEPS_PER_ROUND * fragments)
+                                                    .with(SyncConfig.FRAGMENTS, fragments)
                                                     .with(SyncConfig.TIMEOUT_MS, 30_000L))
                             .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8));
-            long lastRound = MAX_STEPS / SYNC_EVERY;
+            long lastRound = MAX_STEPS / STEPS_PER_ROUND;
             TestJobs.createTopics(config);
             TestJobs.feed(
                     config,
@@ -133,7 +140,9 @@ class ExportMatchesLiveModelTest {
                                 "--model-secret",
                                 config.topics().modelSecret(),
                                 "--metadata-topic",
-                                config.topics().metadata()); // no model options
+                                config.topics().metadata(),
+                                "--sync-fragments",
+                                String.valueOf(fragments)); // no model options
                 assertThat(export[0]).as(export[2]).isEqualTo("0");
                 assertThat(export[1])
                         .contains(

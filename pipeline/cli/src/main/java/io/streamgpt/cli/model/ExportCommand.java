@@ -65,7 +65,10 @@ public final class ExportCommand implements Callable<Integer> {
                                     List.of(
                                             TopicsConfig.MODEL,
                                             TopicsConfig.MODEL_SECRET,
-                                            TopicsConfig.METADATA))));
+                                            TopicsConfig.METADATA)),
+                            new JobConfig.Section(
+                                    "Synchronisation",
+                                    List.of(io.streamgpt.job.config.SyncConfig.FRAGMENTS))));
         }
     }
 
@@ -171,6 +174,7 @@ public final class ExportCommand implements Callable<Integer> {
                             modelTopic,
                             verifier,
                             Math.toIntExact(expected),
+                            ParamOptions.value(spec, io.streamgpt.job.config.SyncConfig.FRAGMENTS),
                             Duration.ofSeconds(timeoutSeconds));
         } catch (IllegalStateException e) {
             spec.commandLine().getErr().println("streamgpt: " + e.getMessage());

@@ -262,8 +262,12 @@ public final class TrainingReplica
                         generation,
                         adoptedRound,
                         false,
-                        // with fragments: the whole model that fragment rounds update
-                        global != null ? global.parameters() : fresh ? model.parameters() : null);
+                        // with fragments: the whole model that fragment rounds update, for what
+                        // reads it (replica 0's copy for rescales, prequential scoring); others
+                        // merge fragments without one
+                        global != null
+                                ? global.parameters()
+                                : fresh && prequential != null ? model.parameters() : null);
         registerMetrics(
                 getRuntimeContext().getMetricGroup().addGroup("replica", String.valueOf(replica)));
         LOG.info(
