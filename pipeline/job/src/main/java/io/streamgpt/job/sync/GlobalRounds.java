@@ -30,7 +30,9 @@ import java.util.TreeMap;
  * because a newer round of another completed first. A reader that needs a whole model takes {@link
  * #offerWhole}: the newest round of each fragment, put together; a whole model exists once every
  * fragment of the generation was seen (or from the start, for a replica given its starting model),
- * and each fragment round after that gives a new version named by that round.
+ * and each fragment round after that gives a new version named by that round. A fragment round is 1
+ * / F of the vector, so F x {@value #MAX_ROUNDS_IN_FLIGHT} of them are assembled at once: the same
+ * memory bound, and room for OVERLAP's F times as many rounds in flight.
  */
 public final class GlobalRounds {
 
@@ -162,7 +164,7 @@ public final class GlobalRounds {
         }
         VectorAssembly assembly = incoming.get(version);
         if (assembly == null) {
-            if (incoming.size() >= MAX_ROUNDS_IN_FLIGHT) {
+            if (incoming.size() >= MAX_ROUNDS_IN_FLIGHT * fragments.count()) {
                 RoundId furthest = incoming.lastKey();
                 rejections.reject(Reason.TOO_MANY_ROUNDS);
                 if (version.compareTo(furthest) > 0) {
@@ -244,7 +246,7 @@ public final class GlobalRounds {
         return rejections;
     }
 
-    /** Rounds being assembled now: at most {@link #MAX_ROUNDS_IN_FLIGHT}. */
+    /** Rounds being assembled now: at most {@link #MAX_ROUNDS_IN_FLIGHT} x fragments. */
     public int roundsInFlight() {
         return incoming.size();
     }

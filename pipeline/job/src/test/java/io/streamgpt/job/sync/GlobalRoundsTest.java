@@ -156,4 +156,15 @@ class GlobalRoundsTest {
                 .isNull();
         assertThat(rounds.ignored()).isEqualTo(1);
     }
+
+    @Test
+    void withTwoFragmentsTwiceAsManyHalfRoundsAreAssembledAtOnce() {
+        GlobalRounds rounds = fragmentReader(false, null);
+        for (long round = 1; round <= 20; round += 2) { // 10 odd rounds, each missing chunk 3
+            rounds.offer(global(0, round, 2, 4, 1f));
+        }
+        // 2 x 4 half rounds = the memory of 4 whole ones; rounds 17 and 19 found no place
+        assertThat(rounds.roundsInFlight()).isEqualTo(2 * MAX_ROUNDS_IN_FLIGHT);
+        assertThat(rounds.rejections().count(Reason.TOO_MANY_ROUNDS)).isEqualTo(2);
+    }
 }
