@@ -138,13 +138,14 @@ class LocalSgdTest {
         assertThat(sgd.contribute(4, 0, 1f, new float[] {5f, 6f, 7f, 8f}, 1_000_000)).isEmpty();
         assertThat(sgd.waiting()).isTrue();
 
-        // round 1 arrives, (30, 40) for values 2-3: SYNC merges that range, keeps the rest local
+        // round 1 arrives, (30, 40) for values 2-3; it sent (3, 4) and is at (7, 8) now:
+        // next[2..3] = global + (local - sent) = (30 + 7 - 3, 40 + 8 - 4); the rest stays local
         float[] next =
                 sgd.adopt(
                         fragmentRound(1, 2, 30f, 40f),
                         () -> new float[] {5f, 6f, 7f, 8f},
                         3_000_000);
-        assertThat(next).containsExactly(5f, 6f, 30f, 40f);
+        assertThat(next).containsExactly(5f, 6f, 34f, 44f);
         assertThat(sgd.lastLatencyMs()).isEqualTo(3); // sent at 0, adopted at 3 ms
         Contribution[] round2 = sgd.release(3_000_000);
         assertThat(round2).extracting(c -> c.chunk()).containsExactly(0, 1);
