@@ -224,6 +224,21 @@ public final class TestJobs {
         return whole.complete() ? whole.values() : null;
     }
 
+    /** The global chunks of {@code round} on the model topic (redeliveries too). */
+    public static int globalChunksOfRound(JobConfig config, long round) {
+        int count = 0;
+        try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
+            for (ConsumerRecord<byte[], byte[]> record :
+                    reader.readAll(config.topics().model(), Duration.ofSeconds(60))) {
+                if (ModelChunkFormat.deserialize(record.value()) instanceof GlobalChunk chunk
+                        && chunk.version().round() == round) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+
     /** The first chunk of a contribution, as a test sink collects it. */
     public record Sent(
             int generation, long round, int replica, long step, long tokens, long baseChecksum) {

@@ -2,6 +2,7 @@ package io.streamgpt.cli.bench;
 
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.stream.LocalStack;
+import io.streamgpt.connectors.chunks.Fragments;
 import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
 import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.client.ModelTopicReader;
@@ -64,9 +65,10 @@ import java.util.function.UnaryOperator;
  *
  * With {@code --fragments F > 1} (streamed fragments, {@code --sync-fragments}) a round is a
  * fragment round, every K / F steps, carrying about 1 / F of the vector; rounds are counted and
- * timed as such. Its final global model is not checked against a closed form: in SYNC mode a
- * replica keeps stepping while a fragment is out and the merge overwrites that fragment's local
- * progress, so the shift depends on when each fragment arrived.
+ * timed as such. The merge keeps every local step (global + (local - sent)), so in SYNC mode what a
+ * replica sends in round r is its initial model shifted by r x K / F steps, and each fragment of
+ * the final global model is checked against the closed form of its own newest round r_f: initial +
+ * r_f x (K / F) x delta x (N + 1) / 2.
  */
 @Command(
         name = "sync",
@@ -308,7 +310,7 @@ public final class SyncBench implements Callable<Integer> {
                     "bytes_received_per_round_per_replica",
                     Math.round((double) (to.bytesReceived - from.bytesReceived) / measuredRounds));
             run.put("load_1m_at_end", loadAverage());
-            if (config.sync().mode() == SyncConfig.Mode.SYNC && config.sync().fragments() == 1) {
+            if (config.sync().mode() == SyncConfig.Mode.SYNC) {
                 checkGlobalModel(config, initial, metrics, run);
             }
         } finally {
@@ -328,7 +330,9 @@ public final class SyncBench implements Callable<Integer> {
             ObjectNode run)
             throws InterruptedException {
         int n = config.replicas().count();
-        long lastRound = config.replicas().maxSteps() / syncEvery;
+        int stepsPerRound = config.sync().stepsPerRound();
+        int fragmentCount = config.sync().fragments();
+        long lastRound = config.replicas().maxSteps() / stepsPerRound;
         awaitRounds(metrics, n, lastRound);
         ModelTopicReader.Newest newest =
                 ModelTopicReader.newest(
@@ -336,11 +340,20 @@ public final class SyncBench implements Callable<Integer> {
                         config.topics().model(),
                         ModelLoopAuthenticator.fromSecret(config.topics().modelSecret()),
                         initial.length,
+                        fragmentCount,
                         Duration.ofSeconds(60));
-        double shift = SimulatedStep.shiftAfter(newest.version().round(), syncEvery, n);
+        double shift = SimulatedStep.shiftAfter(newest.version().round(), stepsPerRound, n);
+        Fragments fragments = Fragments.of(fragmentCount, initial.length, chunkSize);
         double worst = 0;
-        for (int i = 0; i < initial.length; i++) {
-            worst = Math.max(worst, Math.abs(newest.parameters()[i] - (initial[i] + shift)));
+        for (int f = 0; f < fragmentCount; f++) {
+            // the fragment's newest round: the largest r <= lastRound with r mod F = f
+            long newestOfF = lastRound - Math.floorMod(lastRound - f, fragmentCount);
+            double shiftOfF = SimulatedStep.shiftAfter(newestOfF, stepsPerRound, n);
+            for (int i = fragments.firstValue(f, chunkSize);
+                    i < fragments.endValue(f, chunkSize, initial.length);
+                    i++) {
+                worst = Math.max(worst, Math.abs(newest.parameters()[i] - (initial[i] + shiftOfF)));
+            }
         }
         run.put("checked_round", newest.version().round());
         run.put("checked_shift", shift);
