@@ -43,9 +43,33 @@ public record Contribution(
             long baseChecksum,
             float[] parameters,
             int chunkSize) {
-        Contribution[] chunks = new Contribution[Slice.count(parameters.length, chunkSize)];
-        for (int c = 0; c < chunks.length; c++) {
-            chunks[c] =
+        return of(
+                version,
+                replica,
+                progress,
+                baseChecksum,
+                parameters,
+                chunkSize,
+                0,
+                Slice.count(parameters.length, chunkSize));
+    }
+
+    /**
+     * The slices {@code fromChunk} (inclusive) to {@code toChunk} (exclusive) of {@code
+     * parameters}, as contributions: one fragment's ({@link Fragments}).
+     */
+    public static Contribution[] of(
+            RoundId version,
+            int replica,
+            Progress progress,
+            long baseChecksum,
+            float[] parameters,
+            int chunkSize,
+            int fromChunk,
+            int toChunk) {
+        Contribution[] chunks = new Contribution[toChunk - fromChunk];
+        for (int c = fromChunk; c < toChunk; c++) {
+            chunks[c - fromChunk] =
                     new Contribution(
                             version,
                             replica,

@@ -1,31 +1,57 @@
 package io.streamgpt.connectors.chunks;
 
 /**
- * Puts a flat parameter vector back together from its slices, in any order; complete once every
- * slice arrived. Repeated slices (redelivery) count once; a slice that does not fit the vector is
- * refused with an {@link IllegalArgumentException} ({@link #misfit} tells beforehand).
+ * Puts a flat parameter vector, or one contiguous range of its chunks (a {@link Fragments}
+ * fragment), back together from its slices, in any order; complete once every slice of the range
+ * arrived. Repeated slices (redelivery) count once; a slice that does not fit the vector is refused
+ * with an {@link IllegalArgumentException} ({@link #misfit} tells beforehand).
  */
 public final class VectorAssembly {
 
     private final float[] values;
     private final boolean[] arrived;
     private final int chunkSize;
+    private final int parameters;
+    private final int fromChunk;
     private int missing;
 
     public VectorAssembly(int parameters, int chunkSize) {
-        this.values = new float[parameters];
+        this(parameters, chunkSize, 0, Slice.count(parameters, chunkSize));
+    }
+
+    /**
+     * Assembles chunks {@code fromChunk} (inclusive) to {@code toChunk} (exclusive) of a vector of
+     * {@code parameters} values: {@link #values()} holds only their values, from value {@link
+     * #firstValue()} on.
+     */
+    public VectorAssembly(int parameters, int chunkSize, int fromChunk, int toChunk) {
+        this.parameters = parameters;
         this.chunkSize = chunkSize;
-        this.arrived = new boolean[Slice.count(parameters, chunkSize)];
+        this.fromChunk = fromChunk;
+        this.arrived = new boolean[toChunk - fromChunk];
         this.missing = arrived.length;
+        this.values =
+                new float
+                        [(int) Math.min(parameters, (long) toChunk * chunkSize)
+                                - fromChunk * chunkSize];
     }
 
     /** Adds a slice; repeated ones are ignored. */
     public void add(Slice slice) {
-        String misfit = misfit(values.length, chunkSize, slice);
+        String misfit = misfit(parameters, chunkSize, slice);
         if (misfit != null) {
             throw new IllegalArgumentException(misfit);
         }
-        int chunk = slice.index();
+        int chunk = slice.index() - fromChunk;
+        if (chunk < 0 || chunk >= arrived.length) {
+            throw new IllegalArgumentException(
+                    "chunk "
+                            + slice.index()
+                            + " outside this range, chunks "
+                            + fromChunk
+                            + ".."
+                            + (fromChunk + arrived.length - 1));
+        }
         int expected = slice.values().length;
         if (!arrived[chunk]) {
             System.arraycopy(slice.values(), 0, values, chunk * chunkSize, expected);
@@ -69,6 +95,11 @@ public final class VectorAssembly {
 
     public boolean complete() {
         return missing == 0;
+    }
+
+    /** The index in the whole vector of {@code values()[0]}. */
+    public int firstValue() {
+        return fromChunk * chunkSize;
     }
 
     public float[] values() {

@@ -1,5 +1,6 @@
 package io.streamgpt.connectors.client;
 
+import io.streamgpt.connectors.chunks.Fragments;
 import io.streamgpt.connectors.chunks.GlobalChunk;
 import io.streamgpt.connectors.chunks.ModelChunkRejections;
 import io.streamgpt.connectors.chunks.ModelChunkRejections.Reason;
@@ -28,6 +29,11 @@ import java.util.TreeMap;
  * <p>Only records whose HMAC verifies under the job's key count, and every chunk must cut a vector
  * of the given parameter count: nothing is sized from a record field. At most {@value #ROUNDS_KEPT}
  * rounds are assembled at once (the oldest goes first).
+ *
+ * <p>With streamed fragments ({@code --sync-fragments F > 1}, {@link Fragments}) a round carries
+ * only its fragment's chunks; the model is then the newest complete round of each fragment of the
+ * newest generation, put together, named by the newest of those rounds. The tail of three rounds'
+ * worth of chunks holds about 3 F fragment rounds, at least two of every fragment.
  */
 public final class ModelTopicReader {
 
@@ -59,6 +65,19 @@ public final class ModelTopicReader {
             ModelLoopAuthenticator verifier,
             int parameters,
             Duration timeout) {
+        return newest(kafka, topic, verifier, parameters, 1, timeout);
+    }
+
+    /**
+     * @param fragments F, the job's {@code --sync-fragments}: 1 for rounds of the whole vector
+     */
+    public static Newest newest(
+            KafkaClientSettings kafka,
+            String topic,
+            ModelLoopAuthenticator verifier,
+            int parameters,
+            int fragments,
+            Duration timeout) {
         ModelChunkRejections rejected = new ModelChunkRejections();
         try (TopicReader reader = TopicReader.open(kafka)) {
             // the newest verified chunk tells the chunk count; a few records per partition, not
@@ -81,6 +100,10 @@ public final class ModelTopicReader {
             int chunkCount = last.slice().count();
             if (chunkCount > parameters) { // each chunk has a value
                 throw mismatch(topic, parameters, last.slice());
+            }
+            if (fragments > 1) {
+                return newestOfFragments(
+                        reader, topic, verifier, parameters, fragments, last, rejected, timeout);
             }
             Newest newest = null;
             boolean anyFits = false;
@@ -153,6 +176,118 @@ public final class ModelTopicReader {
             }
             return newest;
         }
+    }
+
+    /** One complete fragment round. */
+    private record FragmentRound(RoundId version, long step, int firstValue, float[] values) {}
+
+    /** The whole model from the newest complete round of each of {@code count} fragments. */
+    private static Newest newestOfFragments(
+            TopicReader reader,
+            String topic,
+            ModelLoopAuthenticator verifier,
+            int parameters,
+            int count,
+            GlobalChunk last,
+            ModelChunkRejections rejected,
+            Duration timeout) {
+        int chunkCount = last.slice().count();
+        if (count > chunkCount) {
+            throw new IllegalArgumentException(
+                    "--sync-fragments "
+                            + count
+                            + " exceeds the "
+                            + chunkCount
+                            + " chunks of the model on "
+                            + topic);
+        }
+        Fragments fragments = new Fragments(count, chunkCount);
+        TreeMap<RoundId, VectorAssembly> partial = new TreeMap<>();
+        FragmentRound[] newest = new FragmentRound[count];
+        List<ConsumerRecord<byte[], byte[]>> tail =
+                reader.readNewest(topic, 3 * chunkCount, timeout);
+        for (ConsumerRecord<byte[], byte[]> record : tail) {
+            if (!(ModelChunkRecords.verified(record, verifier, rejected)
+                    instanceof GlobalChunk chunk)) {
+                continue;
+            }
+            Slice slice = chunk.slice();
+            RoundId version = chunk.version();
+            int fragment = fragments.ofRound(version.round());
+            VectorAssembly round = partial.get(version);
+            int size = round != null ? round.chunkSize() : chunkSize(parameters, slice);
+            if (size <= 0
+                    || VectorAssembly.misfit(parameters, size, slice) != null
+                    || slice.count() != chunkCount
+                    || fragments.ofChunk(slice.index()) != fragment) {
+                rejected.reject(Reason.LAYOUT);
+                continue;
+            }
+            FragmentRound done = newest[fragment];
+            if (done != null && version.compareTo(done.version()) <= 0) {
+                rejected.reject(Reason.STALE);
+                continue;
+            }
+            if (round == null) {
+                if (partial.size() == ROUNDS_KEPT * count) {
+                    rejected.reject(Reason.TOO_MANY_ROUNDS);
+                    if (version.compareTo(partial.firstKey()) < 0) {
+                        continue;
+                    }
+                    partial.pollFirstEntry();
+                }
+                round =
+                        new VectorAssembly(
+                                parameters,
+                                size,
+                                fragments.firstChunk(fragment),
+                                fragments.endChunk(fragment));
+                partial.put(version, round);
+            }
+            round.add(slice);
+            if (round.complete()) {
+                newest[fragment] =
+                        new FragmentRound(
+                                version,
+                                chunk.progress().step(),
+                                round.firstValue(),
+                                round.values());
+                partial.remove(version);
+            }
+        }
+        int generation =
+                java.util.Arrays.stream(newest)
+                        .filter(java.util.Objects::nonNull)
+                        .mapToInt(f -> f.version().generation())
+                        .max()
+                        .orElse(-1);
+        float[] whole = new float[parameters];
+        FragmentRound head = null;
+        for (int f = 0; f < count; f++) {
+            FragmentRound round = newest[f];
+            if (round == null || round.version().generation() != generation) {
+                throw new IllegalStateException(
+                        "no complete round of fragment "
+                                + f
+                                + " of "
+                                + count
+                                + " (generation "
+                                + generation
+                                + ") in the last "
+                                + tail.size()
+                                + " records of "
+                                + topic
+                                + " (dropped: "
+                                + counts(rejected)
+                                + ")"
+                                + dropped(rejected));
+            }
+            System.arraycopy(round.values(), 0, whole, round.firstValue(), round.values().length);
+            if (head == null || round.version().compareTo(head.version()) > 0) {
+                head = round;
+            }
+        }
+        return new Newest(head.version(), head.step(), whole, rejected);
     }
 
     /**

@@ -12,15 +12,17 @@ import io.streamgpt.job.TestConfigs;
 import io.streamgpt.job.TestJobs;
 import io.streamgpt.job.config.JobConfig;
 import io.streamgpt.job.config.ReplicaConfig;
+import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.model.ModelFile;
 import io.streamgpt.model.SafetensorsModel;
 
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,18 +61,28 @@ class ExportMatchesLiveModelTest {
                             .build());
 
     private static final long MAX_STEPS = 20;
-    private static final int SYNC_EVERY = 2;
+    private static final int STEPS_PER_ROUND = 2;
 
-    @Test
-    void generateFromTheExportedFileMatchesTheLiveAnswerOfTheSameRound(@TempDir Path dir)
-            throws Exception {
+    /**
+     * With 2 streamed fragments (K = 4: a round every 2 steps, each half the chunks) the live model
+     * and the export are both the newest round of each fragment put together: rounds 10 and 9.
+     */
+    @ParameterizedTest(name = "{0} fragment(s)")
+    @ValueSource(ints = {1, 2})
+    void generateFromTheExportedFileMatchesTheLiveAnswerOfTheSameRound(
+            int fragments, @TempDir Path dir) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
             // one replica, a round every 2 steps, stopping at step 20: the last round is 20 / 2 =
             // 10
             JobConfig config =
-                    TestConfigs.synced(kafka.bootstrapServers(), TestJobs.prefix(), 1, SYNC_EVERY)
-                            .withReplicas(r -> r.with(ReplicaConfig.MAX_STEPS, MAX_STEPS));
-            long lastRound = MAX_STEPS / SYNC_EVERY;
+                    TestConfigs.synced(
+                                    kafka.bootstrapServers(),
+                                    TestJobs.prefix(),
+                                    1,
+                                    STEPS_PER_ROUND * fragments)
+                            .withReplicas(r -> r.with(ReplicaConfig.MAX_STEPS, MAX_STEPS))
+                            .withSync(s -> s.with(SyncConfig.FRAGMENTS, fragments));
+            long lastRound = MAX_STEPS / STEPS_PER_ROUND;
             TestJobs.createTopics(config);
             // three records of 2,000 characters at offsets 0, 1, 2: 6,000 tokens, windows of 17
             // every 16 tokens, the last at 373 x 16 = 5,968 (not held out: 373 % 10 != 9), ending
@@ -118,7 +130,9 @@ class ExportMatchesLiveModelTest {
                                         + ")");
 
                 Path model = dir.resolve("model.bin");
-                CliRun export = CliRun.of(JobArgs.export(config, model)); // no model options
+                List<String> exportArgs = JobArgs.export(config, model); // no model options
+                exportArgs.addAll(List.of("--sync-fragments", String.valueOf(fragments)));
+                CliRun export = CliRun.of(exportArgs);
                 assertThat(export.exit()).as(export.err()).isEqualTo(0);
                 // 1 replica x 20 steps x batch 8 x block 16 = 2,560 tokens
                 Map<String, Object> lineage = ModelFile.lineage(model);
@@ -133,7 +147,12 @@ class ExportMatchesLiveModelTest {
                 assertThat(export.out()).contains("lineage: 2,560 tokens trained");
                 Path safetensors = dir.resolve("model.safetensors");
                 List<String> exportSafetensorsArgs = JobArgs.export(config, safetensors);
-                exportSafetensorsArgs.addAll(List.of("--format", "safetensors"));
+                exportSafetensorsArgs.addAll(
+                        List.of(
+                                "--format",
+                                "safetensors",
+                                "--sync-fragments",
+                                String.valueOf(fragments)));
                 CliRun exportSafetensors = CliRun.of(exportSafetensorsArgs);
                 assertThat(exportSafetensors.exit()).as(exportSafetensors.err()).isEqualTo(0);
                 assertThat(SafetensorsModel.lineage(safetensors))

@@ -10,11 +10,17 @@ import java.util.OptionalInt;
 
 /**
  * What the readers of the model topic (the evaluator and the prompt responder) need to rebuild and
- * run the live model: its shape and vocabulary, how its vector is chunked, and the libtorch threads
- * to run it on.
+ * run the live model: its shape and vocabulary, how its vector is chunked (and in how many streamed
+ * fragments its rounds come), and the libtorch threads to run it on.
  */
-public record LiveModelSpec(GptConfig shape, Vocabulary vocabulary, int chunkSize, int threads)
+public record LiveModelSpec(
+        GptConfig shape, Vocabulary vocabulary, int chunkSize, int threads, int fragments)
         implements Serializable {
+
+    /** Rounds of the whole vector (no streamed fragments). */
+    public LiveModelSpec(GptConfig shape, Vocabulary vocabulary, int chunkSize, int threads) {
+        this(shape, vocabulary, chunkSize, threads, 1);
+    }
 
     /** Values of the flat parameter vector. */
     public int parameters() {

@@ -93,7 +93,8 @@ public final class StreamingTrainerJob {
                         config.model(),
                         vocabulary,
                         config.sync().chunkSize(),
-                        config.replicas().threads());
+                        config.replicas().threads(),
+                        config.sync().fragments());
         env.setBufferTimeout(NETWORK_FLUSH_MS);
 
         // Kafka text topics -> tokenize -> windows, every tenth held out

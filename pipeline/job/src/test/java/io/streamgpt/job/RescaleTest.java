@@ -78,6 +78,12 @@ class RescaleTest {
     }
 
     private static JobConfig config(String prefix, int replicas, long maxSteps, Path dir) {
+        return config(prefix, replicas, maxSteps, dir, 1);
+    }
+
+    /** With F fragments, K = 5 F: a round every 5 steps either way. */
+    private static JobConfig config(
+            String prefix, int replicas, long maxSteps, Path dir, int fragments) {
         return TestJobs.with(
                 TestConfigs.tiny(kafka.bootstrapServers(), prefix)
                         .withReplicas(
@@ -86,7 +92,8 @@ class RescaleTest {
                                                 .with(ReplicaConfig.MAX_STEPS, (long) maxSteps))
                         .withSync(
                                 s ->
-                                        s.with(SyncConfig.EVERY, SYNC_EVERY)
+                                        s.with(SyncConfig.EVERY, SYNC_EVERY * fragments)
+                                                .with(SyncConfig.FRAGMENTS, fragments)
                                                 .with(SyncConfig.TIMEOUT_MS, 30_000L))
                         .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
                         .withCheckpoints(
@@ -124,12 +131,12 @@ class RescaleTest {
         throw new AssertionError("the replicas' buffer_fill gauges did not appear");
     }
 
-    @ParameterizedTest(name = "{0} -> {1} replicas")
-    @CsvSource({"2, 3", "3, 2"})
+    @ParameterizedTest(name = "{0} -> {1} replicas, {2} fragment(s)")
+    @CsvSource({"2, 3, 1", "3, 2, 1", "2, 3, 2"})
     void aJobRestoredWithAnotherReplicaCountContinuesFromTheSameModelAndKeepsEveryToken(
-            int before, int after, @TempDir Path dir) throws Exception {
+            int before, int after, int fragments, @TempDir Path dir) throws Exception {
         String prefix = TestJobs.prefix();
-        JobConfig first = config(prefix, before, 60, dir);
+        JobConfig first = config(prefix, before, 60, dir, fragments);
         TestJobs.createTopics(first);
         TestJobs.feed(first, corpus.substring(0, 20_000));
 
@@ -152,7 +159,7 @@ class RescaleTest {
                             .get(120, TimeUnit.SECONDS);
         }
 
-        JobConfig second = config(prefix, after, 120, dir);
+        JobConfig second = config(prefix, after, 120, dir, fragments);
         AtomicReference<CloseableIterator<TestJobs.Sent>> results = new AtomicReference<>();
         JobClient restored =
                 TestJobs.start(
@@ -161,7 +168,7 @@ class RescaleTest {
                         loop ->
                                 results.set(
                                         loop.contributions()
-                                                .filter(c -> c.chunk() == 0)
+                                                .filter(c -> TestJobs.headsItsRound(c, fragments))
                                                 .map(TestJobs.Sent::of)
                                                 .collectAsync()));
         TestJobs.Drained<TestJobs.Sent> contributions = TestJobs.drain(results.get());
@@ -195,8 +202,12 @@ class RescaleTest {
                     assertThat(joined).isBetween(11L, 12L);
                     assertThat(firstAfter.step()).isEqualTo(firstAfter.round() * SYNC_EVERY);
                     assertThat(firstAfter.tokens()).isEqualTo(SYNC_EVERY * TOKENS_PER_STEP);
-                    assertThat(firstAfter.baseChecksum())
-                            .isEqualTo(FloatArrays.crc32(globals.get("0:" + joined)));
+                    // with fragments: the newest round of each fragment up to the one it joined at
+                    float[] joinedModel =
+                            fragments == 1
+                                    ? globals.get("0:" + joined)
+                                    : TestJobs.wholeModel(second, 0, joined);
+                    assertThat(firstAfter.baseChecksum()).isEqualTo(FloatArrays.crc32(joinedModel));
                     expectedTokens += 120 - joined * SYNC_EVERY;
                 } else {
                     // an old replica goes on from step 60, with the tokens of the replicas it took

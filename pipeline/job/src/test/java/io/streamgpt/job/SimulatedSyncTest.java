@@ -137,4 +137,60 @@ class SimulatedSyncTest {
             job.cancel().get(60, TimeUnit.SECONDS);
         }
     }
+
+    /**
+     * F = 2, K = 4: a round every 2 steps, odd rounds carry the second half of the chunks, even
+     * ones the first. Every step stays in the local model (the merge is global + (local - sent)),
+     * so what a replica sends in round r is the initial model + r x 2 steps of its shift, and the
+     * whole model as of round R holds in each half the average of its newest round r_f <= R:
+     * initial + r_f x 2 x delta x 1.5.
+     */
+    @Test
+    void withTwoFragmentsEachHalfIsTheClosedFormOfItsNewestRound() throws Exception {
+        JobConfig config =
+                TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
+                        .withReplicas(
+                                r ->
+                                        r.with(ReplicaConfig.COUNT, 2)
+                                                .with(ReplicaConfig.MAX_STEPS, 10L)
+                                                .with(ReplicaConfig.SIMULATED_STEP_MS, 1L))
+                        .withSync(
+                                s ->
+                                        s.with(SyncConfig.EVERY, 4)
+                                                .with(SyncConfig.FRAGMENTS, 2)
+                                                .with(SyncConfig.TIMEOUT_MS, 30_000L))
+                        .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 4));
+        TestJobs.createTopics(config);
+        TestJobs.feed(config, text);
+        JobClient job = TestJobs.start(config, null, loop -> {});
+        try {
+            io.streamgpt.connectors.chunks.Fragments fragments =
+                    io.streamgpt.connectors.chunks.Fragments.of(
+                            2, initial.length, config.sync().chunkSize());
+            int secondHalfChunks = fragments.endChunk(1) - fragments.firstChunk(1);
+            long deadline = System.currentTimeMillis() + 120_000;
+            while (TestJobs.globalChunksOfRound(config, 5) < secondHalfChunks) { // round 5: odd
+                assertThat(System.currentTimeMillis()).as("round 5 in time").isLessThan(deadline);
+                Thread.sleep(200);
+            }
+            int half = fragments.firstValue(1, config.sync().chunkSize());
+            for (long round = 2; round <= 5; round++) {
+                float[] whole = TestJobs.wholeModel(config, 0, round);
+                long odd = round % 2 == 1 ? round : round - 1; // second half's newest round
+                long even = round % 2 == 0 ? round : round - 1; // first half's
+                for (int i = 0; i < whole.length; i++) {
+                    long newest = i < half ? even : odd;
+                    // r_f x K / F x delta x (N + 1) / 2 = r_f x 2 x 2^-12 x 1.5
+                    double shift = SimulatedStep.shiftAfter(newest, 2, 2);
+                    assertThat((double) whole[i])
+                            .as("as of round %d, parameter %d (round %d)", round, i, newest)
+                            .isCloseTo(
+                                    initial[i] + shift,
+                                    org.assertj.core.api.Assertions.within(1e-6));
+                }
+            }
+        } finally {
+            job.cancel().get(60, TimeUnit.SECONDS);
+        }
+    }
 }

@@ -204,6 +204,57 @@ public final class TestJobs {
         return complete;
     }
 
+    /**
+     * Whether {@code c} is the first chunk of its round's fragment (chunk 0 without fragments): one
+     * record per replica and round, for a test sink.
+     */
+    public static boolean headsItsRound(Contribution c, int fragments) {
+        io.streamgpt.connectors.chunks.Fragments f =
+                new io.streamgpt.connectors.chunks.Fragments(fragments, c.slice().count());
+        return c.chunk() == f.firstChunk(f.ofRound(c.round()));
+    }
+
+    /**
+     * The whole global model of {@code generation} as of {@code round} on the model topic: each
+     * chunk from the newest round up to {@code round} that carried it (with streamed fragments a
+     * round carries only some chunks), or null if some chunk never came.
+     */
+    public static float[] wholeModel(JobConfig config, int generation, long round) {
+        int chunkSize = config.sync().chunkSize();
+        Map<Integer, GlobalChunk> newest = new HashMap<>();
+        try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
+            for (ConsumerRecord<byte[], byte[]> record :
+                    reader.readAll(config.topics().model(), Duration.ofSeconds(60))) {
+                if (ModelChunkFormat.deserialize(record.value()) instanceof GlobalChunk chunk
+                        && chunk.version().generation() == generation
+                        && chunk.version().round() <= round) {
+                    newest.merge(
+                            chunk.chunk(),
+                            chunk,
+                            (a, b) -> a.version().round() >= b.version().round() ? a : b);
+                }
+            }
+        }
+        VectorAssembly whole = new VectorAssembly(PARAMETERS, chunkSize);
+        newest.values().forEach(c -> whole.add(c.slice()));
+        return whole.complete() ? whole.values() : null;
+    }
+
+    /** The global chunks of {@code round} on the model topic (redeliveries too). */
+    public static int globalChunksOfRound(JobConfig config, long round) {
+        int count = 0;
+        try (TopicReader reader = TopicReader.open(config.kafka().clientSettings())) {
+            for (ConsumerRecord<byte[], byte[]> record :
+                    reader.readAll(config.topics().model(), Duration.ofSeconds(60))) {
+                if (ModelChunkFormat.deserialize(record.value()) instanceof GlobalChunk chunk
+                        && chunk.version().round() == round) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+
     /** The first chunk of a contribution, as a test sink collects it. */
     public record Sent(
             int generation, long round, int replica, long step, long tokens, long baseChecksum) {

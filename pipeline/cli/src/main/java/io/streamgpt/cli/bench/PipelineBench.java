@@ -139,13 +139,33 @@ public final class PipelineBench implements Callable<Integer> {
                             + " this run, and report each one's validation loss.")
     List<PayloadEncoding> compareEncodings = List.of();
 
+    @Option(
+            names = "--compare-fragments",
+            split = ",",
+            description =
+                    "Also run the 2-replica job of the convergence comparison with each of these"
+                            + " --sync-fragments values (streamed fragments; each must divide"
+                            + " --sync-every), one after another in this run, and report each"
+                            + " one's validation loss.")
+    List<Integer> compareFragments = List.of();
+
     private PayloadEncoding encoding = PayloadEncoding.FP32;
+    private int fragments = 1;
 
     @Override
     public Integer call() throws Exception {
         if (steps < 100 || syncRounds < 2 || compareSteps < 0) {
             throw new IllegalArgumentException(
                     "--steps must be >= 100, --sync-rounds >= 2, --compare-steps >= 0");
+        }
+        for (int f : compareFragments) {
+            if (f < 1 || syncEvery % f != 0) {
+                throw new IllegalArgumentException(
+                        "--compare-fragments must divide --sync-every ("
+                                + syncEvery
+                                + "), got "
+                                + f);
+            }
         }
         TorchRuntime.configure(threads);
         Path corpusFile = Paths.shakespeare();
@@ -266,6 +286,29 @@ public final class PipelineBench implements Callable<Integer> {
                     entry.put("tokens", last.tokens());
                     entry.put(
                             "minus_fp32_job_above",
+                            thousandths(last.valLoss() - lastTwo.valLoss()));
+                    entry.put("load_1m", SyncBench.loadAverage());
+                }
+                var byFragments = result.putObject("two_replicas_val_loss_by_fragments");
+                for (int f : compareFragments) {
+                    log.println("convergence: 2 replicas, --sync-fragments " + f + " ...");
+                    fragments = f;
+                    List<Reports.LossRecord> curve =
+                            lossCurve(
+                                    kafka,
+                                    vocabulary,
+                                    cpu,
+                                    corpusFile,
+                                    2,
+                                    compareSteps / 2,
+                                    every / 2);
+                    fragments = 1;
+                    Reports.LossRecord last = curve.get(curve.size() - 1);
+                    var entry = byFragments.putObject(String.valueOf(f));
+                    entry.put("val_loss", last.valLoss());
+                    entry.put("tokens", last.tokens());
+                    entry.put(
+                            "minus_one_fragment_job_above",
                             thousandths(last.valLoss() - lastTwo.valLoss()));
                     entry.put("load_1m", SyncBench.loadAverage());
                 }
@@ -627,6 +670,7 @@ public final class PipelineBench implements Callable<Integer> {
                 .withSync(
                         s ->
                                 s.with(SyncConfig.EVERY, syncEvery)
+                                        .with(SyncConfig.FRAGMENTS, fragments)
                                         .with(SyncConfig.MODE, mode)
                                         .with(SyncConfig.OUTER_OPTIMIZER, outerOptimizer)
                                         .with(SyncConfig.ENCODING, encoding)

@@ -2,6 +2,7 @@ package io.streamgpt.cli.bench;
 
 import io.streamgpt.cli.Paths;
 import io.streamgpt.cli.stream.LocalStack;
+import io.streamgpt.connectors.chunks.Fragments;
 import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
 import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.client.ModelTopicReader;
@@ -61,6 +62,13 @@ import java.util.function.UnaryOperator;
  *   round_ms_p50, round_ms_p99: from sending a round to adopting its global model, all replicas
  *   bytes_sent/received_per_round_per_replica: serialized chunk bytes (ModelChunkFormat)
  * </pre>
+ *
+ * With {@code --fragments F > 1} (streamed fragments, {@code --sync-fragments}) a round is a
+ * fragment round, every K / F steps, carrying about 1 / F of the vector; rounds are counted and
+ * timed as such. The merge keeps every local step (global + (local - sent)), so in SYNC mode what a
+ * replica sends in round r is its initial model shifted by r x K / F steps, and each fragment of
+ * the final global model is checked against the closed form of its own newest round r_f: initial +
+ * r_f x (K / F) x delta x (N + 1) / 2.
  */
 @Command(
         name = "sync",
@@ -95,6 +103,15 @@ public final class SyncBench implements Callable<Integer> {
                     "Sync schemes: sync (SYNC, fp32), overlap (OVERLAP, fp32), bf16 and int8"
                             + " (SYNC, compressed deltas). Default: ${DEFAULT-VALUE}.")
     List<String> schemes;
+
+    @Option(
+            names = "--fragments",
+            split = ",",
+            defaultValue = "1",
+            description =
+                    "Streamed fragment counts F (--sync-fragments) per scheme; F > 1 only with the"
+                            + " fp32 schemes sync and overlap. Default: ${DEFAULT-VALUE}.")
+    List<Integer> fragmentCounts;
 
     @Option(
             names = "--simulated-step-ms",
@@ -148,6 +165,12 @@ public final class SyncBench implements Callable<Integer> {
         for (String scheme : schemes) {
             scheme(scheme); // unknown names fail before anything starts
         }
+        for (int f : fragmentCounts) {
+            if (f < 1 || syncEvery % f != 0) {
+                throw new IllegalArgumentException(
+                        "--fragments must divide --sync-every (" + syncEvery + "), got " + f);
+            }
+        }
         TorchRuntime.configure(1);
         PrintWriter log = spec.commandLine().getErr();
         ObjectMapper json = new ObjectMapper();
@@ -163,22 +186,43 @@ public final class SyncBench implements Callable<Integer> {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
             float[] initial = null;
             for (String scheme : schemes) {
-                for (int n : replicaCounts) {
-                    JobConfig config = config(kafka, n).withSync(scheme(scheme));
-                    if (initial == null) {
-                        try (Gpt model =
-                                Gpt.create(
-                                        config.model(), config.training().seed(), Device.cpu())) {
-                            initial = model.parameterValues();
-                            result.put("parameters", initial.length);
-                        }
+                for (int fragments : fragmentCounts) {
+                    if (fragments > 1 && (scheme.equals("bf16") || scheme.equals("int8"))) {
+                        log.println(
+                                "bench sync: "
+                                        + scheme
+                                        + " with "
+                                        + fragments
+                                        + " fragments skipped: fragments are FP32 only");
+                        continue;
                     }
-                    log.println("bench sync: " + scheme + ", " + n + " replicas ...");
-                    ObjectNode run = runs.addObject();
-                    run.put("scheme", scheme);
-                    run.put("replicas", n);
-                    measure(config, initial, run);
-                    log.println("  " + run);
+                    for (int n : replicaCounts) {
+                        JobConfig config = config(kafka, n, fragments).withSync(scheme(scheme));
+                        if (initial == null) {
+                            try (Gpt model =
+                                    Gpt.create(
+                                            config.model(),
+                                            config.training().seed(),
+                                            Device.cpu())) {
+                                initial = model.parameterValues();
+                                result.put("parameters", initial.length);
+                            }
+                        }
+                        log.println(
+                                "bench sync: "
+                                        + scheme
+                                        + ", "
+                                        + fragments
+                                        + " fragment(s), "
+                                        + n
+                                        + " replicas ...");
+                        ObjectNode run = runs.addObject();
+                        run.put("scheme", scheme);
+                        run.put("fragments", fragments);
+                        run.put("replicas", n);
+                        measure(config, initial, run);
+                        log.println("  " + run);
+                    }
                 }
             }
         }
@@ -205,9 +249,10 @@ public final class SyncBench implements Callable<Integer> {
         };
     }
 
-    private JobConfig config(EmbeddedKafka kafka, int replicas) {
+    private JobConfig config(EmbeddedKafka kafka, int replicas, int fragments) {
         String prefix = "sync-" + UUID.randomUUID().toString().substring(0, 8);
-        long maxSteps = (long) (warmupRounds + rounds + 1) * syncEvery;
+        // with fragments a round every K / F steps
+        long maxSteps = (long) (warmupRounds + rounds + 1) * (syncEvery / fragments);
         return JobConfig.parse(Map.of(ModelPreset.PARAM.name(), preset))
                 .withKafka(k -> k.with(KafkaConfig.BOOTSTRAP_SERVERS, kafka.bootstrapServers()))
                 .withTopics(t -> TopicsConfig.prefixed(prefix))
@@ -219,6 +264,7 @@ public final class SyncBench implements Callable<Integer> {
                 .withSync(
                         s ->
                                 s.with(SyncConfig.EVERY, syncEvery)
+                                        .with(SyncConfig.FRAGMENTS, fragments)
                                         .with(SyncConfig.TIMEOUT_MS, 60_000L)
                                         .with(SyncConfig.CHUNK_SIZE, chunkSize)
                                         .with(SyncConfig.AVERAGER_PARALLELISM, averagerParallelism)
@@ -294,7 +340,9 @@ public final class SyncBench implements Callable<Integer> {
             ObjectNode run)
             throws InterruptedException {
         int n = config.replicas().count();
-        long lastRound = config.replicas().maxSteps() / syncEvery;
+        int stepsPerRound = config.sync().stepsPerRound();
+        int fragmentCount = config.sync().fragments();
+        long lastRound = config.replicas().maxSteps() / stepsPerRound;
         awaitRounds(metrics, n, lastRound);
         ModelTopicReader.Newest newest =
                 ModelTopicReader.newest(
@@ -302,11 +350,20 @@ public final class SyncBench implements Callable<Integer> {
                         config.topics().model(),
                         ModelLoopAuthenticator.fromSecret(config.topics().modelSecret()),
                         initial.length,
+                        fragmentCount,
                         Duration.ofSeconds(60));
-        double shift = SimulatedStep.shiftAfter(newest.version().round(), syncEvery, n);
+        double shift = SimulatedStep.shiftAfter(newest.version().round(), stepsPerRound, n);
+        Fragments fragments = Fragments.of(fragmentCount, initial.length, chunkSize);
         double worst = 0;
-        for (int i = 0; i < initial.length; i++) {
-            worst = Math.max(worst, Math.abs(newest.parameters()[i] - (initial[i] + shift)));
+        for (int f = 0; f < fragmentCount; f++) {
+            // the fragment's newest round: the largest r <= lastRound with r mod F = f
+            long newestOfF = lastRound - Math.floorMod(lastRound - f, fragmentCount);
+            double shiftOfF = SimulatedStep.shiftAfter(newestOfF, stepsPerRound, n);
+            for (int i = fragments.firstValue(f, chunkSize);
+                    i < fragments.endValue(f, chunkSize, initial.length);
+                    i++) {
+                worst = Math.max(worst, Math.abs(newest.parameters()[i] - (initial[i] + shiftOfF)));
+            }
         }
         run.put("checked_round", newest.version().round());
         run.put("checked_shift", shift);

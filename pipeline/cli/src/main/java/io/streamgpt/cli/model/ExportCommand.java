@@ -69,7 +69,10 @@ public final class ExportCommand implements Callable<Integer> {
                                             TopicsConfig.MODEL,
                                             TopicsConfig.MODEL_SECRET,
                                             TopicsConfig.METADATA,
-                                            TopicsConfig.LOSSES))));
+                                            TopicsConfig.LOSSES)),
+                            new JobConfig.Section(
+                                    "Synchronisation",
+                                    List.of(io.streamgpt.job.config.SyncConfig.FRAGMENTS))));
         }
     }
 
@@ -175,6 +178,7 @@ public final class ExportCommand implements Callable<Integer> {
                             modelTopic,
                             verifier,
                             Math.toIntExact(expected),
+                            ParamOptions.value(spec, io.streamgpt.job.config.SyncConfig.FRAGMENTS),
                             Duration.ofSeconds(timeoutSeconds));
         } catch (IllegalStateException e) {
             spec.commandLine().getErr().println("streamgpt: " + e.getMessage());

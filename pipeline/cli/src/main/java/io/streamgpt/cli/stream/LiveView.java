@@ -48,8 +48,10 @@ public final class LiveView implements AutoCloseable {
         if (config.replicas().maxSteps() == 0) {
             return 0;
         }
-        long lastRound =
-                config.replicas().maxSteps() / config.sync().every() * config.sync().every();
+        long lastRound = // with streamed fragments a round every K / F steps
+                config.replicas().maxSteps()
+                        / config.sync().stepsPerRound()
+                        * config.sync().stepsPerRound();
         return Math.max(
                 1, lastRound / config.evaluation().interval() * config.evaluation().interval());
     }

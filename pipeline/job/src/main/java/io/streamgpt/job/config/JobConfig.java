@@ -87,6 +87,14 @@ public record JobConfig(
         if (input.stride() > model.blockSize() + 1) {
             errors.add("stride must be in [1, block-size + 1], got " + input.stride());
         }
+        long chunks = sync.chunkCount(io.streamgpt.model.ParameterLayout.of(model).size());
+        if (sync.fragments() > chunks) {
+            errors.add(
+                    "sync-fragments must not exceed the model's "
+                            + chunks
+                            + " chunks, got "
+                            + sync.fragments());
+        }
         Params.require("job config", errors);
     }
 

@@ -31,6 +31,9 @@ import java.util.List;
  * @param outlierFactor the divergence guard rejects a contribution this many times farther from the
  *     previous global model than the others' median ({@code DivergenceGuard}); 0 is off (non-finite
  *     contributions are always rejected)
+ * @param fragments F, streamed fragments (Streaming DiLoCo): 1 sends the whole vector every K
+ *     steps; F > 1 runs a round every K / F steps that carries one fragment of the chunks ({@code
+ *     Fragments}), so each fragment is synchronised every K steps, staggered by K / F
  */
 public record SyncConfig(
         int every,
@@ -43,7 +46,8 @@ public record SyncConfig(
         int averagerParallelism,
         int modelSourceParallelism,
         PayloadEncoding encoding,
-        double outlierFactor)
+        double outlierFactor,
+        int fragments)
         implements Serializable {
 
     /** Whether a replica waits for each round's average. */
@@ -123,6 +127,18 @@ public record SyncConfig(
                             10.0)
                     .mustBe(f -> f == 0 || f > 1, "0 or > 1");
 
+    public static final Param<Integer> FRAGMENTS =
+            Param.ofInt(
+                            "sync-fragments",
+                            "Streamed fragments (F): 1 sends the whole model every sync-every"
+                                    + " steps; F > 1 sends one of F contiguous ranges of chunks"
+                                    + " every sync-every / F steps, round r fragment r mod F, and"
+                                    + " merges it on arrival (SYNC waits only if the previous"
+                                    + " fragment is still out when the next is due). Must divide"
+                                    + " sync-every and not exceed the model's chunks; FP32 only.",
+                            1)
+                    .atLeast(1);
+
     public static final List<Param<?>> PARAMS =
             List.of(
                     EVERY,
@@ -135,7 +151,8 @@ public record SyncConfig(
                     AVERAGER_PARALLELISM,
                     MODEL_SOURCE_PARALLELISM,
                     ENCODING,
-                    OUTLIER_FACTOR);
+                    OUTLIER_FACTOR,
+                    FRAGMENTS);
 
     public SyncConfig {
         Params.require(
@@ -152,7 +169,29 @@ public record SyncConfig(
                         averagerParallelism,
                         modelSourceParallelism,
                         encoding,
-                        outlierFactor));
+                        outlierFactor,
+                        fragments));
+        if (every % fragments != 0) {
+            Params.require(
+                    "sync config",
+                    List.of(
+                            "sync-fragments ("
+                                    + fragments
+                                    + ") must divide sync-every ("
+                                    + every
+                                    + ")"));
+        }
+        if (fragments > 1 && encoding != PayloadEncoding.FP32) {
+            // a compressed delta's base would be its fragment's previous round: not built yet
+            Params.require(
+                    "sync config",
+                    List.of("sync-fragments > 1 needs sync-encoding FP32, got " + encoding));
+        }
+    }
+
+    /** Local steps between rounds: K / F (K without fragments). */
+    public int stepsPerRound() {
+        return every / fragments;
     }
 
     public static SyncConfig defaults() {

@@ -133,7 +133,13 @@ public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow,
         random = new Random(training.seed() + 1);
         globalRounds =
                 new GlobalRounds(
-                        (int) model.parameterCount(), spec.chunkSize(), generation, 0, true);
+                        (int) model.parameterCount(),
+                        spec.chunkSize(),
+                        spec.fragments(),
+                        generation,
+                        0,
+                        true,
+                        null);
         lastEvalBucket = -1;
         lastSampleBucket = 0;
         var metrics = getRuntimeContext().getMetricGroup();
@@ -153,7 +159,7 @@ public final class Evaluator extends CoProcessFunction<GlobalChunk, TokenWindow,
 
     @Override
     public void processElement1(GlobalChunk chunk, Context ctx, Collector<TopicRecord> out) {
-        GlobalRounds.Round complete = globalRounds.offer(chunk);
+        GlobalRounds.Round complete = globalRounds.offerWhole(chunk);
         if (complete != null) {
             modelVersion = complete.round();
             report(complete, out);

@@ -244,6 +244,8 @@ public final class TrainingReplica
                     replica,
                     restored.size());
         }
+        boolean restoring = !restored.isEmpty();
+        boolean joining = !restoring && restoredGlobal != null;
         if (!restored.isEmpty()) {
             ReplicaSnapshot s = ReplicaSnapshot.merge(restored);
             restore(s);
@@ -259,13 +261,21 @@ public final class TrainingReplica
         sgd =
                 new LocalSgd(
                         sync, replica, generation, adoptedRound, awaitingRound, model.parameters());
+        boolean fresh = !restoring && !joining;
         globalRounds =
                 new GlobalRounds(
                         (int) model.parameterCount(),
                         sync.chunkSize(),
+                        sync.fragments(),
                         generation,
                         adoptedRound,
-                        false);
+                        false,
+                        // with fragments: the whole model that fragment rounds update, for what
+                        // reads it (replica 0's copy for rescales, prequential scoring); others
+                        // merge fragments without one
+                        global != null
+                                ? global.parameters()
+                                : fresh && prequential != null ? model.parameters() : null);
         registerMetrics(
                 getRuntimeContext().getMetricGroup().addGroup("replica", String.valueOf(replica)));
         LOG.info(
@@ -293,7 +303,7 @@ public final class TrainingReplica
      */
     private long join(ReplicaSnapshot.Global g) {
         model.setParameters(g.parameters());
-        globalStep = g.round() * sync.every();
+        globalStep = g.round() * sync.stepsPerRound();
         LOG.info(
                 "replica {} joins at round {} (step {}) from the global model",
                 replica,
@@ -422,7 +432,11 @@ public final class TrainingReplica
         poisonIfTold();
         if (sgd.roundEndsAt(globalStep)) {
             lineage.contributed(
-                    generation, globalStep / sync.every(), globalStep, replica, tokensConsumed);
+                    generation,
+                    globalStep / sync.stepsPerRound(),
+                    globalStep,
+                    replica,
+                    tokensConsumed);
             emit(
                     sgd.contribute(
                             globalStep,
@@ -511,7 +525,7 @@ public final class TrainingReplica
         if (complete != null) {
             long round = complete.round();
             resetMomentsIfDiverged();
-            if (prequential != null) {
+            if (prequential != null && complete.parameters() != null) {
                 PrequentialScorer.Score score =
                         prequential.adopt(
                                 complete.version().generation(),
@@ -524,12 +538,11 @@ public final class TrainingReplica
                 }
             }
             long timedBefore = sgd.roundsTimed();
-            model.setParameters(
-                    sgd.adopt(round, complete.parameters(), model::parameters, System.nanoTime()));
+            model.setParameters(sgd.adopt(complete, model::parameters, System.nanoTime()));
             if (sgd.roundsTimed() > timedBefore) {
                 roundLatency.update(sgd.lastLatencyMs());
             }
-            if (replica == 0) {
+            if (replica == 0 && complete.parameters() != null) {
                 global = new ReplicaSnapshot.Global(round, complete.parameters());
             }
             globalStep = sgd.stepAfterAdopting(round, globalStep);
@@ -540,6 +553,7 @@ public final class TrainingReplica
             for (long ms : published.freshnessMs()) {
                 freshness.update(ms);
             }
+            emit(sgd.release(System.nanoTime()), out); // fragments: the round that waited on it
         }
     }
 }

@@ -161,7 +161,9 @@ public final class PromptResponder
     @Override
     public void open(OpenContext context) {
         host = spec.host();
-        globalRounds = new GlobalRounds(spec.parameters(), spec.chunkSize(), 0, 0, true);
+        globalRounds =
+                new GlobalRounds(
+                        spec.parameters(), spec.chunkSize(), spec.fragments(), 0, 0, true, null);
         queue = new ArrayDeque<>();
         if (restoredQueue != null) {
             queue.addAll(restoredQueue);
@@ -252,7 +254,7 @@ public final class PromptResponder
 
     @Override
     public void processElement2(GlobalChunk chunk, Context ctx, Collector<TopicRecord> out) {
-        GlobalRounds.Round complete = globalRounds.offer(chunk);
+        GlobalRounds.Round complete = globalRounds.offerWhole(chunk);
         if (complete != null) {
             newerModel = complete;
             if (current == null) {

@@ -216,10 +216,20 @@ public final class ParameterAverager
         sum.chunkCount = chunk.slice().count();
         sum.sum = new float[chunk.valueCount()];
         sum.contributors = new long[(replicas + 63) / 64];
-        sum.losses = new float[chunk.chunk() == 0 ? replicas : 0];
+        sum.losses = new float[carriesLosses(chunk.slice()) ? replicas : 0];
         Arrays.fill(sum.losses, Float.NaN);
         sum.deadline = now + sync.timeoutMs();
         return sum;
+    }
+
+    /**
+     * Whether this chunk's global chunks carry the replicas' losses: chunk 0, or with fragments the
+     * first chunk of each fragment, so that every round has them.
+     */
+    private boolean carriesLosses(Slice slice) {
+        int fragments = Math.min(sync.fragments(), slice.count());
+        return new io.streamgpt.connectors.chunks.Fragments(fragments, slice.count())
+                .isFirstChunk(slice.index());
     }
 
     /**

@@ -109,6 +109,26 @@ class JobConfigTest {
     }
 
     @Test
+    void streamedFragmentsMustDivideKFitTheModelsChunksAndSendFloat32() {
+        assertThat(JobConfig.parse(Map.of("sync-fragments", "5")).sync().stepsPerRound())
+                .as("K = 10 in 5 fragments: a round every 2 steps")
+                .isEqualTo(2);
+        assertThatThrownBy(() -> JobConfig.parse(Map.of("sync-fragments", "3")))
+                .hasMessageContaining("sync-fragments (3) must divide sync-every (10)");
+        assertThatThrownBy(
+                        () ->
+                                JobConfig.parse(
+                                        Map.of("sync-fragments", "10", "chunk-size", "200000")))
+                .as("the cpu preset's ~0.8M parameters are 5 chunks of 200,000")
+                .hasMessageContaining("sync-fragments must not exceed the model's");
+        assertThatThrownBy(
+                        () ->
+                                JobConfig.parse(
+                                        Map.of("sync-fragments", "2", "sync-encoding", "BF16")))
+                .hasMessageContaining("sync-fragments > 1 needs sync-encoding FP32, got BF16");
+    }
+
+    @Test
     void everySectionRecordHasOneSettingPerComponentInOrder() {
         List<Class<? extends Record>> records =
                 List.of(

@@ -4,6 +4,7 @@ import io.streamgpt.connectors.chunks.Contribution;
 import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.FloatArrays;
 
 import org.junit.jupiter.api.Test;
@@ -102,5 +103,92 @@ class LocalSgdTest {
         Contribution[] again = sgd.resend(8, 100, 0.5f, new float[] {1f}, 0);
         assertThat(again[0].round()).isEqualTo(4);
         assertThat(again[0].generation()).isEqualTo(1);
+    }
+
+    /** K = 4 in F = 2 fragments, chunks of 1 value: fragment 0 = values 0-1, fragment 1 = 2-3. */
+    private static SyncConfig fragments(SyncConfig.Mode mode) {
+        return SyncConfig.defaults()
+                .with(SyncConfig.EVERY, 4)
+                .with(SyncConfig.MODE, mode)
+                .with(SyncConfig.CHUNK_SIZE, 1)
+                .with(SyncConfig.FRAGMENTS, 2);
+    }
+
+    /**
+     * Round {@code round}'s fragment of 2 values from value {@code first}, as a replica gets it.
+     */
+    private static GlobalRounds.Round fragmentRound(long round, int first, float... values) {
+        return new GlobalRounds.Round(
+                new RoundId(0, round), null, null, (int) (round % 2), first, values);
+    }
+
+    @Test
+    void withTwoFragmentsASyncReplicaSendsHalfEveryKOver2StepsAndWaitsOnlyWhenTheNextHalfIsDue() {
+        LocalSgd sgd = new LocalSgd(fragments(SyncConfig.Mode.SYNC), 0, 0, 0, -1, new float[4]);
+        assertThat(sgd.roundEndsAt(1)).isFalse();
+        assertThat(sgd.roundEndsAt(2)).isTrue(); // K / F = 2 steps per round
+        // step 2 ends round 1 = fragment 1 mod 2 = 1: values 2 and 3 only
+        Contribution[] round1 = sgd.contribute(2, 0, 1f, new float[] {1f, 2f, 3f, 4f}, 0);
+        assertThat(round1).extracting(c -> c.chunk()).containsExactly(2, 3);
+        assertThat(round1).extracting(c -> c.round()).containsOnly(1L);
+        assertThat(round1[0].slice().values()).containsExactly(3f);
+        assertThat(sgd.waiting()).as("it trains on while round 1 is out").isFalse();
+
+        // step 4 ends round 2 (fragment 0) while round 1 is still out: held back, the replica waits
+        assertThat(sgd.contribute(4, 0, 1f, new float[] {5f, 6f, 7f, 8f}, 1_000_000)).isEmpty();
+        assertThat(sgd.waiting()).isTrue();
+
+        // round 1 arrives, (30, 40) for values 2-3; it sent (3, 4) and is at (7, 8) now:
+        // next[2..3] = global + (local - sent) = (30 + 7 - 3, 40 + 8 - 4); the rest stays local
+        float[] next =
+                sgd.adopt(
+                        fragmentRound(1, 2, 30f, 40f),
+                        () -> new float[] {5f, 6f, 7f, 8f},
+                        3_000_000);
+        assertThat(next).containsExactly(5f, 6f, 34f, 44f);
+        assertThat(sgd.lastLatencyMs()).isEqualTo(3); // sent at 0, adopted at 3 ms
+        Contribution[] round2 = sgd.release(3_000_000);
+        assertThat(round2).extracting(c -> c.chunk()).containsExactly(0, 1);
+        assertThat(round2).extracting(c -> c.round()).containsOnly(2L);
+        assertThat(round2[1].slice().values()).containsExactly(6f);
+        assertThat(sgd.waiting()).isFalse();
+        assertThat(sgd.waitedMs())
+                .as("from round 2 due (1 ms) to round 1 adopted (3 ms)")
+                .isEqualTo(2.0);
+        assertThat(sgd.release(4_000_000)).as("nothing else held back").isEmpty();
+    }
+
+    @Test
+    void withTwoFragmentsAnOverlapReplicaMergesOnlyTheFragmentKeepingItsProgressSinceSending() {
+        LocalSgd sgd = new LocalSgd(fragments(SyncConfig.Mode.OVERLAP), 0, 0, 0, -1, new float[4]);
+        sgd.contribute(2, 0, 1f, new float[] {1f, 2f, 3f, 4f}, 0); // round 1 sent (3, 4)
+        assertThat(sgd.contribute(4, 0, 1f, new float[] {2f, 2f, 5f, 5f}, 0))
+                .as("OVERLAP never holds a round back")
+                .hasSize(2);
+        // local is now (2, 2, 5, 5); round 1 = (30, 40) for values 2-3:
+        // next[2..3] = global + (local - sent) = (30 + 5 - 3, 40 + 5 - 4); next[0..1] = local
+        float[] next =
+                sgd.adopt(fragmentRound(1, 2, 30f, 40f), () -> new float[] {2f, 2f, 5f, 5f}, 0);
+        assertThat(next).containsExactly(2f, 2f, 32f, 41f);
+        assertThat(sgd.waitedMs()).isZero();
+    }
+
+    @Test
+    void withTwoFragmentsARestoredReplicaResendsTheRoundInFlightAndTheOneThatWaitedOnIt() {
+        // the snapshot: step 4, round 1 in flight, round 2 due and held back
+        LocalSgd sgd = new LocalSgd(fragments(SyncConfig.Mode.SYNC), 0, 1, 0, 1, new float[4]);
+        Contribution[] again = sgd.resend(4, 0, 1f, new float[] {5f, 6f, 7f, 8f}, 0);
+        assertThat(again).extracting(c -> c.chunk()).containsExactly(2, 3); // round 1's fragment
+        assertThat(again[0].version()).isEqualTo(new RoundId(1, 1)); // the new generation
+        assertThat(sgd.waiting()).isTrue();
+        sgd.adopt(fragmentRound(1, 2, 30f, 40f), () -> new float[] {5f, 6f, 7f, 8f}, 0);
+        assertThat(sgd.release(0)).extracting(c -> c.round()).containsOnly(2L).hasSize(2);
+    }
+
+    @Test
+    void oneFragmentIsTodaysSchedule() {
+        SyncConfig one = sync(SyncConfig.Mode.SYNC).with(SyncConfig.FRAGMENTS, 1);
+        assertThat(one).isEqualTo(sync(SyncConfig.Mode.SYNC)); // the default
+        assertThat(one.stepsPerRound()).isEqualTo(2);
     }
 }

@@ -100,4 +100,71 @@ class GlobalRoundsTest {
         assertThat(rounds.offer(global(5, 1, 1, 2, 9f)).version()).isEqualTo(new RoundId(5, 1));
         assertThat(rounds.generation()).isEqualTo(5);
     }
+
+    /** 4 values in chunks of 1, F = 2: round r carries chunks 0-1 (r even) or 2-3 (r odd). */
+    private static GlobalRounds fragmentReader(boolean follower, float[] start) {
+        return new GlobalRounds(4, 1, 2, 0, 0, follower, start);
+    }
+
+    @Test
+    void withTwoFragmentsAReplicaRoundCompletesWithItsHalfAndUpdatesTheWholeModel() {
+        GlobalRounds rounds = fragmentReader(false, new float[] {1f, 2f, 3f, 4f});
+        assertThat(rounds.offer(global(0, 1, 0, 4, 9f)))
+                .as("chunk 0 is fragment 0's; round 1 carries fragment 1")
+                .isNull();
+        assertThat(rounds.rejections().count(Reason.LAYOUT)).isEqualTo(1);
+        assertThat(rounds.offer(global(0, 1, 2, 4, 30f))).isNull();
+        GlobalRounds.Round round = rounds.offer(global(0, 1, 3, 4, 40f));
+        assertThat(round.fragment()).isEqualTo(1);
+        assertThat(round.firstValue()).isEqualTo(2);
+        assertThat(round.values()).containsExactly(30f, 40f);
+        assertThat(round.head().chunk()).as("the fragment's first chunk").isEqualTo(2);
+        // the start model with fragment 1 from round 1
+        assertThat(round.parameters()).containsExactly(1f, 2f, 30f, 40f);
+    }
+
+    @Test
+    void withTwoFragmentsAFollowerHasAWholeModelOnceBothWereSeenThenOneVersionPerRound() {
+        GlobalRounds rounds = fragmentReader(true, null);
+        rounds.offer(global(0, 1, 2, 4, 30f));
+        assertThat(rounds.offerWhole(global(0, 1, 3, 4, 40f)))
+                .as("fragment 0 not seen yet")
+                .isNull();
+        rounds.offer(global(0, 2, 0, 4, 10f));
+        GlobalRounds.Round two = rounds.offerWhole(global(0, 2, 1, 4, 20f));
+        assertThat(two.round()).isEqualTo(2);
+        assertThat(two.parameters()).containsExactly(10f, 20f, 30f, 40f);
+        rounds.offer(global(0, 3, 2, 4, 31f));
+        GlobalRounds.Round three = rounds.offerWhole(global(0, 3, 3, 4, 41f));
+        assertThat(three.parameters()).containsExactly(10f, 20f, 31f, 41f);
+        assertThat(two.parameters())
+                .as("an earlier version is not changed")
+                .containsExactly(10f, 20f, 30f, 40f);
+    }
+
+    @Test
+    void withTwoFragmentsARoundOfOneFragmentIsNotStaleBecauseANewerOneOfTheOtherCompleted() {
+        GlobalRounds rounds = fragmentReader(false, new float[4]);
+        rounds.offer(global(0, 2, 0, 4, 10f)); // round 2 (fragment 0) half there
+        rounds.offer(global(0, 3, 2, 4, 31f));
+        assertThat(rounds.offer(global(0, 3, 3, 4, 41f)).round()).isEqualTo(3); // round 3 first
+        GlobalRounds.Round two = rounds.offer(global(0, 2, 1, 4, 20f));
+        assertThat(two.round()).as("still adopted: another fragment").isEqualTo(2);
+        assertThat(two.parameters()).containsExactly(10f, 20f, 31f, 41f);
+        assertThat(rounds.offer(global(0, 1, 2, 4, 99f)))
+                .as("older than fragment 1's newest, round 3")
+                .isNull();
+        assertThat(rounds.ignored()).isEqualTo(1);
+    }
+
+    @Test
+    void withTwoFragmentsTwiceAsManyHalfRoundsAreAssembledAtOnce() {
+        GlobalRounds rounds = fragmentReader(false, null);
+        for (long round = 1; round <= 20; round += 2) { // 10 odd rounds, each missing chunk 3
+            rounds.offer(global(0, round, 2, 4, 1f));
+        }
+        // 2 x 4 half rounds = the memory of 4 whole ones; rounds 17 and 19 found no place
+        assertThat(rounds.roundsInFlight()).isEqualTo(2 * MAX_ROUNDS_IN_FLIGHT);
+        assertThat(rounds.rejections().count(Reason.TOO_MANY_ROUNDS)).isEqualTo(2);
+    }
 }

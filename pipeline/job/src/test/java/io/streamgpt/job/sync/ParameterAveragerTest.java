@@ -9,6 +9,7 @@ import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
 import io.streamgpt.job.TestConfigs;
 import io.streamgpt.job.config.JobConfig;
+import io.streamgpt.job.config.SyncConfig;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
@@ -191,6 +192,49 @@ class ParameterAveragerTest {
             assertThat(out.get(0).contributors()).isEqualTo(3);
             assertThat(out.get(1).contributors()).isEqualTo(2);
             assertThat(out.get(1).slice().values()).containsExactly(3.5f, 4.5f);
+        }
+    }
+
+    /** Replica {@code replica}'s contribution to chunk {@code chunk} of 4, at step round x 10. */
+    private static Contribution chunkOf4(long round, int chunk, int replica, float loss, float v) {
+        return new Contribution(
+                new RoundId(0, round),
+                replica,
+                new Progress(round * 10, 100, loss),
+                0L,
+                new Slice(chunk, 4, new float[] {v}));
+    }
+
+    @Test
+    void withTwoFragmentsEachFragmentsFirstChunkCarriesTheLossesAndAChunkOnlySeesItsRounds()
+            throws Exception {
+        // 4 chunks in F = 2 fragments: chunks 0-1 in even rounds, 2-3 in odd ones
+        JobConfig config =
+                TestConfigs.averagerOnly(2, OuterOptimizer.AVERAGE, 10_000)
+                        .withSync(
+                                s ->
+                                        s.with(SyncConfig.EVERY, 2)
+                                                .with(SyncConfig.CHUNK_SIZE, 2)
+                                                .with(SyncConfig.FRAGMENTS, 2));
+        try (var h = harness(config)) {
+            // round 1, fragment 1: chunks 2 and 3; losses 1 and 3
+            h.processElement(chunkOf4(1, 2, 0, 1f, 2f), 0);
+            h.processElement(chunkOf4(1, 3, 0, 1f, 4f), 0);
+            h.processElement(chunkOf4(1, 2, 1, 3f, 6f), 0);
+            h.processElement(chunkOf4(1, 3, 1, 3f, 8f), 0);
+            // round 3, fragment 1 again: chunk 2 averages (10 + 20) / 2
+            h.processElement(chunkOf4(3, 2, 0, 1f, 10f), 0);
+            h.processElement(chunkOf4(3, 2, 1, 1f, 20f), 0);
+            h.processElement(chunkOf4(1, 2, 1, 3f, 6f), 0); // a redelivered round-1 chunk: late
+            List<GlobalChunk> out = h.extractOutputValues();
+            assertThat(out).extracting(g -> g.slice().index()).containsExactly(2, 3, 2);
+            assertThat(out.get(0).slice().values()).containsExactly(4f); // (2 + 6) / 2
+            assertThat(out.get(1).slice().values()).containsExactly(6f); // (4 + 8) / 2
+            assertThat(out.get(2).slice().values()).containsExactly(15f);
+            assertThat(out.get(0).replicaLosses())
+                    .as("chunk 2 heads fragment 1")
+                    .containsExactly(1f, 3f);
+            assertThat(out.get(1).replicaLosses()).isEmpty();
         }
     }
 }
