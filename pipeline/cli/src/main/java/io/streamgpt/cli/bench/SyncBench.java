@@ -82,11 +82,14 @@ public final class SyncBench implements Callable<Integer> {
 
     @Option(
             names = "--preset",
+            split = ",",
             defaultValue = "reference",
             description =
-                    "Model preset whose parameter vector is synchronised. Default:"
+                    "Model presets whose parameter vectors are synchronised; with two or more"
+                            + " (e.g. cpu,reference) and two or more replica counts the JSON"
+                            + " adds the cost model fitted to the plain SYNC rounds. Default:"
                             + " ${DEFAULT-VALUE}.")
-    String preset;
+    List<String> presets;
 
     @Option(
             names = "--replicas",
@@ -175,7 +178,7 @@ public final class SyncBench implements Callable<Integer> {
         PrintWriter log = spec.commandLine().getErr();
         ObjectMapper json = new ObjectMapper();
         ObjectNode result = json.createObjectNode();
-        result.put("preset", preset);
+        presets.forEach(result.putArray("presets")::add);
         result.put("simulated_step_ms", stepMs);
         result.put("sync_every", syncEvery);
         result.put("measured_rounds", rounds);
@@ -184,50 +187,90 @@ public final class SyncBench implements Callable<Integer> {
         result.put("cores", Runtime.getRuntime().availableProcessors());
         ArrayNode runs = result.putArray("runs");
         try (EmbeddedKafka kafka = EmbeddedKafka.start(0, null)) {
-            float[] initial = null;
-            for (String scheme : schemes) {
-                for (int fragments : fragmentCounts) {
-                    if (fragments > 1 && (scheme.equals("bf16") || scheme.equals("int8"))) {
-                        log.println(
-                                "bench sync: "
-                                        + scheme
-                                        + " with "
-                                        + fragments
-                                        + " fragments skipped: fragments are FP32 only");
-                        continue;
-                    }
-                    for (int n : replicaCounts) {
-                        JobConfig config = config(kafka, n, fragments).withSync(scheme(scheme));
-                        if (initial == null) {
-                            try (Gpt model =
-                                    Gpt.create(
-                                            config.model(),
-                                            config.training().seed(),
-                                            Device.cpu())) {
-                                initial = model.parameterValues();
-                                result.put("parameters", initial.length);
-                            }
+            for (String preset : presets) {
+                float[] initial = null;
+                for (String scheme : schemes) {
+                    for (int fragments : fragmentCounts) {
+                        if (fragments > 1 && (scheme.equals("bf16") || scheme.equals("int8"))) {
+                            log.println(
+                                    "bench sync: "
+                                            + scheme
+                                            + " with "
+                                            + fragments
+                                            + " fragments skipped: fragments are FP32 only");
+                            continue;
                         }
-                        log.println(
-                                "bench sync: "
-                                        + scheme
-                                        + ", "
-                                        + fragments
-                                        + " fragment(s), "
-                                        + n
-                                        + " replicas ...");
-                        ObjectNode run = runs.addObject();
-                        run.put("scheme", scheme);
-                        run.put("fragments", fragments);
-                        run.put("replicas", n);
-                        measure(config, initial, run);
-                        log.println("  " + run);
+                        for (int n : replicaCounts) {
+                            JobConfig config =
+                                    config(kafka, preset, n, fragments).withSync(scheme(scheme));
+                            if (initial == null) {
+                                try (Gpt model =
+                                        Gpt.create(
+                                                config.model(),
+                                                config.training().seed(),
+                                                Device.cpu())) {
+                                    initial = model.parameterValues();
+                                }
+                            }
+                            log.println(
+                                    "bench sync: "
+                                            + scheme
+                                            + ", "
+                                            + fragments
+                                            + " fragment(s), "
+                                            + n
+                                            + " replicas ...");
+                            ObjectNode run = runs.addObject();
+                            run.put("preset", preset);
+                            run.put("parameters", initial.length);
+                            run.put("scheme", scheme);
+                            run.put("fragments", fragments);
+                            run.put("replicas", n);
+                            measure(config, initial, run);
+                            log.println("  " + run);
+                        }
                     }
                 }
             }
         }
+        putCostModel(runs, result);
         spec.commandLine().getOut().println(json.writeValueAsString(result));
         return 0;
+    }
+
+    /**
+     * The {@link SyncCostModel} of the plain SYNC fp32 rounds (one point per run: its p50 against
+     * the megabytes each replica sent per round), when the runs span two payloads and two replica
+     * counts.
+     */
+    static void putCostModel(ArrayNode runs, ObjectNode result) {
+        List<SyncCostModel.Point> points = new ArrayList<>();
+        for (var run : runs) {
+            if (run.get("scheme").asText().equals("sync") && run.get("fragments").asInt() == 1) {
+                points.add(
+                        new SyncCostModel.Point(
+                                run.get("replicas").asInt(),
+                                run.get("bytes_sent_per_round_per_replica").asDouble() / 1e6,
+                                run.get("round_ms_p50").asDouble()));
+            }
+        }
+        long payloads =
+                points.stream().mapToDouble(SyncCostModel.Point::megabytes).distinct().count();
+        long counts = points.stream().mapToInt(SyncCostModel.Point::replicas).distinct().count();
+        if (points.size() < 4 || payloads < 2 || counts < 2) {
+            return;
+        }
+        SyncCostModel model = SyncCostModel.fit(points);
+        ObjectNode node = result.putObject("cost_model");
+        node.put(
+                "formula", "round_ms = fixed_ms + ms_per_mb * MB + ms_per_mb_per_replica * N * MB");
+        node.put("points", points.size());
+        node.put("fixed_ms", Math.round(model.fixedMs() * 10) / 10.0);
+        node.put("ms_per_mb", Math.round(model.msPerMegabyte() * 1000) / 1000.0);
+        node.put(
+                "ms_per_mb_per_replica",
+                Math.round(model.msPerMegabytePerReplica() * 1000) / 1000.0);
+        node.put("r_squared", Math.round(model.rSquared() * 1000) / 1000.0);
     }
 
     /** How a scheme name sets the sync section. */
@@ -249,7 +292,7 @@ public final class SyncBench implements Callable<Integer> {
         };
     }
 
-    private JobConfig config(EmbeddedKafka kafka, int replicas, int fragments) {
+    private JobConfig config(EmbeddedKafka kafka, String preset, int replicas, int fragments) {
         String prefix = "sync-" + UUID.randomUUID().toString().substring(0, 8);
         // with fragments a round every K / F steps
         long maxSteps = (long) (warmupRounds + rounds + 1) * (syncEvery / fragments);
