@@ -341,8 +341,16 @@ public final class SyncBench implements Callable<Integer> {
         JobClient job = LocalStack.startJob(config, null, 0, reporter);
         try {
             Map<Integer, Map<String, Metric>> metrics = ReplicaMetricsReporter.of(id);
-            Snapshot from = awaitRounds(metrics, n, warmupRounds);
-            Snapshot to = awaitRounds(metrics, n, warmupRounds + rounds);
+            long maxSteps = config.replicas().maxSteps();
+            Snapshot from;
+            Snapshot to;
+            try {
+                from = awaitRounds(metrics, n, warmupRounds, maxSteps);
+                to = awaitRounds(metrics, n, warmupRounds + rounds, maxSteps);
+            } catch (RoundsStopped e) {
+                run.put("incomplete", e.getMessage());
+                return;
+            }
             double wallMs = (to.nanos - from.nanos) / 1e6;
             long measuredRounds = to.rounds - from.rounds; // over all replicas
             run.put("wait_fraction", round4((to.waitedMs - from.waitedMs) / (n * wallMs)));
@@ -386,7 +394,7 @@ public final class SyncBench implements Callable<Integer> {
         int stepsPerRound = config.sync().stepsPerRound();
         int fragmentCount = config.sync().fragments();
         long lastRound = config.replicas().maxSteps() / stepsPerRound;
-        awaitRounds(metrics, n, lastRound);
+        awaitRounds(metrics, n, lastRound, config.replicas().maxSteps());
         ModelTopicReader.Newest newest =
                 ModelTopicReader.newest(
                         config.kafka().clientSettings(),
@@ -432,11 +440,26 @@ public final class SyncBench implements Callable<Integer> {
             long bytesReceived,
             long[] roundsPerReplica) {}
 
-    /** Waits until every replica adopted {@code count} timed rounds, then reads its counters. */
+    /** The replicas finished their steps without adopting the rounds a measurement needs. */
+    static final class RoundsStopped extends IllegalStateException {
+        RoundsStopped(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Waits until every replica adopted {@code count} timed rounds, then reads its counters. Fails
+     * with {@link RoundsStopped} when every replica has taken its last step and no round was
+     * adopted for 20 s: in OVERLAP mode replicas whose rounds take longer than K steps run ahead,
+     * rounds beyond the readers' in-flight bound are dropped, and fewer than {@code count} are ever
+     * adopted.
+     */
     private static Snapshot awaitRounds(
-            Map<Integer, Map<String, Metric>> metrics, int n, long count)
+            Map<Integer, Map<String, Metric>> metrics, int n, long count, long maxSteps)
             throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        long adopted = -1;
+        long lastChange = System.nanoTime();
         while (System.nanoTime() < deadline) {
             if (metrics.size() == n
                     && metrics.values().stream()
@@ -445,6 +468,22 @@ public final class SyncBench implements Callable<Integer> {
                                             m.get("sync_latency_ms") instanceof Histogram h
                                                     && h.getCount() >= count)) {
                 return read(metrics, n);
+            }
+            if (metrics.size() == n) {
+                Snapshot now = read(metrics, n);
+                if (now.rounds != adopted) {
+                    adopted = now.rounds;
+                    lastChange = System.nanoTime();
+                } else if (now.steps >= n * maxSteps
+                        && System.nanoTime() - lastChange > TimeUnit.SECONDS.toNanos(20)) {
+                    throw new RoundsStopped(
+                            "the replicas took their last step having adopted "
+                                    + Arrays.toString(now.roundsPerReplica)
+                                    + " timed rounds of the "
+                                    + count
+                                    + " needed: their rounds took longer than K steps and they"
+                                    + " ran ahead");
+                }
             }
             Thread.sleep(5);
         }
