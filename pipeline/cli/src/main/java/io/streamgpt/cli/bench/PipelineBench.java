@@ -51,6 +51,7 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 /**
  * The streaming job's speed and quality targets, measured on an in-process Kafka broker and Flink
@@ -149,8 +150,8 @@ public final class PipelineBench implements Callable<Integer> {
                             + " one's validation loss.")
     List<Integer> compareFragments = List.of();
 
-    private PayloadEncoding encoding = PayloadEncoding.FP32;
-    private int fragments = 1;
+    /** The sync settings of the convergence run being made: a variant's, else none. */
+    private UnaryOperator<SyncConfig> variant = UnaryOperator.identity();
 
     @Override
     public Integer call() throws Exception {
@@ -268,49 +269,33 @@ public final class PipelineBench implements Callable<Integer> {
                 result.put("outer_optimizer", outerOptimizer.name());
                 var byEncoding = result.putObject("two_replicas_val_loss_by_encoding");
                 for (PayloadEncoding e : compareEncodings) {
-                    log.println("convergence: 2 replicas, --sync-encoding " + e + " ...");
-                    encoding = e;
-                    List<Reports.LossRecord> curve =
-                            lossCurve(
-                                    kafka,
-                                    vocabulary,
-                                    cpu,
-                                    corpusFile,
-                                    2,
-                                    compareSteps / 2,
-                                    every / 2);
-                    encoding = PayloadEncoding.FP32;
-                    Reports.LossRecord last = curve.get(curve.size() - 1);
-                    var entry = byEncoding.putObject(e.name());
-                    entry.put("val_loss", last.valLoss());
-                    entry.put("tokens", last.tokens());
-                    entry.put(
+                    putVariant(
+                            byEncoding.putObject(e.name()),
+                            "--sync-encoding " + e,
+                            sync -> sync.with(SyncConfig.ENCODING, e),
                             "minus_fp32_job_above",
-                            thousandths(last.valLoss() - lastTwo.valLoss()));
-                    entry.put("load_1m", SyncBench.loadAverage());
+                            lastTwo,
+                            kafka,
+                            vocabulary,
+                            cpu,
+                            corpusFile,
+                            every,
+                            log);
                 }
                 var byFragments = result.putObject("two_replicas_val_loss_by_fragments");
                 for (int f : compareFragments) {
-                    log.println("convergence: 2 replicas, --sync-fragments " + f + " ...");
-                    fragments = f;
-                    List<Reports.LossRecord> curve =
-                            lossCurve(
-                                    kafka,
-                                    vocabulary,
-                                    cpu,
-                                    corpusFile,
-                                    2,
-                                    compareSteps / 2,
-                                    every / 2);
-                    fragments = 1;
-                    Reports.LossRecord last = curve.get(curve.size() - 1);
-                    var entry = byFragments.putObject(String.valueOf(f));
-                    entry.put("val_loss", last.valLoss());
-                    entry.put("tokens", last.tokens());
-                    entry.put(
+                    putVariant(
+                            byFragments.putObject(String.valueOf(f)),
+                            "--sync-fragments " + f,
+                            sync -> sync.with(SyncConfig.FRAGMENTS, f),
                             "minus_one_fragment_job_above",
-                            thousandths(last.valLoss() - lastTwo.valLoss()));
-                    entry.put("load_1m", SyncBench.loadAverage());
+                            lastTwo,
+                            kafka,
+                            vocabulary,
+                            cpu,
+                            corpusFile,
+                            every,
+                            log);
                 }
             }
         }
@@ -448,6 +433,39 @@ public final class PipelineBench implements Callable<Integer> {
             double stepTokensPerSecond,
             double waitFraction,
             double[] freshness) {}
+
+    /**
+     * The 2-replica convergence job again with one sync setting changed ({@code
+     * --compare-encodings}, {@code --compare-fragments}): its last val loss and tokens into {@code
+     * entry}, and how far above the plain 2-replica job ({@code baseline}) it ended.
+     */
+    private void putVariant(
+            ObjectNode entry,
+            String what,
+            UnaryOperator<SyncConfig> setting,
+            String minusKey,
+            Reports.LossRecord baseline,
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpusFile,
+            int every,
+            PrintWriter log)
+            throws Exception {
+        log.println("convergence: 2 replicas, " + what + " ...");
+        variant = setting;
+        List<Reports.LossRecord> curve;
+        try {
+            curve = lossCurve(kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2, every / 2);
+        } finally {
+            variant = UnaryOperator.identity();
+        }
+        Reports.LossRecord last = curve.get(curve.size() - 1);
+        entry.put("val_loss", last.valLoss());
+        entry.put("tokens", last.tokens());
+        entry.put(minusKey, thousandths(last.valLoss() - baseline.valLoss()));
+        entry.put("load_1m", SyncBench.loadAverage());
+    }
 
     /** Steady-state training tokens per second of a one-replica job, from its loss records. */
     private double oneReplicaTokensPerSecond(
@@ -669,12 +687,11 @@ public final class PipelineBench implements Callable<Integer> {
                                         .with(ReplicaConfig.THREADS, threads))
                 .withSync(
                         s ->
-                                s.with(SyncConfig.EVERY, syncEvery)
-                                        .with(SyncConfig.FRAGMENTS, fragments)
-                                        .with(SyncConfig.MODE, mode)
-                                        .with(SyncConfig.OUTER_OPTIMIZER, outerOptimizer)
-                                        .with(SyncConfig.ENCODING, encoding)
-                                        .with(SyncConfig.TIMEOUT_MS, 60_000L))
+                                variant.apply(
+                                        s.with(SyncConfig.EVERY, syncEvery)
+                                                .with(SyncConfig.MODE, mode)
+                                                .with(SyncConfig.OUTER_OPTIMIZER, outerOptimizer)
+                                                .with(SyncConfig.TIMEOUT_MS, 60_000L)))
                 .withEvaluation(
                         e ->
                                 e.with(EvaluationConfig.SAMPLE_INTERVAL, 1_000_000)
