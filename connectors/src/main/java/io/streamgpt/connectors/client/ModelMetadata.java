@@ -30,7 +30,8 @@ import java.util.Map;
  *  "config": {"vocab_size", "block_size", "n_layer", "n_head", "n_embd", "dropout"},
  *  "vocabulary": {"kind": "chars"|"bytes", "characters": "..."},
  *  "chunk_size": 131072,
- *  "job_options": {"block-size": "64", ..., "vocab": "shakespeare", "chunk-size": "131072"},
+ *  "job_options": {"block-size": "64", ..., "vocab": "shakespeare", "chunk-size": "131072",
+ *                  "sync-fragments": "2"},
  *  "time_ms": ...}
  * </pre>
  *
@@ -53,6 +54,12 @@ public record ModelMetadata(
 
     /** The format this build writes and reads. */
     public static final int FORMAT = 1;
+
+    /**
+     * The job option that says how the model topic's rounds are cut into streamed fragments (the
+     * job's {@code --sync-fragments}); metadata of a build before it has none, and 1 fragment.
+     */
+    public static final String FRAGMENTS_OPTION = "sync-fragments";
 
     private static final ObjectMapper JSON =
             new ObjectMapper()
@@ -123,6 +130,24 @@ public record ModelMetadata(
                     node.path("time_ms").asLong());
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("not model metadata: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Streamed fragments per whole model on the topic ({@link #FRAGMENTS_OPTION}): what a reader of
+     * whole versions needs ({@code ModelTopicReader}); 1 when the job did not say.
+     */
+    public int fragments() {
+        String value = jobOptions.get(FRAGMENTS_OPTION);
+        try {
+            int fragments = value == null ? 1 : Integer.parseInt(value.strip());
+            if (fragments < 1) {
+                throw new NumberFormatException("below 1");
+            }
+            return fragments;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(
+                    "model metadata of " + modelTopic + ": " + FRAGMENTS_OPTION + " " + value, e);
         }
     }
 

@@ -101,108 +101,51 @@ public final class ModelTopicReader {
             if (chunkCount > parameters) { // each chunk has a value
                 throw mismatch(topic, parameters, last.slice());
             }
-            if (fragments > 1) {
-                return newestOfFragments(
-                        reader, topic, verifier, parameters, fragments, last, rejected, timeout);
+            if (fragments > chunkCount) {
+                throw new IllegalArgumentException(
+                        "--sync-fragments "
+                                + fragments
+                                + " exceeds the "
+                                + chunkCount
+                                + " chunks of the model on "
+                                + topic);
             }
-            Newest newest = null;
-            boolean anyFits = false;
-            TreeMap<RoundId, VectorAssembly> partial = new TreeMap<>();
-            TreeMap<RoundId, Long> steps = new TreeMap<>();
-            List<ConsumerRecord<byte[], byte[]>> tail =
-                    reader.readNewest(topic, 3 * chunkCount, timeout);
-            for (ConsumerRecord<byte[], byte[]> record : tail) {
-                if (!(ModelChunkRecords.verified(record, verifier, rejected)
-                        instanceof GlobalChunk chunk)) {
-                    continue;
-                }
-                Slice slice = chunk.slice();
-                RoundId version = chunk.version();
-                VectorAssembly round = partial.get(version);
-                // the chunk size is a round's own, told by its first chunk: one odd chunk spoils
-                // its round only, never the others
-                int size = round != null ? round.chunkSize() : chunkSize(parameters, slice);
-                if (size <= 0 || VectorAssembly.misfit(parameters, size, slice) != null) {
-                    rejected.reject(Reason.LAYOUT);
-                    continue;
-                }
-                anyFits = true;
-                if (newest != null && version.compareTo(newest.version()) <= 0) {
-                    rejected.reject(Reason.STALE);
-                    continue;
-                }
-                if (round == null) {
-                    if (partial.size() == ROUNDS_KEPT) {
-                        if (version.compareTo(partial.firstKey()) < 0) {
-                            rejected.reject(Reason.TOO_MANY_ROUNDS);
-                            continue;
-                        }
-                        steps.remove(partial.pollFirstEntry().getKey());
-                        rejected.reject(Reason.TOO_MANY_ROUNDS);
-                    }
-                    round = new VectorAssembly(parameters, size);
-                    partial.put(version, round);
-                }
-                round.add(slice);
-                if (slice.index() == 0) {
-                    steps.put(version, chunk.progress().step());
-                }
-                if (round.complete()) {
-                    newest =
-                            new Newest(
-                                    version,
-                                    steps.getOrDefault(version, 0L),
-                                    round.values(),
-                                    rejected);
-                    partial.headMap(version, true).clear();
-                    steps.headMap(version, true).clear();
-                }
-            }
-            if (newest == null && !anyFits && rejected.count(Reason.LAYOUT) > 0) {
-                throw mismatch(topic, parameters, last.slice());
-            }
-            if (newest == null) {
-                throw new IllegalStateException(
-                        "no complete model round of "
-                                + parameters
-                                + " parameters in the last "
-                                + tail.size()
-                                + " records of "
-                                + topic
-                                + " (dropped: "
-                                + counts(rejected)
-                                + ")"
-                                + dropped(rejected));
-            }
-            return newest;
+            return assemble(
+                    reader,
+                    topic,
+                    verifier,
+                    parameters,
+                    new Fragments(fragments, chunkCount),
+                    last,
+                    rejected,
+                    timeout);
         }
     }
 
-    /** One complete fragment round. */
+    /** One complete round of a fragment (the whole vector with 1 fragment). */
     private record FragmentRound(RoundId version, long step, int firstValue, float[] values) {}
 
-    /** The whole model from the newest complete round of each of {@code count} fragments. */
-    private static Newest newestOfFragments(
+    /**
+     * The whole model from the newest complete round of each fragment, read from the topic's last 3
+     * x chunk count records. With one fragment a round is the whole vector, and its chunk size is
+     * its own (told by its first chunk), so that one odd chunk spoils its round only; with F > 1 a
+     * round r carries fragment r mod F of the newest chunking, and the newest round of each
+     * fragment, all of one generation, are put together.
+     */
+    private static Newest assemble(
             TopicReader reader,
             String topic,
             ModelLoopAuthenticator verifier,
             int parameters,
-            int count,
+            Fragments fragments,
             GlobalChunk last,
             ModelChunkRejections rejected,
             Duration timeout) {
+        int count = fragments.count();
         int chunkCount = last.slice().count();
-        if (count > chunkCount) {
-            throw new IllegalArgumentException(
-                    "--sync-fragments "
-                            + count
-                            + " exceeds the "
-                            + chunkCount
-                            + " chunks of the model on "
-                            + topic);
-        }
-        Fragments fragments = new Fragments(count, chunkCount);
+        boolean anyFits = false;
         TreeMap<RoundId, VectorAssembly> partial = new TreeMap<>();
+        TreeMap<RoundId, Long> steps = new TreeMap<>(); // from each round's first chunk
         FragmentRound[] newest = new FragmentRound[count];
         List<ConsumerRecord<byte[], byte[]>> tail =
                 reader.readNewest(topic, 3 * chunkCount, timeout);
@@ -218,11 +161,13 @@ public final class ModelTopicReader {
             int size = round != null ? round.chunkSize() : chunkSize(parameters, slice);
             if (size <= 0
                     || VectorAssembly.misfit(parameters, size, slice) != null
-                    || slice.count() != chunkCount
-                    || fragments.ofChunk(slice.index()) != fragment) {
+                    || (count > 1
+                            && (slice.count() != chunkCount
+                                    || fragments.ofChunk(slice.index()) != fragment))) {
                 rejected.reject(Reason.LAYOUT);
                 continue;
             }
+            anyFits = true;
             FragmentRound done = newest[fragment];
             if (done != null && version.compareTo(done.version()) <= 0) {
                 rejected.reject(Reason.STALE);
@@ -234,26 +179,39 @@ public final class ModelTopicReader {
                     if (version.compareTo(partial.firstKey()) < 0) {
                         continue;
                     }
-                    partial.pollFirstEntry();
+                    steps.remove(partial.pollFirstEntry().getKey());
                 }
                 round =
-                        new VectorAssembly(
-                                parameters,
-                                size,
-                                fragments.firstChunk(fragment),
-                                fragments.endChunk(fragment));
+                        count == 1
+                                ? new VectorAssembly(parameters, size)
+                                : new VectorAssembly(
+                                        parameters,
+                                        size,
+                                        fragments.firstChunk(fragment),
+                                        fragments.endChunk(fragment));
                 partial.put(version, round);
             }
             round.add(slice);
+            if (slice.index() == fragments.firstChunk(fragment)) {
+                steps.put(version, chunk.progress().step());
+            }
             if (round.complete()) {
                 newest[fragment] =
                         new FragmentRound(
                                 version,
-                                chunk.progress().step(),
+                                steps.getOrDefault(version, chunk.progress().step()),
                                 round.firstValue(),
                                 round.values());
                 partial.remove(version);
+                steps.remove(version);
+                if (count == 1) { // older rounds of the whole vector can only be stale now
+                    partial.headMap(version).keySet().forEach(steps::remove);
+                    partial.headMap(version).clear();
+                }
             }
+        }
+        if (newest[0] == null && !anyFits && rejected.count(Reason.LAYOUT) > 0) {
+            throw mismatch(topic, parameters, last.slice());
         }
         int generation =
                 java.util.Arrays.stream(newest)
@@ -261,19 +219,22 @@ public final class ModelTopicReader {
                         .mapToInt(f -> f.version().generation())
                         .max()
                         .orElse(-1);
-        float[] whole = new float[parameters];
+        float[] whole = count == 1 ? null : new float[parameters];
         FragmentRound head = null;
         for (int f = 0; f < count; f++) {
             FragmentRound round = newest[f];
             if (round == null || round.version().generation() != generation) {
                 throw new IllegalStateException(
-                        "no complete round of fragment "
-                                + f
-                                + " of "
-                                + count
-                                + " (generation "
-                                + generation
-                                + ") in the last "
+                        (count == 1
+                                        ? "no complete model round of " + parameters + " parameters"
+                                        : "no complete round of fragment "
+                                                + f
+                                                + " of "
+                                                + count
+                                                + " (generation "
+                                                + generation
+                                                + ")")
+                                + " in the last "
                                 + tail.size()
                                 + " records of "
                                 + topic
@@ -282,12 +243,16 @@ public final class ModelTopicReader {
                                 + ")"
                                 + dropped(rejected));
             }
-            System.arraycopy(round.values(), 0, whole, round.firstValue(), round.values().length);
+            if (whole != null) {
+                System.arraycopy(
+                        round.values(), 0, whole, round.firstValue(), round.values().length);
+            }
             if (head == null || round.version().compareTo(head.version()) > 0) {
                 head = round;
             }
         }
-        return new Newest(head.version(), head.step(), whole, rejected);
+        return new Newest(
+                head.version(), head.step(), whole == null ? head.values() : whole, rejected);
     }
 
     /**

@@ -37,6 +37,21 @@ class ModelMetadataTest {
     }
 
     @Test
+    void itSaysHowManyStreamedFragmentsTheTopicCarriesAndOneWhenAnOlderJobDidNot() {
+        ModelMetadata fragmented =
+                new ModelMetadata(
+                        "m", SHAPE, VOCAB, 1000, Map.of(ModelMetadata.FRAGMENTS_OPTION, "2"), 7L);
+        assertThat(ModelMetadata.fromJson(fragmented.toJson()).fragments()).isEqualTo(2);
+        ModelMetadata older = new ModelMetadata("m", SHAPE, VOCAB, 1000, Map.of(), 7L);
+        assertThat(ModelMetadata.fromJson(older.toJson()).fragments()).isEqualTo(1);
+        ModelMetadata broken =
+                new ModelMetadata(
+                        "m", SHAPE, VOCAB, 1000, Map.of(ModelMetadata.FRAGMENTS_OPTION, "0"), 7L);
+        assertThatThrownBy(broken::fragments)
+                .hasMessageContaining("model metadata of m: sync-fragments 0");
+    }
+
+    @Test
     void anotherFormatIsRefused() {
         assertThatThrownBy(
                         () ->

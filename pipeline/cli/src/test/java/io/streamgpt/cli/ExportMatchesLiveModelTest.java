@@ -130,9 +130,8 @@ class ExportMatchesLiveModelTest {
                                         + ")");
 
                 Path model = dir.resolve("model.bin");
-                List<String> exportArgs = JobArgs.export(config, model); // no model options
-                exportArgs.addAll(List.of("--sync-fragments", String.valueOf(fragments)));
-                CliRun export = CliRun.of(exportArgs);
+                // no model options and no --sync-fragments: the job's metadata gives them
+                CliRun export = CliRun.of(JobArgs.export(config, model));
                 assertThat(export.exit()).as(export.err()).isEqualTo(0);
                 // 1 replica x 20 steps x batch 8 x block 16 = 2,560 tokens
                 Map<String, Object> lineage = ModelFile.lineage(model);
@@ -153,8 +152,20 @@ class ExportMatchesLiveModelTest {
                                 "safetensors",
                                 "--sync-fragments",
                                 String.valueOf(fragments)));
-                CliRun exportSafetensors = CliRun.of(exportSafetensorsArgs);
+                CliRun exportSafetensors = CliRun.of(exportSafetensorsArgs); // the job's F: taken
                 assertThat(exportSafetensors.exit()).as(exportSafetensors.err()).isEqualTo(0);
+                List<String> wrongFragments = JobArgs.export(config, dir.resolve("wrong.bin"));
+                wrongFragments.addAll(List.of("--sync-fragments", String.valueOf(fragments + 1)));
+                CliRun refused = CliRun.of(wrongFragments);
+                assertThat(refused.exit()).isEqualTo(2);
+                assertThat(refused.err())
+                        .contains(
+                                "--sync-fragments "
+                                        + (fragments + 1)
+                                        + " does not match the job's model on "
+                                        + config.topics().model()
+                                        + ": its metadata says "
+                                        + fragments);
                 assertThat(SafetensorsModel.lineage(safetensors))
                         .containsEntry("round", String.valueOf(lastRound))
                         .containsEntry("tokens", "2560")

@@ -106,11 +106,12 @@ class MonitoringFilesTest {
                         "Checkpoint size",
                         "Input lag",
                         "Dead letters/s",
+                        "Freshness",
                         "Prompt latency");
-        // latencies are Flink histograms: quantiles, not a last value
+        // latencies and freshness are Flink histograms: quantiles, not a last value
         assertThat(queries)
-                .filteredOn(q -> q.expr().contains("latency_ms"))
-                .hasSize(4)
+                .filteredOn(q -> q.expr().contains("latency_ms") || q.expr().contains("freshness"))
+                .hasSize(6)
                 .allSatisfy(q -> assertThat(q.expr()).containsPattern("quantile=\"0\\.(5|99)\""));
     }
 

@@ -39,6 +39,7 @@ public final class JobModelMetadata {
                         });
         options.put(InputConfig.VOCABULARY.name(), vocabulary.spec());
         options.put(SyncConfig.CHUNK_SIZE.name(), String.valueOf(config.sync().chunkSize()));
+        options.put(ModelMetadata.FRAGMENTS_OPTION, String.valueOf(config.sync().fragments()));
         return new ModelMetadata(
                 config.topics().model(),
                 config.model(),

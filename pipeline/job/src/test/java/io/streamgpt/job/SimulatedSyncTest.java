@@ -86,6 +86,15 @@ class SimulatedSyncTest {
                 s -> s.with(SyncConfig.MODEL_SOURCE_PARALLELISM, 2), 1e-6);
     }
 
+    @Test
+    void overlapReachesTheSameGlobalModelsWithOneRoundInFlight() throws Exception {
+        // rounds take longer than K = 2 steps of 1 ms: each replica holds round r + 1 until round r
+        // is back, then sends global_r + (local - sent_r) = global_r + its 2 steps, so round r + 1
+        // averages to global_r + 3 / 4096 as in SYNC, whenever the merge happened
+        assertGlobalModelsFollowTheClosedForm(
+                s -> s.with(SyncConfig.MODE, SyncConfig.Mode.OVERLAP), 1e-6);
+    }
+
     /** Runs 2 replicas x 10 simulated steps (5 rounds of K = 2) and checks each global model. */
     private static void assertGlobalModelsFollowTheClosedForm(
             UnaryOperator<SyncConfig> scheme, double tolerance) throws Exception {

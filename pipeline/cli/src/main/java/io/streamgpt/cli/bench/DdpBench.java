@@ -102,6 +102,12 @@ public final class DdpBench implements Callable<Integer> {
     int syncEvery;
 
     @Option(
+            names = "--sync-mode",
+            defaultValue = "SYNC",
+            description = "The job's sync mode, SYNC or OVERLAP. Default: ${DEFAULT-VALUE}.")
+    SyncConfig.Mode syncMode;
+
+    @Option(
             names = "--eval-iters",
             defaultValue = "200",
             description = "Batches of each val loss. Default: ${DEFAULT-VALUE}.")
@@ -235,6 +241,7 @@ public final class DdpBench implements Callable<Integer> {
                             .withSync(
                                     s ->
                                             s.with(SyncConfig.EVERY, syncEvery)
+                                                    .with(SyncConfig.MODE, syncMode)
                                                     .with(SyncConfig.TIMEOUT_MS, 60_000L))
                             .withEvaluation(
                                     e ->
@@ -296,6 +303,7 @@ public final class DdpBench implements Callable<Integer> {
             node.put("model_version", newest.version().toString());
             node.put("val_loss", Math.round(eval.loss() * 10000) / 10000.0);
             node.put("sync_every", syncEvery);
+            node.put("sync_mode", syncMode.name());
             node.put("wall_s", Math.round(wall * 100) / 100.0);
             return node;
         }

@@ -57,7 +57,7 @@ import java.util.function.UnaryOperator;
  * closed form. Per scheme and N, from the replicas' own metrics over the measured rounds:
  *
  * <pre>
- *   wait_fraction = sum_r waited_r / (N * wall)       time a replica could not step (SYNC)
+ *   wait_fraction = sum_r waited_r / (N * wall)       time a replica could not step
  *   step_fraction = sum_r steps_r * step_ms / (N * wall)
  *   round_ms_p50, round_ms_p99: from sending a round to adopting its global model, all replicas
  *   bytes_sent/received_per_round_per_replica: serialized chunk bytes (ModelChunkFormat)
@@ -65,10 +65,10 @@ import java.util.function.UnaryOperator;
  *
  * With {@code --fragments F > 1} (streamed fragments, {@code --sync-fragments}) a round is a
  * fragment round, every K / F steps, carrying about 1 / F of the vector; rounds are counted and
- * timed as such. The merge keeps every local step (global + (local - sent)), so in SYNC mode what a
- * replica sends in round r is its initial model shifted by r x K / F steps, and each fragment of
- * the final global model is checked against the closed form of its own newest round r_f: initial +
- * r_f x (K / F) x delta x (N + 1) / 2.
+ * timed as such. The merge keeps every local step (global + (local - sent)), so what a replica
+ * sends in round r is its initial model shifted by r x K / F steps, and each fragment of the final
+ * global model is checked against the closed form of its own newest round r_f: initial + r_f x (K /
+ * F) x delta x (N + 1) / 2.
  */
 @Command(
         name = "sync",
@@ -371,9 +371,9 @@ public final class SyncBench implements Callable<Integer> {
                     "bytes_received_per_round_per_replica",
                     Math.round((double) (to.bytesReceived - from.bytesReceived) / measuredRounds));
             run.put("load_1m_at_end", loadAverage());
-            if (config.sync().mode() == SyncConfig.Mode.SYNC) {
-                checkGlobalModel(config, initial, metrics, run);
-            }
+            // OVERLAP sends the merged parameters, global + (local - sent), so each replica's
+            // round r + 1 is round r's global model + its K steps: the same closed form as SYNC
+            checkGlobalModel(config, initial, metrics, run);
         } finally {
             job.cancel().get(60, TimeUnit.SECONDS);
             ReplicaMetricsReporter.forget(id);
@@ -450,9 +450,8 @@ public final class SyncBench implements Callable<Integer> {
     /**
      * Waits until every replica adopted {@code count} timed rounds, then reads its counters. Fails
      * with {@link RoundsStopped} when every replica has taken its last step and no round was
-     * adopted for 20 s: in OVERLAP mode replicas whose rounds take longer than K steps run ahead,
-     * rounds beyond the readers' in-flight bound are dropped, and fewer than {@code count} are ever
-     * adopted.
+     * adopted for 20 s (a round lost on the way; before OVERLAP kept one round in flight, replicas
+     * whose rounds took longer than K steps ran ahead and the readers dropped rounds).
      */
     private static Snapshot awaitRounds(
             Map<Integer, Map<String, Metric>> metrics, int n, long count, long maxSteps)
@@ -461,7 +460,7 @@ public final class SyncBench implements Callable<Integer> {
         long adopted = -1;
         long lastChange = System.nanoTime();
         while (System.nanoTime() < deadline) {
-            if (metrics.size() == n
+            if (registered(metrics, n)
                     && metrics.values().stream()
                             .allMatch(
                                     m ->
@@ -469,7 +468,7 @@ public final class SyncBench implements Callable<Integer> {
                                                     && h.getCount() >= count)) {
                 return read(metrics, n);
             }
-            if (metrics.size() == n) {
+            if (registered(metrics, n)) {
                 Snapshot now = read(metrics, n);
                 if (now.rounds != adopted) {
                     adopted = now.rounds;
@@ -489,6 +488,29 @@ public final class SyncBench implements Callable<Integer> {
         }
         throw new IllegalStateException(
                 "the replicas did not adopt " + count + " rounds in 10 minutes");
+    }
+
+    /** What {@link #read} reads, per replica. */
+    private static final List<String> READ =
+            List.of(
+                    "sync_latency_ms",
+                    "sync_wait_ms_total",
+                    "steps",
+                    "sync_bytes_sent",
+                    "sync_bytes_received");
+
+    /**
+     * Whether every replica registered what {@link #read} reads: a replica's metrics arrive one by
+     * one as its operator opens, so a replica being there is not enough.
+     */
+    private static boolean registered(Map<Integer, Map<String, Metric>> metrics, int n) {
+        for (int r = 0; r < n; r++) {
+            Map<String, Metric> m = metrics.get(r);
+            if (m == null || !m.keySet().containsAll(READ)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Snapshot read(Map<Integer, Map<String, Metric>> metrics, int n) {

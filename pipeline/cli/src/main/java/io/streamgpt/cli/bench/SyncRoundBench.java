@@ -53,7 +53,7 @@ public final class SyncRoundBench {
         StreamingTrainerJob.createTopics(config);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(1);
-        env.setBufferTimeout(StreamingTrainerJob.NETWORK_FLUSH_MS);
+        env.setBufferTimeout(StreamingTrainerJob.LOOP_BUFFER_TIMEOUT_MS); // every edge is the loop
         env.fromSequence(1, rounds)
                 .flatMap(
                         new Replicas(

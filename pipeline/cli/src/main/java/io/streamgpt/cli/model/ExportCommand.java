@@ -107,6 +107,31 @@ public final class ExportCommand implements Callable<Integer> {
             description = "Seconds to read the topic's tail. Default: ${DEFAULT-VALUE}.")
     long timeoutSeconds;
 
+    /**
+     * Streamed fragments per whole version: the job's, from its metadata; {@code --sync-fragments}
+     * only for a job without metadata (an older build), and refused when it says otherwise.
+     */
+    private int fragments(Optional<ModelMetadata> metadata, String modelTopic) {
+        Param<Integer> option = io.streamgpt.job.config.SyncConfig.FRAGMENTS;
+        boolean given = !ParamOptions.arguments(spec, List.of(option)).isEmpty();
+        int asked = ParamOptions.value(spec, option);
+        if (metadata.isEmpty()) {
+            return asked;
+        }
+        int jobs = metadata.get().fragments();
+        if (given && asked != jobs) {
+            throw new IllegalArgumentException(
+                    "--sync-fragments "
+                            + asked
+                            + " does not match the job's model on "
+                            + modelTopic
+                            + ": its metadata says "
+                            + jobs
+                            + " (export needs no --sync-fragments: the metadata gives it)");
+        }
+        return jobs;
+    }
+
     @Override
     public Integer call() throws Exception {
         KafkaClientSettings kafka = KafkaOptions.settings(spec);
@@ -178,7 +203,7 @@ public final class ExportCommand implements Callable<Integer> {
                             modelTopic,
                             verifier,
                             Math.toIntExact(expected),
-                            ParamOptions.value(spec, io.streamgpt.job.config.SyncConfig.FRAGMENTS),
+                            fragments(metadata, modelTopic),
                             Duration.ofSeconds(timeoutSeconds));
         } catch (IllegalStateException e) {
             spec.commandLine().getErr().println("streamgpt: " + e.getMessage());

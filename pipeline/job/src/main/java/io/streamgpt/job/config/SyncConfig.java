@@ -16,7 +16,8 @@ import java.util.List;
  *
  * @param every K: local steps between parameter averaging rounds
  * @param mode {@code SYNC}: pause until the round's average arrives; {@code OVERLAP}: keep training
- *     and merge the average on arrival
+ *     and merge the average on arrival, with one round in flight (a round due before the previous
+ *     one came back waits for it)
  * @param outerOptimizer how the average becomes the next global model
  * @param outerLearningRate DiLoCo outer learning rate (NESTEROV only)
  * @param outerMomentum DiLoCo outer Nesterov momentum (NESTEROV only)
@@ -66,7 +67,7 @@ public record SyncConfig(
             Param.ofEnum(
                     "sync-mode",
                     "SYNC: wait for each round's average; OVERLAP: keep training and merge it on"
-                            + " arrival.",
+                            + " arrival, one round in flight (the next waits if it is due first).",
                     Mode.class,
                     Mode.SYNC);
     public static final Param<OuterOptimizer> OUTER_OPTIMIZER =
@@ -131,11 +132,11 @@ public record SyncConfig(
             Param.ofInt(
                             "sync-fragments",
                             "Streamed fragments (F): 1 sends the whole model every sync-every"
-                                    + " steps; F > 1 sends one of F contiguous ranges of chunks"
-                                    + " every sync-every / F steps, round r fragment r mod F, and"
-                                    + " merges it on arrival (SYNC waits only if the previous"
-                                    + " fragment is still out when the next is due). Must divide"
-                                    + " sync-every and not exceed the model's chunks; FP32 only.",
+                                + " steps; F > 1 sends one of F contiguous ranges of chunks every"
+                                + " sync-every / F steps, round r fragment r mod F, and merges it"
+                                + " on arrival (SYNC and OVERLAP wait only if the previous fragment"
+                                + " is still out when the next is due). Must divide sync-every and"
+                                + " not exceed the model's chunks; FP32 only.",
                             1)
                     .atLeast(1);
 

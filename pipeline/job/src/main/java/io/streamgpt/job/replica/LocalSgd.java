@@ -24,7 +24,14 @@ import java.util.function.Supplier;
  *   OVERLAP:  next = global + (local - sent)     sent: the parameters contributed to that round
  * </pre>
  *
- * A replica that missed rounds (no data, or slower) jumps to the newest one it receives.
+ * <p>OVERLAP keeps one round in flight: the replica steps on after sending round r, and when round
+ * r + 1 is due while r has not come back it holds r + 1 and waits; once r is adopted, r + 1 goes
+ * out with the merged parameters (what the replica continues from, so that its own {@code local -
+ * sent} at r + 1 is progress only). Its staleness is bounded: a global model is merged at most K
+ * local steps after it was sent. (Without the bound a replica faster than its rounds ran ahead
+ * without limit, and readers dropped the rounds it sent that far ahead.)
+ *
+ * <p>A replica that missed rounds (no data, or slower) jumps to the newest one it receives.
  *
  * <p>With a compressed {@code sync_encoding} a contribution to round r is the delta from the global
  * model of round r - 1 (which the averager made and keeps), through {@link DeltaCompressor}, when
@@ -74,11 +81,13 @@ final class LocalSgd {
     private long waitedNanos;
     private final DeltaCompressor compressor; // null: float32 parameters
     private final Fragments fragments;
-    private Deferred deferred; // fragments, SYNC: the round due while the previous one is out
+    private Deferred deferred; // one round in flight: the round due while the previous one is out
 
-    /** A round's contribution held back until the round before it is adopted. */
-    private record Deferred(
-            long round, long step, long tokens, float lastLoss, float[] parameters) {}
+    /**
+     * A round's contribution held back until the round before it is adopted; its parameters are the
+     * replica's when it goes out (the replica does not step in between).
+     */
+    private record Deferred(long round, long step, long tokens, float lastLoss) {}
 
     private RoundId baseVersion; // the global model adopted last, the base of compressed deltas
     private float[] base;
@@ -109,13 +118,24 @@ final class LocalSgd {
         this.fragments = Fragments.of(sync.fragments(), parameters.length, sync.chunkSize());
     }
 
-    /** Whether the replica waits for a round's average (SYNC mode) and must not step. */
+    /**
+     * Whether the replica waits for a round's average and must not step: in SYNC mode from sending
+     * a round; with one round in flight from when the next one is due.
+     */
     boolean waiting() {
-        return fragmented() ? deferred != null : awaitingRound >= 0;
+        return oneRoundInFlight() ? deferred != null : awaitingRound >= 0;
     }
 
     private boolean fragmented() {
         return fragments.count() > 1;
+    }
+
+    /**
+     * OVERLAP, and fragments in either mode: the replica steps on while a round is out and holds
+     * the next one back until it is adopted. Otherwise (SYNC) it waits from sending a round.
+     */
+    private boolean oneRoundInFlight() {
+        return fragmented() || sync.mode() == SyncConfig.Mode.OVERLAP;
     }
 
     long adoptedRound() {
@@ -138,7 +158,8 @@ final class LocalSgd {
 
     /**
      * Milliseconds spent waiting for rounds (SYNC mode: from sending a round to adopting it, the
-     * time the replica could not step; with fragments from when the next round was due), in all.
+     * time the replica could not step; with one round in flight from when the next round was due to
+     * when it went out), in all.
      */
     double waitedMs() {
         return waitedNanos / 1e6;
@@ -157,29 +178,21 @@ final class LocalSgd {
 
     /**
      * The contributions of the round that step {@code step} ends, from {@code parameters}; in SYNC
-     * mode the replica waits for that round from now on. With fragments in SYNC mode: none while
-     * the previous round is not adopted; they come from {@link #release} once it is.
+     * mode the replica waits for that round from now on. With one round in flight (OVERLAP,
+     * fragments): none while the previous round is not adopted (the replica waits); they come from
+     * {@link #release} once it is.
      */
     Contribution[] contribute(
             long step, long tokens, float lastLoss, float[] parameters, long nowNanos) {
         long round = step / sync.stepsPerRound();
-        if (fragmented()) {
-            if (awaitingRound >= 0) { // the previous fragment round is still out: wait for it
-                deferred = new Deferred(round, step, tokens, lastLoss, parameters);
-                waitingSinceNanos = nowNanos;
-                return new Contribution[0];
-            }
-            Contribution[] chunks = send(round, step, tokens, lastLoss, parameters, nowNanos);
-            if (sync.mode() == SyncConfig.Mode.SYNC) {
-                awaitingRound = round; // in flight; the replica keeps stepping
-            }
-            return chunks;
+        if (oneRoundInFlight() && awaitingRound >= 0) { // the previous round is still out
+            deferred = new Deferred(round, step, tokens, lastLoss);
+            waitingSinceNanos = nowNanos;
+            return new Contribution[0];
         }
         Contribution[] chunks = send(round, step, tokens, lastLoss, parameters, nowNanos);
-        if (sync.mode() == SyncConfig.Mode.SYNC) {
-            awaitingRound = round;
-            waitingSinceNanos = nowNanos;
-        }
+        awaitingRound = round; // SYNC: waits for it; one round in flight: steps on meanwhile
+        waitingSinceNanos = nowNanos;
         return chunks;
     }
 
@@ -192,18 +205,19 @@ final class LocalSgd {
         waitingSinceNanos = nowNanos;
         Contribution[] chunks = send(awaitingRound, step, tokens, lastLoss, parameters, nowNanos);
         long due = step / sync.stepsPerRound();
-        if (fragmented() && roundEndsAt(step) && due > awaitingRound) {
+        if (oneRoundInFlight() && roundEndsAt(step) && due > awaitingRound) {
             // the snapshot was taken while the round ending at this step waited for that one
-            deferred = new Deferred(due, step, tokens, lastLoss, parameters);
+            deferred = new Deferred(due, step, tokens, lastLoss);
         }
         return chunks;
     }
 
     /**
-     * With fragments in SYNC mode: the contributions held back by {@link #contribute}, once the
-     * round they waited for is adopted (then the replica waits for theirs); otherwise none.
+     * With one round in flight: the contributions held back by {@link #contribute}, from the
+     * replica's parameters now (after the merge), once the round they waited for is adopted (then
+     * theirs is in flight); otherwise none.
      */
-    Contribution[] release(long nowNanos) {
+    Contribution[] release(Supplier<float[]> localNow, long nowNanos) {
         if (deferred == null || awaitingRound >= 0) {
             return new Contribution[0];
         }
@@ -211,8 +225,9 @@ final class LocalSgd {
         deferred = null;
         waitedNanos += nowNanos - waitingSinceNanos;
         Contribution[] chunks =
-                send(d.round(), d.step(), d.tokens(), d.lastLoss(), d.parameters(), nowNanos);
+                send(d.round(), d.step(), d.tokens(), d.lastLoss(), localNow.get(), nowNanos);
         awaitingRound = d.round();
+        waitingSinceNanos = nowNanos;
         return chunks;
     }
 
@@ -331,8 +346,10 @@ final class LocalSgd {
             baseVersion = new RoundId(generation, round);
         }
         if (awaitingRound >= 0 && round >= awaitingRound) {
-            awaitingRound = -1;
-            waitedNanos += nowNanos - waitingSinceNanos;
+            awaitingRound = -1; // one round in flight: the held-back round goes out in release
+            if (!oneRoundInFlight()) {
+                waitedNanos += nowNanos - waitingSinceNanos; // SYNC: it could not step since
+            }
         }
         Long sentAt = sentAtNanos.remove(round);
         if (sentAt != null) {

@@ -409,7 +409,7 @@ public final class TrainingReplica
                             System.nanoTime()),
                     out);
         }
-        if (sgd.waiting()) { // sync mode: wait for the round's average without blocking the mailbox
+        if (sgd.waiting()) { // wait for a round's average without blocking the mailbox
             schedule(ctx.timerService(), WAIT_POLL_MS);
             return;
         }
@@ -553,7 +553,8 @@ public final class TrainingReplica
             for (long ms : published.freshnessMs()) {
                 freshness.update(ms);
             }
-            emit(sgd.release(System.nanoTime()), out); // fragments: the round that waited on it
+            // one round in flight: the round that waited on this one goes out
+            emit(sgd.release(model::parameters, System.nanoTime()), out);
         }
     }
 }

@@ -20,8 +20,8 @@ import java.util.TreeMap;
  * <p>Every chunk is checked against the model's layout before anything is allocated for it, and at
  * most {@value #MAX_ROUNDS_IN_FLIGHT} rounds are assembled at once: a chunk of a new round while
  * that many are in flight drops the round furthest ahead (itself, if it is). A legitimate round is
- * never that far ahead (SYNC keeps one round in flight, OVERLAP two), so what gets dropped is what
- * no averager wrote; a replica that fell behind still adopts the newest round it completes. Dropped
+ * never that far ahead (SYNC and OVERLAP keep one round in flight), so what gets dropped is what no
+ * averager wrote; a replica that fell behind still adopts the newest round it completes. Dropped
  * chunks are counted by reason in {@link #rejections()}, never thrown on.
  *
  * <p>With streamed fragments ({@code --sync-fragments F > 1}) round r carries only the chunks of
@@ -32,7 +32,7 @@ import java.util.TreeMap;
  * fragment of the generation was seen (or from the start, for a replica given its starting model),
  * and each fragment round after that gives a new version named by that round. A fragment round is 1
  * / F of the vector, so F x {@value #MAX_ROUNDS_IN_FLIGHT} of them are assembled at once: the same
- * memory bound, and room for OVERLAP's F times as many rounds in flight.
+ * memory bound, and room for F times as many rounds in flight.
  */
 public final class GlobalRounds {
 

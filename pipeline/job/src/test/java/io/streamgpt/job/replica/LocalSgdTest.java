@@ -62,7 +62,44 @@ class LocalSgdTest {
         // next = global + (local - sent) = (10 + 1, 20 + 0, 30 + 2)
         float[] next = sgd.adopt(1, new float[] {10f, 20f, 30f}, () -> new float[] {2f, 2f, 5f}, 0);
         assertThat(next).containsExactly(11f, 20f, 32f);
-        assertThat(sgd.waitedMs()).isZero(); // OVERLAP never waits
+        assertThat(sgd.waitedMs()).isZero(); // round 1 came back before round 2 was due
+    }
+
+    @Test
+    void anOverlapReplicaKeepsOneRoundInFlightAndSendsTheHeldBackRoundFromTheMergedParameters() {
+        LocalSgd sgd = new LocalSgd(sync(SyncConfig.Mode.OVERLAP), 0, 0, 0, -1, new float[3]);
+        assertThat(sgd.contribute(2, 96, 1f, new float[] {1f, 2f, 3f}, 0)).hasSize(2);
+        assertThat(sgd.waiting()).as("it trains on while round 1 is out").isFalse();
+
+        // step 4 ends round 2 while round 1 is still out: held back, the replica waits
+        assertThat(sgd.contribute(4, 192, 1f, new float[] {2f, 2f, 5f}, 1_000_000)).isEmpty();
+        assertThat(sgd.waiting()).isTrue();
+
+        // round 1 = (10, 20, 30); sent (1, 2, 3), local (2, 2, 5): next = (10 + 1, 20 + 0, 30 + 2)
+        float[] merged =
+                sgd.adopt(
+                        1, new float[] {10f, 20f, 30f}, () -> new float[] {2f, 2f, 5f}, 4_000_000);
+        assertThat(merged).containsExactly(11f, 20f, 32f);
+        Contribution[] round2 = sgd.release(() -> merged, 4_000_000);
+        assertThat(round2).extracting(c -> c.round()).containsOnly(2L);
+        assertThat(round2[0].slice().values())
+                .as("round 2 carries what the replica continues from, not what it had at step 4")
+                .containsExactly(11f, 20f);
+        assertThat(round2[1].slice().values()).containsExactly(32f);
+        assertThat(sgd.waiting()).isFalse();
+        assertThat(sgd.waitedMs())
+                .as("from round 2 due (1 ms) to its release (4 ms)")
+                .isEqualTo(3.0);
+
+        // round 2 = (100, 100, 100); local moved on from (11, 20, 32) to (12, 21, 33): + (1, 1, 1)
+        assertThat(
+                        sgd.adopt(
+                                2,
+                                new float[] {100f, 100f, 100f},
+                                () -> new float[] {12f, 21f, 33f},
+                                5_000_000))
+                .containsExactly(101f, 101f, 101f);
+        assertThat(sgd.lastLatencyMs()).as("round 2 sent at 4 ms").isEqualTo(1);
     }
 
     @Test
@@ -147,7 +184,7 @@ class LocalSgdTest {
                         3_000_000);
         assertThat(next).containsExactly(5f, 6f, 34f, 44f);
         assertThat(sgd.lastLatencyMs()).isEqualTo(3); // sent at 0, adopted at 3 ms
-        Contribution[] round2 = sgd.release(3_000_000);
+        Contribution[] round2 = sgd.release(() -> next, 3_000_000);
         assertThat(round2).extracting(c -> c.chunk()).containsExactly(0, 1);
         assertThat(round2).extracting(c -> c.round()).containsOnly(2L);
         assertThat(round2[1].slice().values()).containsExactly(6f);
@@ -155,21 +192,21 @@ class LocalSgdTest {
         assertThat(sgd.waitedMs())
                 .as("from round 2 due (1 ms) to round 1 adopted (3 ms)")
                 .isEqualTo(2.0);
-        assertThat(sgd.release(4_000_000)).as("nothing else held back").isEmpty();
+        assertThat(sgd.release(() -> next, 4_000_000)).as("nothing else held back").isEmpty();
     }
 
     @Test
     void withTwoFragmentsAnOverlapReplicaMergesOnlyTheFragmentKeepingItsProgressSinceSending() {
         LocalSgd sgd = new LocalSgd(fragments(SyncConfig.Mode.OVERLAP), 0, 0, 0, -1, new float[4]);
         sgd.contribute(2, 0, 1f, new float[] {1f, 2f, 3f, 4f}, 0); // round 1 sent (3, 4)
-        assertThat(sgd.contribute(4, 0, 1f, new float[] {2f, 2f, 5f, 5f}, 0))
-                .as("OVERLAP never holds a round back")
-                .hasSize(2);
         // local is now (2, 2, 5, 5); round 1 = (30, 40) for values 2-3:
         // next[2..3] = global + (local - sent) = (30 + 5 - 3, 40 + 5 - 4); next[0..1] = local
         float[] next =
                 sgd.adopt(fragmentRound(1, 2, 30f, 40f), () -> new float[] {2f, 2f, 5f, 5f}, 0);
         assertThat(next).containsExactly(2f, 2f, 32f, 41f);
+        assertThat(sgd.contribute(4, 0, 1f, next, 0))
+                .as("round 1 came back before round 2 was due: round 2 goes out at once")
+                .hasSize(2);
         assertThat(sgd.waitedMs()).isZero();
     }
 
@@ -182,7 +219,10 @@ class LocalSgdTest {
         assertThat(again[0].version()).isEqualTo(new RoundId(1, 1)); // the new generation
         assertThat(sgd.waiting()).isTrue();
         sgd.adopt(fragmentRound(1, 2, 30f, 40f), () -> new float[] {5f, 6f, 7f, 8f}, 0);
-        assertThat(sgd.release(0)).extracting(c -> c.round()).containsOnly(2L).hasSize(2);
+        assertThat(sgd.release(() -> new float[] {5f, 6f, 34f, 44f}, 0))
+                .extracting(c -> c.round())
+                .containsOnly(2L)
+                .hasSize(2);
     }
 
     @Test

@@ -140,13 +140,24 @@ class TrainingReplicaTest {
     }
 
     @Test
-    void overlapReplicaKeepsTrainingWhileARoundIsInFlight() throws Exception {
+    void overlapReplicaTrainsOnWhileARoundIsOutAndHoldsTheNextUntilItIsBack() throws Exception {
         try (var h = harness(config(SyncConfig.Mode.OVERLAP, ReplicaConfig.Pacing.CONTINUOUS, 1))) {
             feed(h, 20);
-            h.setProcessingTime(1); // continuous pacing, no waiting: runs to max_steps (100)
-            assertThat(contributions(h, 1)).isNotEmpty();
-            assertThat(contributions(h, 50)).isNotEmpty();
-            assertThat(contributions(h, 51)).isEmpty();
+            h.setProcessingTime(1);
+            assertThat(contributions(h, 1)).isNotEmpty().allMatch(c -> c.progress().step() == 2);
+            assertThat(contributions(h, 2))
+                    .as("it stepped to 4 with round 1 out; round 2 waits for round 1")
+                    .isEmpty();
+
+            sendGlobal(h, 0, 1, constant(0.25f));
+            List<Contribution> round2 = contributions(h, 2);
+            assertThat(round2)
+                    .as("round 2 goes out as soon as round 1 is adopted")
+                    .isNotEmpty()
+                    .allMatch(c -> c.progress().step() == 4);
+            h.setProcessingTime(50); // steps 5 and 6; round 3 waits for round 2
+            assertThat(contributions(h, 3)).isEmpty();
+            assertThat(contributions(h, 50)).as("never runs ahead to max_steps").isEmpty();
         }
     }
 
@@ -156,10 +167,14 @@ class TrainingReplicaTest {
                 harness(config(SyncConfig.Mode.OVERLAP, ReplicaConfig.Pacing.PER_TOKENS, 64))) {
             feed(h, 20); // 20 windows x 16 new tokens = 320 tokens: 5 steps of 64
             h.setProcessingTime(1);
+            sendGlobal(h, 0, 1, constant(0.25f)); // round 1 back: round 2 (step 4) goes out
+            h.setProcessingTime(2);
             assertThat(contributions(h, 2)).isNotEmpty(); // step 4
+            sendGlobal(h, 0, 2, constant(0.25f));
+            h.setProcessingTime(3);
             assertThat(contributions(h, 3)).isEmpty(); // step 6 would need 384 tokens
             feed(h, 4);
-            h.setProcessingTime(2);
+            h.setProcessingTime(4);
             assertThat(contributions(h, 3)).isNotEmpty();
         }
     }
