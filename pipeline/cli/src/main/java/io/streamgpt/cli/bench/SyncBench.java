@@ -450,8 +450,8 @@ public final class SyncBench implements Callable<Integer> {
     /**
      * Waits until every replica adopted {@code count} timed rounds, then reads its counters. Fails
      * with {@link RoundsStopped} when every replica has taken its last step and no round was
-     * adopted for 20 s (a round lost on the way; before OVERLAP kept one round in flight, replicas
-     * whose rounds took longer than K steps ran ahead and the readers dropped rounds).
+     * adopted for 20 s: a run that lost rounds on the way reports what it has instead of waiting
+     * for the 10-minute limit.
      */
     private static Snapshot awaitRounds(
             Map<Integer, Map<String, Metric>> metrics, int n, long count, long maxSteps)

@@ -195,6 +195,7 @@ public final class ExportCommand implements Callable<Integer> {
         ModelLoopAuthenticator verifier =
                 ModelLoopAuthenticator.fromSecret(
                         ParamOptions.value(spec, TopicsConfig.MODEL_SECRET));
+        int fragments = fragments(metadata, modelTopic); // refused here, not as a size mismatch
         ModelTopicReader.Newest newest;
         try {
             newest =
@@ -203,7 +204,7 @@ public final class ExportCommand implements Callable<Integer> {
                             modelTopic,
                             verifier,
                             Math.toIntExact(expected),
-                            fragments(metadata, modelTopic),
+                            fragments,
                             Duration.ofSeconds(timeoutSeconds));
         } catch (IllegalStateException e) {
             spec.commandLine().getErr().println("streamgpt: " + e.getMessage());

@@ -212,10 +212,26 @@ final class HeadlessChromium implements AutoCloseable {
                 handle.onExit().get(10, TimeUnit.SECONDS);
             } catch (TimeoutException e) {
                 handle.destroyForcibly();
-                handle.onExit().get(10, TimeUnit.SECONDS);
+                try {
+                    handle.onExit().get(10, TimeUnit.SECONDS);
+                } catch (TimeoutException stuck) {
+                    System.err.println("chromium: process " + handle.pid() + " did not exit");
+                }
             }
         }
-        deleteProfile();
+        // a helper outside the process tree (crashpad) may still write a file: try again shortly
+        for (int attempt = 1; ; attempt++) {
+            try {
+                deleteProfile();
+                return;
+            } catch (IOException e) {
+                if (attempt == 5) {
+                    System.err.println("chromium: profile " + profile + " left behind: " + e);
+                    return;
+                }
+                Thread.sleep(200);
+            }
+        }
     }
 
     /** Deletes the profile; a file gone by the time the walk reaches it is already deleted. */

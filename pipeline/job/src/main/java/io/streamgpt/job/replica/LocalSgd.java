@@ -51,12 +51,15 @@ import java.util.function.Supplier;
  * on it away every K steps (a 2-replica, 100-step {@code bench pipeline} run with F = 2 lost 0.107
  * of validation loss that way).
  *
- * <p>In SYNC mode the replica does not wait right after sending round r: it keeps stepping, and
- * waits only when round r + 1 is due while round r is not adopted yet; round r + 1 is sent as soon
- * as r is adopted (it carries another fragment, which adopting r does not touch). One fragment
- * round is in flight at a time, so its communication overlaps K / F steps of compute, and the
- * staleness bound is: a fragment's global average is merged at most K / F local steps after it was
- * sent, and each fragment is averaged every K steps, as without fragments.
+ * <p>With fragments SYNC mode keeps one round in flight too, as OVERLAP does (round r + 1 carries
+ * another fragment, which adopting r does not touch), so a fragment round's communication overlaps
+ * K / F steps of compute, and the staleness bound is: a fragment's global average is merged at most
+ * K / F local steps after it was sent, and each fragment is averaged every K steps, as without
+ * fragments.
+ *
+ * <p>A held-back round that a newer adopted round overtook (the awaited one never came: dropped by
+ * the reader, or closed without this replica) is not sent: the averager would drop it as late, and
+ * the replica would stay one round behind ever after.
  */
 final class LocalSgd {
 
@@ -94,7 +97,8 @@ final class LocalSgd {
 
     /**
      * @param adoptedRound the newest round this replica took the global model of
-     * @param awaitingRound the round it waits for (SYNC), or -1
+     * @param awaitingRound the round it waits for (SYNC) or has in flight (one round in flight), or
+     *     -1
      * @param parameters the parameters it trains on now: the base of its next contribution
      */
     LocalSgd(
@@ -239,7 +243,7 @@ final class LocalSgd {
         int fragment = fragments.ofRound(round);
         int from = fragments.firstValue(fragment, sync.chunkSize());
         int to = fragments.endValue(fragment, sync.chunkSize(), parameters.length);
-        if (sync.mode() == SyncConfig.Mode.OVERLAP || fragmented()) {
+        if (oneRoundInFlight()) {
             // with fragments only the fragment's range, and a round of each fragment kept
             sentParameters.put(
                     round, fragmented() ? Arrays.copyOfRange(parameters, from, to) : parameters);
@@ -313,6 +317,7 @@ final class LocalSgd {
         if (awaitingRound >= 0 && round >= awaitingRound) {
             awaitingRound = -1; // the deferred round, if any, goes out in release
         }
+        dropOvertaken(round, nowNanos);
         Long sentAt = sentAtNanos.remove(round);
         if (sentAt != null) {
             lastLatencyMs = (nowNanos - sentAt) / 1_000_000;
@@ -351,12 +356,24 @@ final class LocalSgd {
                 waitedNanos += nowNanos - waitingSinceNanos; // SYNC: it could not step since
             }
         }
+        dropOvertaken(round, nowNanos);
         Long sentAt = sentAtNanos.remove(round);
         if (sentAt != null) {
             lastLatencyMs = (nowNanos - sentAt) / 1_000_000;
             roundsTimed++;
         }
         return next;
+    }
+
+    /**
+     * A held-back round that adopting {@code round} overtook is not sent: its round is closed, the
+     * averager would drop it as late. The wait ends here.
+     */
+    private void dropOvertaken(long round, long nowNanos) {
+        if (deferred != null && round >= deferred.round()) {
+            deferred = null;
+            waitedNanos += nowNanos - waitingSinceNanos;
+        }
     }
 
     /** The global step after adopting {@code round}: a replica that fell behind catches up. */

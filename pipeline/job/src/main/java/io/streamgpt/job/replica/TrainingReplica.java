@@ -538,7 +538,8 @@ public final class TrainingReplica
                 }
             }
             long timedBefore = sgd.roundsTimed();
-            model.setParameters(sgd.adopt(complete, model::parameters, System.nanoTime()));
+            float[] next = sgd.adopt(complete, model::parameters, System.nanoTime());
+            model.setParameters(next);
             if (sgd.roundsTimed() > timedBefore) {
                 roundLatency.update(sgd.lastLatencyMs());
             }
@@ -554,7 +555,7 @@ public final class TrainingReplica
                 freshness.update(ms);
             }
             // one round in flight: the round that waited on this one goes out
-            emit(sgd.release(model::parameters, System.nanoTime()), out);
+            emit(sgd.release(() -> next, System.nanoTime()), out);
         }
     }
 }

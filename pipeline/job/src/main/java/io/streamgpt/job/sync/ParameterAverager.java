@@ -29,10 +29,10 @@ import java.util.Map;
  * Averages one chunk of the parameter vector (the key) over the replicas, round by round, and
  * applies the outer optimizer. A round closes when all N replicas contributed, or when the sync
  * timeout passes after its first contribution, averaging what arrived: a starved or slow replica
- * never stalls the others. Everything it keeps is keyed state, so it is checkpointed and scales
- * with the number of chunks. A contribution may be a compressed delta from the global model this
- * averager made ({@code --sync-encoding}); it is decoded against the float32 global model kept for
- * the chunk, which stays float32.
+ * stalls the others for at most the timeout per round. Everything it keeps is keyed state, so it is
+ * checkpointed and scales with the number of chunks. A contribution may be a compressed delta from
+ * the global model this averager made ({@code --sync-encoding}); it is decoded against the float32
+ * global model kept for the chunk, which stays float32.
  *
  * <p>A {@link DivergenceGuard} decides which contributions are averaged in: non-finite ones are
  * rejected as they arrive, outliers when the round closes; a rejected contribution still counts as

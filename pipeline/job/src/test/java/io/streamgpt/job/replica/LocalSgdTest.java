@@ -103,6 +103,28 @@ class LocalSgdTest {
     }
 
     @Test
+    void anOverlapReplicaWhoseAwaitedRoundNeverCameDropsTheHeldBackRoundOnceANewerOneIsAdopted() {
+        LocalSgd sgd = new LocalSgd(sync(SyncConfig.Mode.OVERLAP), 0, 0, 0, -1, new float[3]);
+        sgd.contribute(2, 96, 1f, new float[] {1f, 2f, 3f}, 0); // round 1 out
+        assertThat(sgd.contribute(4, 192, 1f, new float[] {2f, 2f, 5f}, 1_000_000)).isEmpty();
+        // round 1 was lost on the way; round 2 closed without this replica (by the timeout)
+        float[] next =
+                sgd.adopt(2, new float[] {7f, 7f, 7f}, () -> new float[] {2f, 2f, 5f}, 11_000_000);
+        assertThat(next).as("it did not send round 2: taken as it is").containsExactly(7f, 7f, 7f);
+        assertThat(sgd.release(() -> next, 11_000_000))
+                .as("round 2 is closed: the held-back contribution is not sent late")
+                .isEmpty();
+        assertThat(sgd.waiting()).isFalse();
+        assertThat(sgd.waitedMs())
+                .as("from round 2 due (1 ms) to round 2 adopted (11 ms)")
+                .isEqualTo(10.0);
+        assertThat(sgd.contribute(6, 288, 1f, new float[] {8f, 8f, 8f}, 12_000_000))
+                .as("round 3 goes out on time")
+                .extracting(c -> c.round())
+                .containsOnly(3L);
+    }
+
+    @Test
     void withBf16TheFirstRoundIsFloat32ThenDeltasFromTheAdoptedGlobalModel() {
         LocalSgd sgd =
                 new LocalSgd(
@@ -124,6 +146,29 @@ class LocalSgdTest {
         assertThat(second[1].delta().decode()).containsExactly(0f);
         assertThat(second[0].slice().index()).isEqualTo(0);
         assertThat(second[1].slice().count()).isEqualTo(2);
+    }
+
+    @Test
+    void withBf16AnOverlapReplicasHeldBackRoundIsItsProgressSinceSendingAsADelta() {
+        LocalSgd sgd =
+                new LocalSgd(
+                        sync(SyncConfig.Mode.OVERLAP)
+                                .with(SyncConfig.ENCODING, PayloadEncoding.BF16),
+                        0,
+                        0,
+                        0,
+                        -1,
+                        new float[3]);
+        sgd.contribute(2, 0, 1f, new float[] {1f, 2f, 3f}, 0); // round 1, float32
+        assertThat(sgd.contribute(4, 0, 1f, new float[] {2f, 2f, 5f}, 0)).isEmpty(); // held back
+        // round 1 = (4, 4, 4); sent (1, 2, 3), local (2, 2, 5): merged = (4 + 1, 4 + 0, 4 + 2)
+        float[] merged = sgd.adopt(1, new float[] {4f, 4f, 4f}, () -> new float[] {2f, 2f, 5f}, 0);
+        assertThat(merged).containsExactly(5f, 4f, 6f);
+        Contribution[] round2 = sgd.release(() -> merged, 0);
+        // the delta from round 1's global model: (1, 0 | 2), the replica's own progress only
+        assertThat(round2[0].delta().base()).isEqualTo(new RoundId(0, 1));
+        assertThat(round2[0].delta().decode()).containsExactly(1f, 0f);
+        assertThat(round2[1].delta().decode()).containsExactly(2f);
     }
 
     @Test
