@@ -377,6 +377,7 @@ public final class PipelineBench implements Callable<Integer> {
         result.put("freshness_ms_p99", Math.round(inJob.freshness()[1]));
         result.put("freshness_records", (long) inJob.freshness()[2]);
         result.put("job_one_replica_wait_fraction", thousandths(inJob.waitFraction()));
+        result.put("job_one_replica_step_fraction", thousandths(inJob.stepFraction()));
         result.put(
                 "job_one_replica_step_tokens_per_s",
                 BenchCommand.ModelBench.round(inJob.stepTokensPerSecond()));
@@ -391,6 +392,8 @@ public final class PipelineBench implements Callable<Integer> {
         result.put(
                 "job_one_replica_overlap_step_tokens_per_s",
                 BenchCommand.ModelBench.round(overlap.stepTokensPerSecond()));
+        result.put("job_one_replica_overlap_wait_fraction", thousandths(overlap.waitFraction()));
+        result.put("job_one_replica_overlap_step_fraction", thousandths(overlap.stepFraction()));
 
         log.println("sync rounds of the reference preset ...");
         GptConfig reference = GptConfig.preset("reference", vocabulary.size());
@@ -424,14 +427,16 @@ public final class PipelineBench implements Callable<Integer> {
     /**
      * A one-replica job in its steady state: training tokens per second from its loss records, and
      * where the rest of the time goes, from the replica's own metrics over the same steps: the
-     * share spent waiting for rounds (SYNC) and the rate while stepping (the replica's moving
-     * average of tokens per second of its steps alone, {@code tokens_per_s}); its freshness_ms p50,
-     * p99 and count ({@link #freshness}).
+     * shares of the wall time spent waiting for rounds and in {@code model.step}, and the rate
+     * while stepping ({@code step_ms_total}, {@code tokens_consumed}); what is left is between
+     * steps (batches, timers, the round's copies and chunks); its freshness_ms p50, p99 and count
+     * ({@link #freshness}).
      */
     record OneReplica(
             double tokensPerSecond,
             double stepTokensPerSecond,
             double waitFraction,
+            double stepFraction,
             double[] freshness) {}
 
     /**
@@ -539,6 +544,7 @@ public final class PipelineBench implements Callable<Integer> {
                     (to.tokens() - from.tokens()) * 1000.0 / (to.timeMs() - from.timeMs()),
                     watch.stepTokensPerSecond,
                     watch.waitFraction,
+                    watch.stepFraction,
                     freshness);
         } finally {
             watcher.interrupt();
@@ -548,14 +554,16 @@ public final class PipelineBench implements Callable<Integer> {
     }
 
     /**
-     * Polls replica 0's metrics: its wait for rounds between the steps {@code from} and {@code to},
-     * over the wall time between them, and its step-only rate at {@code to}.
+     * Polls replica 0's metrics between the steps {@code from} and {@code to}: its wait for rounds
+     * and its time in {@code model.step} over the wall time between them, and its step-only rate
+     * (the tokens of those steps over their time in {@code model.step}).
      */
     private static final class ReplicaWatch implements Runnable {
         private final Map<Integer, Map<String, Metric>> metrics;
         private final long from;
         private final long to;
         volatile double waitFraction = Double.NaN;
+        volatile double stepFraction = Double.NaN;
         volatile double stepTokensPerSecond = Double.NaN;
 
         ReplicaWatch(Map<Integer, Map<String, Metric>> metrics, long from, long to) {
@@ -569,21 +577,30 @@ public final class PipelineBench implements Callable<Integer> {
             try {
                 long startNanos = 0;
                 double startWaited = 0;
+                double startStepMs = 0;
+                long startTokens = 0;
                 while (true) {
                     Map<String, Metric> m = metrics.get(0);
                     if (m != null
                             && m.get("steps") instanceof Gauge<?> steps
                             && m.get("sync_wait_ms_total") instanceof Gauge<?> waited
-                            && m.get("tokens_per_s") instanceof Gauge<?> rate) {
+                            && m.get("step_ms_total") instanceof Gauge<?> stepped
+                            && m.get("tokens_consumed") instanceof Gauge<?> consumed) {
                         long step = ((Number) steps.getValue()).longValue();
                         double waitedMs = ((Number) waited.getValue()).doubleValue();
+                        double stepMs = ((Number) stepped.getValue()).doubleValue();
+                        long tokens = ((Number) consumed.getValue()).longValue();
                         if (startNanos == 0 && step >= from) {
                             startNanos = System.nanoTime();
                             startWaited = waitedMs;
+                            startStepMs = stepMs;
+                            startTokens = tokens;
                         } else if (startNanos != 0 && step >= to) {
                             double wallMs = (System.nanoTime() - startNanos) / 1e6;
                             waitFraction = (waitedMs - startWaited) / wallMs;
-                            stepTokensPerSecond = ((Number) rate.getValue()).doubleValue();
+                            stepFraction = (stepMs - startStepMs) / wallMs;
+                            stepTokensPerSecond =
+                                    (tokens - startTokens) * 1000.0 / (stepMs - startStepMs);
                             return;
                         }
                     }

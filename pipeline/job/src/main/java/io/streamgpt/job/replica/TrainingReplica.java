@@ -118,6 +118,7 @@ public final class TrainingReplica
     private transient long tokensConsumed;
     private transient float lastLoss;
     private transient double tokensPerSecond;
+    private transient long stepNanos; // in model.step, in all: what the step fraction is made of
     private transient boolean timerPending;
     private transient boolean resendAfterRestore;
 
@@ -349,6 +350,7 @@ public final class TrainingReplica
         // what bench sync and the dashboard read: time spent waiting for rounds, each round's
         // latency (a histogram, not the last value: Prometheus gets quantiles), bytes
         metrics.gauge("sync_wait_ms_total", () -> sgd.waitedMs());
+        metrics.gauge("step_ms_total", () -> stepNanos / 1e6);
         roundLatency =
                 metrics.histogram(
                         "sync_latency_ms", new DescriptiveStatisticsHistogram(LATENCIES_KEPT));
@@ -455,7 +457,9 @@ public final class TrainingReplica
     private void step(TokenCorpus.Batch batch) {
         long t0 = System.nanoTime();
         lastLoss = model.step(batch);
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        long nanos = System.nanoTime() - t0;
+        stepNanos += nanos;
+        double seconds = nanos / 1e9;
         long tokens = (long) batch.batchSize() * batch.blockSize();
         tokensPerSecond =
                 tokensPerSecond == 0
