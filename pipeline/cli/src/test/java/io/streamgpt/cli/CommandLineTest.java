@@ -19,22 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The command line end to end, on real libtorch, with tiny models. */
 class CommandLineTest {
 
-    private static final String[] TINY = {
-        "--preset",
-        "cpu",
-        "--n-layer",
-        "1",
-        "--n-head",
-        "2",
-        "--n-embd",
-        "32",
-        "--block-size",
-        "16",
-        "--batch-size",
-        "8",
-        "--learning-rate",
-        "3e-3"
-    };
+    private static final String[] TINY =
+            JobArgs.tinyModel("--preset", "cpu", "--learning-rate", "3e-3");
 
     private static Path corpus(Path dir) throws Exception {
         String verse =

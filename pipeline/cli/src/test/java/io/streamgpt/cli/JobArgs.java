@@ -12,6 +12,27 @@ public final class JobArgs {
     private JobArgs() {}
 
     /**
+     * {@code first} (a command and its options, or options), then the options of the command-line
+     * tests' tiny model: 1 layer, 2 heads of 16, block 16, batch 8.
+     */
+    public static String[] tinyModel(String... first) {
+        List<String> args = new ArrayList<>(List.of(first));
+        args.addAll(
+                List.of(
+                        "--n-layer",
+                        "1",
+                        "--n-head",
+                        "2",
+                        "--n-embd",
+                        "32",
+                        "--block-size",
+                        "16",
+                        "--batch-size",
+                        "8"));
+        return args.toArray(String[]::new);
+    }
+
+    /**
      * {@code export} of the job's newest model to {@code out}, with no model options, its lineage
      * from the job's losses topic.
      */

@@ -58,17 +58,8 @@ class LocalResumeTest {
                                 "--checkpoint-interval-ms",
                                 "2000",
                                 "--checkpoint-dir",
-                                checkpoints.toUri().toString(),
-                                "--n-layer",
-                                "1",
-                                "--n-head",
-                                "2",
-                                "--n-embd",
-                                "32",
-                                "--block-size",
-                                "16",
-                                "--batch-size",
-                                "8"));
+                                checkpoints.toUri().toString()));
+        args.addAll(List.of(JobArgs.tinyModel()));
         return args;
     }
 

@@ -23,20 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The streaming commands end to end: local (in-process Kafka + MiniCluster), feed, samples. */
 class StreamingCommandsTest {
 
-    private static final String[] TINY = {
-        "--n-layer",
-        "1",
-        "--n-head",
-        "2",
-        "--n-embd",
-        "32",
-        "--block-size",
-        "16",
-        "--batch-size",
-        "8",
-        "--learning-rate",
-        "3e-3"
-    };
+    private static final String[] TINY = JobArgs.tinyModel("--learning-rate", "3e-3");
 
     @Test
     void localTrainsShowsLossesAndSamplesAndStopsAtMaxSteps(@TempDir Path dir) throws Exception {

@@ -1,5 +1,6 @@
 package io.streamgpt.cli.bench;
 
+import io.streamgpt.cli.JobArgs;
 import io.streamgpt.cli.StreamGpt;
 import io.streamgpt.connectors.records.EvalRecords;
 
@@ -40,10 +41,8 @@ class DriftBenchTest {
         Path b = Files.writeString(dir.resolve("b.txt"), clause.repeat(70));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int exit =
-                StreamGpt.run(
-                        new PrintWriter(out, true),
-                        new PrintWriter(err, true),
+        String[] args =
+                JobArgs.tinyModel(
                         "bench",
                         "drift",
                         "--data-a",
@@ -58,16 +57,6 @@ class DriftBenchTest {
                         "40",
                         "--preset",
                         "cpu",
-                        "--n-layer",
-                        "1",
-                        "--n-head",
-                        "2",
-                        "--n-embd",
-                        "32",
-                        "--block-size",
-                        "16",
-                        "--batch-size",
-                        "8",
                         "--replicas",
                         "1",
                         "--prequential-every",
@@ -78,6 +67,7 @@ class DriftBenchTest {
                         "500",
                         "--model-secret",
                         "file:" + dir.resolve("model-secret"));
+        int exit = StreamGpt.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
         assertThat(exit).as(err.toString()).isZero();
         JsonNode result = new ObjectMapper().readTree(out.toString());
         assertThat(result.get("vocab").asText()).isEqualTo("chars(" + vocabularySize(a, b) + ")");

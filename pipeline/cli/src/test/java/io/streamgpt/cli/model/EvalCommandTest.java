@@ -1,6 +1,7 @@
 package io.streamgpt.cli.model;
 
 import io.streamgpt.cli.CliRun;
+import io.streamgpt.cli.JobArgs;
 import io.streamgpt.model.HeldOutLoss;
 import io.streamgpt.model.ModelFile;
 import io.streamgpt.model.TokenCorpus;
@@ -31,24 +32,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 class EvalCommandTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String[] TINY = {
-        "--preset",
-        "cpu",
-        "--n-layer",
-        "1",
-        "--n-head",
-        "2",
-        "--n-embd",
-        "32",
-        "--block-size",
-        "16",
-        "--batch-size",
-        "8",
-        "--learning-rate",
-        "3e-3",
-        "--threads",
-        "1"
-    };
+    private static final String[] TINY =
+            JobArgs.tinyModel("--preset", "cpu", "--learning-rate", "3e-3", "--threads", "1");
 
     @TempDir static Path dir;
     static Path corpus;
