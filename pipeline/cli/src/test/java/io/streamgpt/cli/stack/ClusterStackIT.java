@@ -151,6 +151,21 @@ class ClusterStackIT {
                         r -> r.generation() >= 1 && r.step() >= 50 && r.valLoss() != null,
                         Duration.ofMinutes(4));
         assertThat(before.get(before.size() - 1).trainLoss()).isLessThan(before.get(0).trainLoss());
+        // text that arrives after the restart: the restored job had read the whole corpus before
+        // it failed, and freshness (a dashboard panel) is only measured for records it trains on
+        Path more =
+                Files.writeString(
+                        runDir.resolve("more.txt"),
+                        Files.readString(Paths.shakespeare()).substring(200_000, 220_000));
+        CliRun fedMore =
+                CliRun.of(
+                        "feed",
+                        "--topic",
+                        "it-text",
+                        "--bootstrap-servers",
+                        kafka,
+                        more.toString());
+        assertThat(fedMore.exit()).as(fedMore.err()).isEqualTo(0);
 
         CliRun samples = CliRun.of("samples", "--bootstrap-servers", kafka, "--last", "1");
         assertThat(samples.exit()).as(samples.err()).isEqualTo(0);
