@@ -128,19 +128,7 @@ class ClusterStackIT {
         FlinkRest rest = new FlinkRest(flink);
         awaitState(rest, jobId, "RUNNING");
 
-        Path corpus =
-                Files.writeString(
-                        runDir.resolve("corpus.txt"),
-                        Files.readString(Paths.shakespeare()).substring(0, 200_000));
-        CliRun fed =
-                CliRun.of(
-                        "feed",
-                        "--topic",
-                        "it-text",
-                        "--bootstrap-servers",
-                        kafka,
-                        corpus.toString());
-        assertThat(fed.exit()).as(fed.err()).isEqualTo(0);
+        feedShakespeare(kafka, "corpus.txt", 0, 200_000);
 
         // a restart after the injected failure: libtorch, loaded once by the cluster's class
         // loader, serves it
@@ -153,19 +141,7 @@ class ClusterStackIT {
         assertThat(before.get(before.size() - 1).trainLoss()).isLessThan(before.get(0).trainLoss());
         // text that arrives after the restart: the restored job had read the whole corpus before
         // it failed, and freshness (a dashboard panel) is only measured for records it trains on
-        Path more =
-                Files.writeString(
-                        runDir.resolve("more.txt"),
-                        Files.readString(Paths.shakespeare()).substring(200_000, 220_000));
-        CliRun fedMore =
-                CliRun.of(
-                        "feed",
-                        "--topic",
-                        "it-text",
-                        "--bootstrap-servers",
-                        kafka,
-                        more.toString());
-        assertThat(fedMore.exit()).as(fedMore.err()).isEqualTo(0);
+        feedShakespeare(kafka, "more.txt", 200_000, 220_000);
 
         CliRun samples = CliRun.of("samples", "--bootstrap-servers", kafka, "--last", "1");
         assertThat(samples.exit()).as(samples.err()).isEqualTo(0);
@@ -246,19 +222,7 @@ class ClusterStackIT {
     void jobSurvivesAKilledTaskManagerOnAReplacement() throws Exception {
         String flink = settings.flinkUrl();
         String kafka = settings.bootstrapServers();
-        Path corpus =
-                Files.writeString(
-                        runDir.resolve("corpus.txt"),
-                        Files.readString(Paths.shakespeare()).substring(0, 200_000));
-        CliRun fed =
-                CliRun.of(
-                        "feed",
-                        "--topic",
-                        "it-text",
-                        "--bootstrap-servers",
-                        kafka,
-                        corpus.toString());
-        assertThat(fed.exit()).as(fed.err()).isEqualTo(0);
+        feedShakespeare(kafka, "corpus.txt", 0, 200_000);
         CliRun submitted =
                 CliRun.of(
                         "submit",
@@ -365,6 +329,25 @@ class ClusterStackIT {
             Thread.sleep(1000);
         }
         return Double.NaN;
+    }
+
+    /**
+     * Feeds tiny Shakespeare's characters [from, to) to it-text, from a file named {@code name}.
+     */
+    private void feedShakespeare(String kafka, String name, int from, int to) throws Exception {
+        Path text =
+                Files.writeString(
+                        runDir.resolve(name),
+                        Files.readString(Paths.shakespeare()).substring(from, to));
+        CliRun fed =
+                CliRun.of(
+                        "feed",
+                        "--topic",
+                        "it-text",
+                        "--bootstrap-servers",
+                        kafka,
+                        text.toString());
+        assertThat(fed.exit()).as(fed.err()).isEqualTo(0);
     }
 
     /**
