@@ -1,5 +1,7 @@
 package io.streamgpt.connectors.chunks;
 
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+
 import java.io.Serializable;
 
 /**
@@ -15,6 +17,7 @@ import java.io.Serializable;
  *     (its values are empty)
  * @param delta null, or the slice's parameters as a compressed delta from a global model
  */
+@TypeInfo(ModelChunkTypeInfo.ContributionFactory.class)
 public record Contribution(
         RoundId version,
         int replica,

@@ -1,5 +1,7 @@
 package io.streamgpt.connectors.chunks;
 
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+
 import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Objects;
@@ -16,6 +18,7 @@ import java.util.Objects;
  *     round
  * @param slice the averaged parameters
  */
+@TypeInfo(ModelChunkTypeInfo.GlobalChunkFactory.class)
 public record GlobalChunk(
         RoundId version, int contributors, Progress progress, float[] replicaLosses, Slice slice)
         implements ModelChunk, Serializable {

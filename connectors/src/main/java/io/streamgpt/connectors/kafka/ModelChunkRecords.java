@@ -5,6 +5,7 @@ import io.streamgpt.connectors.chunks.ModelChunk;
 import io.streamgpt.connectors.chunks.ModelChunkFormat;
 import io.streamgpt.connectors.chunks.ModelChunkRejections;
 import io.streamgpt.connectors.chunks.ModelChunkRejections.Reason;
+import io.streamgpt.connectors.chunks.ModelChunkTypeInfo;
 import io.streamgpt.connectors.chunks.ModelLoopAuthenticator;
 
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -153,7 +154,7 @@ public final class ModelChunkRecords {
 
         @Override
         public TypeInformation<GlobalChunk> getProducedType() {
-            return TypeInformation.of(GlobalChunk.class);
+            return ModelChunkTypeInfo.GLOBAL_CHUNK;
         }
     }
 }
