@@ -152,10 +152,16 @@ class SimulatedSyncTest {
      * ones the first. Every step stays in the local model (the merge is global + (local - sent)),
      * so what a replica sends in round r is the initial model + r x 2 steps of its shift, and the
      * whole model as of round R holds in each half the average of its newest round r_f <= R:
-     * initial + r_f x 2 x delta x 1.5.
+     * initial + r_f x 2 x delta x 1.5. With int8 deltas each fragment's round from its third on is
+     * a delta from the fragment's previous round (r - 2); every value of a chunk moves by the same
+     * shift, so the deltas are exact (q = 127) and the models the same.
      */
-    @Test
-    void withTwoFragmentsEachHalfIsTheClosedFormOfItsNewestRound() throws Exception {
+    @ParameterizedTest
+    @EnumSource(
+            value = PayloadEncoding.class,
+            names = {"FP32", "INT8"})
+    void withTwoFragmentsEachHalfIsTheClosedFormOfItsNewestRound(PayloadEncoding encoding)
+            throws Exception {
         JobConfig config =
                 TestConfigs.tiny(kafka.bootstrapServers(), TestJobs.prefix())
                         .withReplicas(
@@ -167,6 +173,7 @@ class SimulatedSyncTest {
                                 s ->
                                         s.with(SyncConfig.EVERY, 4)
                                                 .with(SyncConfig.FRAGMENTS, 2)
+                                                .with(SyncConfig.ENCODING, encoding)
                                                 .with(SyncConfig.TIMEOUT_MS, 30_000L))
                         .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 4));
         TestJobs.createTopics(config);

@@ -104,7 +104,8 @@ public final class SyncBench implements Callable<Integer> {
             defaultValue = "sync,overlap,bf16,int8",
             description =
                     "Sync schemes: sync (SYNC, fp32), overlap (OVERLAP, fp32), bf16 and int8"
-                            + " (SYNC, compressed deltas). Default: ${DEFAULT-VALUE}.")
+                            + " (SYNC, compressed deltas), overlap-bf16 and overlap-int8 (OVERLAP,"
+                            + " compressed deltas). Default: ${DEFAULT-VALUE}.")
     List<String> schemes;
 
     @Option(
@@ -112,8 +113,8 @@ public final class SyncBench implements Callable<Integer> {
             split = ",",
             defaultValue = "1",
             description =
-                    "Streamed fragment counts F (--sync-fragments) per scheme; F > 1 only with the"
-                            + " fp32 schemes sync and overlap. Default: ${DEFAULT-VALUE}.")
+                    "Streamed fragment counts F (--sync-fragments) per scheme."
+                            + " Default: ${DEFAULT-VALUE}.")
     List<Integer> fragmentCounts;
 
     @Option(
@@ -191,15 +192,6 @@ public final class SyncBench implements Callable<Integer> {
                 float[] initial = null;
                 for (String scheme : schemes) {
                     for (int fragments : fragmentCounts) {
-                        if (fragments > 1 && (scheme.equals("bf16") || scheme.equals("int8"))) {
-                            log.println(
-                                    "bench sync: "
-                                            + scheme
-                                            + " with "
-                                            + fragments
-                                            + " fragments skipped: fragments are FP32 only");
-                            continue;
-                        }
                         for (int n : replicaCounts) {
                             JobConfig config =
                                     config(kafka, preset, n, fragments).withSync(scheme(scheme));
@@ -273,23 +265,31 @@ public final class SyncBench implements Callable<Integer> {
         node.put("r_squared", Math.round(model.rSquared() * 1000) / 1000.0);
     }
 
-    /** How a scheme name sets the sync section. */
+    /**
+     * How a scheme name sets the sync section: {@code sync} or {@code overlap} (the mode, fp32),
+     * {@code bf16} or {@code int8} (SYNC, compressed deltas), {@code overlap-bf16} or {@code
+     * overlap-int8} (both).
+     */
     static UnaryOperator<SyncConfig> scheme(String name) {
-        return switch (name) {
-            case "sync" -> s -> s.with(SyncConfig.MODE, SyncConfig.Mode.SYNC);
-            case "overlap" -> s -> s.with(SyncConfig.MODE, SyncConfig.Mode.OVERLAP);
-            case "bf16" ->
-                    s ->
-                            s.with(SyncConfig.MODE, SyncConfig.Mode.SYNC)
-                                    .with(SyncConfig.ENCODING, PayloadEncoding.BF16);
-            case "int8" ->
-                    s ->
-                            s.with(SyncConfig.MODE, SyncConfig.Mode.SYNC)
-                                    .with(SyncConfig.ENCODING, PayloadEncoding.INT8);
-            default ->
-                    throw new IllegalArgumentException(
-                            "unknown sync scheme " + name + ": sync, overlap, bf16 or int8");
-        };
+        boolean overlap = name.equals("overlap") || name.startsWith("overlap-");
+        String encoding =
+                name.equals("sync") || name.equals("overlap")
+                        ? "fp32"
+                        : name.substring(overlap ? "overlap-".length() : 0);
+        SyncConfig.Mode mode = overlap ? SyncConfig.Mode.OVERLAP : SyncConfig.Mode.SYNC;
+        PayloadEncoding payload =
+                switch (encoding) {
+                    case "fp32" -> PayloadEncoding.FP32;
+                    case "bf16" -> PayloadEncoding.BF16;
+                    case "int8" -> PayloadEncoding.INT8;
+                    default ->
+                            throw new IllegalArgumentException(
+                                    "unknown sync scheme "
+                                            + name
+                                            + ": sync, overlap, bf16, int8, overlap-bf16 or"
+                                            + " overlap-int8");
+                };
+        return s -> s.with(SyncConfig.MODE, mode).with(SyncConfig.ENCODING, payload);
     }
 
     private JobConfig config(EmbeddedKafka kafka, String preset, int replicas, int fragments) {

@@ -136,7 +136,8 @@ public record SyncConfig(
                                 + " sync-every / F steps, round r fragment r mod F, and merges it"
                                 + " on arrival (SYNC and OVERLAP wait only if the previous fragment"
                                 + " is still out when the next is due). Must divide sync-every and"
-                                + " not exceed the model's chunks; FP32 only.",
+                                + " not exceed the model's chunks. With a compressed sync-encoding"
+                                + " a fragment's delta is from its own previous round.",
                             1)
                     .atLeast(1);
 
@@ -181,12 +182,6 @@ public record SyncConfig(
                                     + ") must divide sync-every ("
                                     + every
                                     + ")"));
-        }
-        if (fragments > 1 && encoding != PayloadEncoding.FP32) {
-            // a compressed delta's base would be its fragment's previous round: not built yet
-            Params.require(
-                    "sync config",
-                    List.of("sync-fragments > 1 needs sync-encoding FP32, got " + encoding));
         }
     }
 

@@ -7,6 +7,8 @@ import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.chunks.Slice;
 
+import java.util.Arrays;
+
 /**
  * A replica's compressed contributions with error feedback: it sends the delta from the global
  * model it adopted, compressed ({@code BF16} or {@code INT8}, see {@link PayloadEncoding}), and
@@ -21,41 +23,50 @@ import io.streamgpt.connectors.chunks.Slice;
  * </pre>
  *
  * Over rounds, the sum of what was sent equals the sum of the true deltas up to the last residual,
- * which is bounded by one quantisation step. A contribution sent as float32 parameters (no base the
- * averager knows) carries everything, so the residual goes back to 0. The residual is not
- * checkpointed: a restored replica starts again at 0, losing at most one quantisation step.
+ * which is bounded by one quantisation step. With streamed fragments each round covers one
+ * fragment's chunks, and the residual of the others waits for their next round. A contribution sent
+ * as float32 parameters (no base the averager knows) carries everything of its range, so the
+ * residual there goes back to 0.
+ *
+ * <p>The residual is not checkpointed, and needs not be: a restored replica starts a new
+ * generation, whose first round of every fragment is float32 (the averager keeps no global model of
+ * it yet), so the restored parameters go out whole and nothing is owed.
  */
 final class DeltaCompressor {
 
+    /** What every chunk of one contribution carries besides its values. */
+    record Header(RoundId version, int replica, Progress progress, long baseChecksum) {}
+
     private final PayloadEncoding encoding;
+    private final int chunkSize;
     private float[] residual;
 
-    DeltaCompressor(PayloadEncoding encoding) {
+    DeltaCompressor(PayloadEncoding encoding, int chunkSize) {
         if (encoding == PayloadEncoding.FP32) {
             throw new IllegalArgumentException("FP32 sends parameters, not a compressed delta");
         }
         this.encoding = encoding;
+        this.chunkSize = chunkSize;
     }
 
     /**
-     * The contributions of {@code local} as compressed deltas from {@code base}, the global model
-     * of {@code baseVersion}; updates the residual.
+     * Chunks {@code fromChunk} (inclusive) to {@code toChunk} (exclusive) of {@code local} as
+     * compressed deltas from {@code base}, the global model of {@code baseVersion} there; updates
+     * the residual of that range.
      */
     Contribution[] contribute(
-            RoundId version,
-            int replica,
-            Progress progress,
-            long baseChecksum,
+            Header header,
             RoundId baseVersion,
             float[] base,
             float[] local,
-            int chunkSize) {
+            int fromChunk,
+            int toChunk) {
         if (residual == null || residual.length != local.length) {
             residual = new float[local.length];
         }
         int count = Slice.count(local.length, chunkSize);
-        Contribution[] chunks = new Contribution[count];
-        for (int c = 0; c < count; c++) {
+        Contribution[] chunks = new Contribution[toChunk - fromChunk];
+        for (int c = fromChunk; c < toChunk; c++) {
             int from = c * chunkSize;
             int n = Math.min(chunkSize, local.length - from);
             float[] target = new float[n]; // t = (local - base) + e
@@ -67,24 +78,26 @@ final class DeltaCompressor {
             for (int i = 0; i < n; i++) {
                 residual[from + i] = target[i] - sent[i]; // e' = t - D(q)
             }
-            chunks[c] =
+            chunks[c - fromChunk] =
                     new Contribution(
-                            version,
-                            replica,
-                            progress,
-                            baseChecksum,
+                            header.version(),
+                            header.replica(),
+                            header.progress(),
+                            header.baseChecksum(),
                             new Slice(c, count, new float[0]),
                             delta);
         }
         return chunks;
     }
 
-    /** After a float32 contribution: it carried everything, nothing is owed. */
-    void reset() {
-        residual = null;
+    /** After float32 contributions of values {@code from} to {@code to}: nothing is owed there. */
+    void reset(int from, int to) {
+        if (residual != null) {
+            Arrays.fill(residual, from, to, 0f);
+        }
     }
 
-    /** The residual now (for tests), or null. */
+    /** The residual now (for tests), or null before the first compressed round. */
     float[] residual() {
         return residual;
     }

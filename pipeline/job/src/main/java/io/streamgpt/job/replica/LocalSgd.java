@@ -34,9 +34,10 @@ import java.util.function.Supplier;
  * <p>A replica that missed rounds (no data, or slower) jumps to the newest one it receives.
  *
  * <p>With a compressed {@code sync_encoding} a contribution to round r is the delta from the global
- * model of round r - 1 (which the averager made and keeps), through {@link DeltaCompressor}, when
- * the replica adopted that model; otherwise (the first round, after a restore, a replica that fell
- * behind) it sends its parameters as float32.
+ * model the averager made for the same chunks one schedule earlier (round r - 1; with F fragments
+ * round r - F, the fragment's previous round) and keeps, through {@link DeltaCompressor}, when the
+ * replica adopted that model; otherwise (the first round of each fragment, after a restore, a
+ * replica that fell behind) it sends those parameters as float32.
  *
  * <p>Streamed fragments ({@code sync_fragments} F > 1, Streaming DiLoCo): a round ends every K / F
  * steps and carries only fragment f = r mod F ({@link Fragments}); adopting it merges only that
@@ -92,7 +93,8 @@ final class LocalSgd {
      */
     private record Deferred(long round, long step, long tokens, float lastLoss) {}
 
-    private RoundId baseVersion; // the global model adopted last, the base of compressed deltas
+    // compressed deltas: per fragment, the round whose global values base holds in its range
+    private final RoundId[] baseVersions;
     private float[] base;
 
     /**
@@ -118,8 +120,9 @@ final class LocalSgd {
         this.compressor =
                 sync.encoding() == PayloadEncoding.FP32
                         ? null
-                        : new DeltaCompressor(sync.encoding());
+                        : new DeltaCompressor(sync.encoding(), sync.chunkSize());
         this.fragments = Fragments.of(sync.fragments(), parameters.length, sync.chunkSize());
+        this.baseVersions = new RoundId[fragments.count()];
     }
 
     /**
@@ -257,21 +260,20 @@ final class LocalSgd {
         }
         RoundId version = new RoundId(generation, round);
         Progress progress = new Progress(step, tokens, loss);
+        RoundId baseVersion = baseVersions[fragment];
         if (compressor != null
-                && base != null
-                && baseVersion.equals(new RoundId(generation, round - 1))) {
+                && baseVersion != null
+                && baseVersion.equals(new RoundId(generation, round - fragments.count()))) {
             return compressor.contribute(
-                    version,
-                    replica,
-                    progress,
-                    baseChecksum,
+                    new DeltaCompressor.Header(version, replica, progress, baseChecksum),
                     baseVersion,
                     base,
                     parameters,
-                    sync.chunkSize());
+                    fragments.firstChunk(fragment),
+                    fragments.endChunk(fragment));
         }
         if (compressor != null) {
-            compressor.reset();
+            compressor.reset(from, to); // float32 carries everything of the fragment
         }
         if (fragmented()) {
             return Contribution.of(
@@ -312,6 +314,13 @@ final class LocalSgd {
                         Arrays.copyOfRange(next, from, from + global.length))) {
             System.arraycopy(global, 0, next, from, global.length); // drop a diverged delta
         }
+        if (compressor != null) { // the base of the fragment's next delta
+            if (base == null) {
+                base = new float[next.length];
+            }
+            System.arraycopy(global, 0, base, from, global.length);
+            baseVersions[complete.fragment()] = new RoundId(generation, round);
+        }
         baseChecksum = FloatArrays.crc32(next);
         adoptedRound = Math.max(adoptedRound, round);
         if (awaitingRound >= 0 && round >= awaitingRound) {
@@ -348,7 +357,7 @@ final class LocalSgd {
         adoptedRound = round;
         if (compressor != null) {
             base = global; // never written to: adopt returns it or a new array
-            baseVersion = new RoundId(generation, round);
+            baseVersions[0] = new RoundId(generation, round);
         }
         if (awaitingRound >= 0 && round >= awaitingRound) {
             awaitingRound = -1; // one round in flight: the held-back round goes out in release

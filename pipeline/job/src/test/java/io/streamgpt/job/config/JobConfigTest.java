@@ -121,11 +121,12 @@ class JobConfigTest {
                                         Map.of("sync-fragments", "10", "chunk-size", "200000")))
                 .as("the cpu preset's ~0.8M parameters are 5 chunks of 200,000")
                 .hasMessageContaining("sync-fragments must not exceed the model's");
-        assertThatThrownBy(
-                        () ->
-                                JobConfig.parse(
-                                        Map.of("sync-fragments", "2", "sync-encoding", "BF16")))
-                .hasMessageContaining("sync-fragments > 1 needs sync-encoding FP32, got BF16");
+        assertThat(
+                        JobConfig.parse(Map.of("sync-fragments", "2", "sync-encoding", "INT8"))
+                                .sync()
+                                .fragments())
+                .as("fragments send compressed deltas too")
+                .isEqualTo(2);
     }
 
     @Test

@@ -271,6 +271,37 @@ class LocalSgdTest {
     }
 
     @Test
+    void withTwoFragmentsAndBf16EachFragmentsDeltaIsFromItsOwnPreviousRound() {
+        LocalSgd sgd =
+                new LocalSgd(
+                        fragments(SyncConfig.Mode.SYNC)
+                                .with(SyncConfig.ENCODING, PayloadEncoding.BF16),
+                        0,
+                        0,
+                        0,
+                        -1,
+                        new float[4]);
+        // round 1 (fragment 1, values 2-3): the averager keeps no global model of it yet
+        Contribution[] round1 = sgd.contribute(2, 0, 1f, new float[] {1f, 2f, 3f, 4f}, 0);
+        assertThat(round1).extracting(c -> c.delta()).containsOnlyNulls();
+        float[] after1 =
+                sgd.adopt(fragmentRound(1, 2, 30f, 40f), () -> new float[] {1f, 2f, 3f, 4f}, 0);
+        // round 2 (fragment 0): its first round too, float32
+        assertThat(sgd.release(() -> after1, 0)).isEmpty(); // nothing was held back
+        Contribution[] round2 = sgd.contribute(4, 0, 1f, after1, 0);
+        assertThat(round2).extracting(c -> c.delta()).containsOnlyNulls();
+        float[] after2 = sgd.adopt(fragmentRound(2, 0, 10f, 20f), () -> after1, 0);
+        assertThat(after2).containsExactly(10f, 20f, 30f, 40f);
+        // round 3 (fragment 1 again): the delta from round 1's global values (30, 40) of values
+        // 2-3: local (31, 38) - (30, 40) = (1, -2), exact in bf16; only chunks 2 and 3 go out
+        Contribution[] round3 = sgd.contribute(6, 0, 1f, new float[] {11f, 21f, 31f, 38f}, 0);
+        assertThat(round3).extracting(c -> c.chunk()).containsExactly(2, 3);
+        assertThat(round3[0].delta().base()).isEqualTo(new RoundId(0, 1)); // round 3 - F
+        assertThat(round3[0].delta().decode()).containsExactly(1f);
+        assertThat(round3[1].delta().decode()).containsExactly(-2f);
+    }
+
+    @Test
     void oneFragmentIsTodaysSchedule() {
         SyncConfig one = sync(SyncConfig.Mode.SYNC).with(SyncConfig.FRAGMENTS, 1);
         assertThat(one).isEqualTo(sync(SyncConfig.Mode.SYNC)); // the default
