@@ -119,25 +119,16 @@ public final class SafetensorsModel {
     }
 
     /**
-     * The lineage in a file's metadata, or an empty map: numbers and strings as text, objects (e.g.
-     * {@code input_offsets}) as maps with their values as JSON gives them.
+     * The lineage in a file's metadata, or an empty map, as {@link ModelFile#lineage} gives a model
+     * file's (numbers as numbers, objects as maps): {@code import} carries it over unchanged.
      */
     public static Map<String, Object> lineage(Path file) throws IOException {
         String lineage = SafetensorsFile.read(file).metadata().get(LINEAGE);
         if (lineage == null) {
             return Map.of();
         }
-        Map<String, Object> values = new LinkedHashMap<>();
-        JSON.readTree(lineage)
-                .fields()
-                .forEachRemaining(
-                        e ->
-                                values.put(
-                                        e.getKey(),
-                                        e.getValue().isObject()
-                                                ? ModelFile.asMap(e.getValue())
-                                                : e.getValue().asText()));
-        return values;
+        JsonNode node = JSON.readTree(lineage);
+        return node.isObject() ? ModelFile.asMap(node) : Map.of();
     }
 
     // ---------------------------------------------------------------- the two layouts

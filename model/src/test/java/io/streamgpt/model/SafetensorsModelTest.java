@@ -138,8 +138,8 @@ class SafetensorsModelTest {
         assertThat(loaded.step()).isEqualTo(1234);
         assertThat(loaded.parameters()).containsExactly(flat);
         assertThat(SafetensorsModel.lineage(file))
-                .containsEntry("generation", "2")
-                .containsEntry("round", "61");
+                .containsEntry("generation", 2)
+                .containsEntry("round", 61);
         assertThat(Files.list(dir)).containsExactly(file); // no temporary file left
     }
 

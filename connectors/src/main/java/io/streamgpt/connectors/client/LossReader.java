@@ -11,8 +11,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Predicate;
 
@@ -170,10 +172,20 @@ public final class LossReader implements AutoCloseable {
         }
     }
 
+    /** Records per partition {@code lineageOf} reads first, from the end of the topic. */
+    static final int NEWEST_FIRST = 2_000;
+
     /**
      * The lineage record of {@code version} on {@code topic}, or else of the newest version before
      * it (a lineage record is written a moment after its version is published); empty when there is
      * none (a job of an older build). Records of another format that do not parse are skipped.
+     *
+     * <p>It reads the newest {@value #NEWEST_FIRST} records of each partition first, and the whole
+     * topic only when they leave a doubt. One reporter writes lineage records in version order
+     * (versions only grow, and a restore's generation is above the one it ends), so in a partition
+     * whose newest records hold one not newer than {@code version}, no older record beats it; a
+     * partition whose newest records hold none (an exported old version, or no lineage there) sends
+     * it to the whole topic.
      */
     public static java.util.Optional<EvalRecords.Lineage> lineageOf(
             KafkaClientSettings kafka,
@@ -181,30 +193,50 @@ public final class LossReader implements AutoCloseable {
             io.streamgpt.connectors.chunks.RoundId version,
             Duration timeout) {
         try (TopicReader reader = TopicReader.open(kafka)) {
+            LineageScan newest =
+                    LineageScan.of(reader.readNewest(topic, NEWEST_FIRST, timeout), version);
+            if (newest.settled()) {
+                return java.util.Optional.ofNullable(newest.best());
+            }
+            return java.util.Optional.ofNullable(
+                    LineageScan.of(reader.readAll(topic, timeout), version).best());
+        }
+    }
+
+    /**
+     * The best lineage record among {@code records} (the newest version not newer than the one
+     * asked for), and whether every partition they came from had one such record.
+     */
+    private record LineageScan(EvalRecords.Lineage best, boolean settled) {
+
+        static LineageScan of(
+                List<ConsumerRecord<byte[], byte[]>> records,
+                io.streamgpt.connectors.chunks.RoundId version) {
             EvalRecords.Lineage best = null;
-            for (ConsumerRecord<byte[], byte[]> record : reader.readAll(topic, timeout)) {
+            Set<Integer> partitions = new HashSet<>();
+            Set<Integer> found = new HashSet<>();
+            for (ConsumerRecord<byte[], byte[]> record : records) {
+                partitions.add(record.partition());
                 EvalRecords.LossesTopicRecord parsed =
                         EvalRecords.LossesTopicRecord.parse(TopicReader.text(record));
                 EvalRecords.Lineage lineage =
                         EvalRecords.LINEAGE.equals(parsed.kind())
                                 ? parsed.as(EvalRecords.Lineage.class)
                                 : null;
-                if (lineage == null) {
+                if (lineage == null || idOf(lineage).compareTo(version) > 0) {
                     continue;
                 }
-                var id =
-                        new io.streamgpt.connectors.chunks.RoundId(
-                                lineage.generation(), lineage.round());
-                if (id.compareTo(version) <= 0
-                        && (best == null
-                                || id.compareTo(
-                                                new io.streamgpt.connectors.chunks.RoundId(
-                                                        best.generation(), best.round()))
-                                        > 0)) {
+                found.add(record.partition());
+                if (best == null || idOf(lineage).compareTo(idOf(best)) > 0) {
                     best = lineage;
                 }
             }
-            return java.util.Optional.ofNullable(best);
+            return new LineageScan(best, best != null && found.containsAll(partitions));
+        }
+
+        private static io.streamgpt.connectors.chunks.RoundId idOf(EvalRecords.Lineage lineage) {
+            return new io.streamgpt.connectors.chunks.RoundId(
+                    lineage.generation(), lineage.round());
         }
     }
 }

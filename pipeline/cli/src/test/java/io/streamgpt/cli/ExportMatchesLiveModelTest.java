@@ -166,10 +166,19 @@ class ExportMatchesLiveModelTest {
                                         + config.topics().model()
                                         + ": its metadata says "
                                         + fragments);
-                assertThat(SafetensorsModel.lineage(safetensors))
-                        .containsEntry("round", String.valueOf(lastRound))
-                        .containsEntry("tokens", "2560")
-                        .containsEntry("input_offsets", Map.of(textPartition, 3));
+                assertThat(SafetensorsModel.lineage(safetensors)).isEqualTo(lineage);
+                // and import carries it into the model file it writes, as export wrote it
+                Path imported = dir.resolve("imported.bin");
+                CliRun importRun =
+                        CliRun.of(
+                                "import",
+                                "--from",
+                                safetensors.toString(),
+                                "--out",
+                                imported.toString());
+                assertThat(importRun.exit()).as(importRun.err()).isEqualTo(0);
+                assertThat(importRun.out()).contains("lineage: 2,560 tokens trained");
+                assertThat(ModelFile.lineage(imported)).isEqualTo(lineage);
                 assertThat(export.out())
                         .contains(
                                 "exported round "

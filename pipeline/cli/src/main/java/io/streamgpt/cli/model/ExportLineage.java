@@ -64,7 +64,7 @@ final class ExportLineage {
                 lineage.containsKey("lineage_round")
                         ? " (of round " + lineage.get("lineage_round") + ")"
                         : "",
-                (Long) lineage.get("tokens"),
+                ((Number) lineage.get("tokens")).longValue(),
                 lineage.getOrDefault("input_offsets", "unknown (lineage format 1)"));
     }
 }

@@ -12,6 +12,7 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -70,7 +71,13 @@ public final class ImportCommand implements Callable<Integer> {
         } catch (IOException e) { // unreadable or not safetensors: bad input, one line
             throw new IllegalArgumentException(e.getMessage(), e);
         }
-        ModelFile.save(out, model);
+        Map<String, Object> lineage;
+        try {
+            lineage = SafetensorsModel.lineage(from); // export's, carried over; empty otherwise
+        } catch (IOException e) {
+            throw new IllegalArgumentException(from + ": unreadable lineage: " + e.getMessage(), e);
+        }
+        ModelFile.save(out, model, lineage);
         spec.commandLine()
                 .getOut()
                 .printf(
@@ -86,6 +93,9 @@ public final class ImportCommand implements Callable<Integer> {
                         model.step(),
                         model.parameters().length,
                         out);
+        if (!lineage.isEmpty()) {
+            spec.commandLine().getOut().println(ExportLineage.describe(lineage));
+        }
         return 0;
     }
 }

@@ -161,8 +161,8 @@ class SafetensorsPytorchTest {
             assertThat(export.out()).contains("exported round 1 (generation 0, step 5");
         }
         assertThat(SafetensorsModel.lineage(exported))
-                .containsEntry("generation", "0")
-                .containsEntry("round", "1");
+                .containsEntry("generation", 0)
+                .containsEntry("round", 1);
 
         JsonNode pytorch = reference(dir, "loss", exported.toString(), batchFile(dir, batch));
         double pytorchLoss = pytorch.path("loss").asDouble();

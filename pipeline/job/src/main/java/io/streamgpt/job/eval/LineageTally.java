@@ -19,6 +19,11 @@ import java.util.TreeMap;
  * publish time - record timestamp}). Offsets are kept as a running maximum over versions, so a
  * version names everything it and its ancestors saw. A version is complete when every replica
  * reported it or a report two rounds later arrives (as in {@link PrequentialTally}).
+ *
+ * <p>The running maxima are what a checkpoint keeps ({@link #seen()}): after a restore a partition
+ * no replica receives from any more (a topic that stopped) is still named at the offset versions
+ * had reached. Rounds still open at the checkpoint are not kept: their reports belong to the
+ * generation the restore ends.
  */
 public final class LineageTally {
 
@@ -46,7 +51,12 @@ public final class LineageTally {
             Long freshnessMaxMs)
             implements Serializable {}
 
-    private record Version(int generation, long round) {}
+    /**
+     * What a checkpoint keeps of a tally: the generation and the running maxima per source
+     * topic-partition.
+     */
+    public record Seen(int generation, Map<String, Long> offsets, Map<String, Long> inputOffsets)
+            implements Serializable {}
 
     private final int replicas;
     private final TreeMap<Long, List<Consumed>> open = new TreeMap<>();
@@ -56,6 +66,20 @@ public final class LineageTally {
 
     public LineageTally(int replicas) {
         this.replicas = replicas;
+    }
+
+    /** The tally's running maxima now, for a checkpoint. */
+    public Seen seen() {
+        return new Seen(generation, new TreeMap<>(seen), new TreeMap<>(inputSeen));
+    }
+
+    /** Takes the running maxima of a checkpoint (of one or more tallies) back. */
+    public void restore(Seen checkpointed) {
+        generation = Math.max(generation, checkpointed.generation());
+        checkpointed.offsets().forEach((source, end) -> seen.merge(source, end, Math::max));
+        checkpointed
+                .inputOffsets()
+                .forEach((source, next) -> inputSeen.merge(source, next, Math::max));
     }
 
     /** Adds a replica's report; returns the lineage records it completes, oldest first. */

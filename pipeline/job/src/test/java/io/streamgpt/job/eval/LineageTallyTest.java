@@ -1,6 +1,7 @@
 package io.streamgpt.job.eval;
 
 import io.streamgpt.connectors.records.EvalRecords;
+import io.streamgpt.connectors.records.Reports;
 
 import org.junit.jupiter.api.Test;
 
@@ -77,5 +78,47 @@ class LineageTallyTest {
         assertThat(done.get(0).inputOffsets())
                 .containsExactly(Map.entry("text-0", 9L), Map.entry("text-1", 2L));
         assertThat(done.get(0).freshnessMinMs()).isNull(); // no new records for round 2
+    }
+
+    @Test
+    void aRestoredTallyStillNamesAPartitionNoReplicaReceivesFromAnyMore() {
+        LineageTally before = new LineageTally(1);
+        before.add(
+                new LineageTally.Consumed(
+                        0,
+                        1,
+                        10,
+                        0,
+                        7680,
+                        Map.of("text-0", 650L, "text-1", 130L),
+                        Map.of("text-0", 5L, "text-1", 2L),
+                        null,
+                        null));
+        // the checkpoint, through the JSON the reporter keeps in operator state
+        LineageTally.Seen checkpointed =
+                Reports.fromJson(Reports.toJson(before.seen()), LineageTally.Seen.class);
+        assertThat(checkpointed.generation()).isZero();
+
+        // after the restore (generation 1) only text-0 brings text: text-1 stopped at offset 2
+        LineageTally after = new LineageTally(1);
+        after.restore(checkpointed);
+        List<EvalRecords.Lineage> done =
+                after.add(
+                        new LineageTally.Consumed(
+                                1,
+                                2,
+                                20,
+                                0,
+                                15360,
+                                Map.of("text-0", 1300L),
+                                Map.of("text-0", 9L),
+                                null,
+                                null));
+        assertThat(done).hasSize(1);
+        assertThat(done.get(0).generation()).isEqualTo(1);
+        assertThat(done.get(0).offsets())
+                .containsExactly(Map.entry("text-0", 1300L), Map.entry("text-1", 130L));
+        assertThat(done.get(0).inputOffsets())
+                .containsExactly(Map.entry("text-0", 9L), Map.entry("text-1", 2L));
     }
 }
