@@ -150,6 +150,14 @@ public final class PipelineBench implements Callable<Integer> {
                             + " one's validation loss.")
     List<Integer> compareFragments = List.of();
 
+    @Option(
+            names = "--fragments-encoding",
+            defaultValue = "FP32",
+            description =
+                    "The --sync-encoding of the --compare-fragments jobs: compressed deltas with"
+                            + " streamed fragments when not FP32. Default: ${DEFAULT-VALUE}.")
+    PayloadEncoding fragmentsEncoding;
+
     /** The sync settings of the convergence run being made: a variant's, else none. */
     private UnaryOperator<SyncConfig> variant = UnaryOperator.identity();
 
@@ -284,10 +292,15 @@ public final class PipelineBench implements Callable<Integer> {
                 }
                 var byFragments = result.putObject("two_replicas_val_loss_by_fragments");
                 for (int f : compareFragments) {
+                    boolean fp32 = fragmentsEncoding == PayloadEncoding.FP32;
                     putVariant(
-                            byFragments.putObject(String.valueOf(f)),
-                            "--sync-fragments " + f,
-                            sync -> sync.with(SyncConfig.FRAGMENTS, f),
+                            byFragments.putObject(fp32 ? f + "" : f + " " + fragmentsEncoding),
+                            "--sync-fragments "
+                                    + f
+                                    + (fp32 ? "" : " --sync-encoding " + fragmentsEncoding),
+                            sync ->
+                                    sync.with(SyncConfig.FRAGMENTS, f)
+                                            .with(SyncConfig.ENCODING, fragmentsEncoding),
                             "minus_one_fragment_job_above",
                             lastTwo,
                             kafka,
