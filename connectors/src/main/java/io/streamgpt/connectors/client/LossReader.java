@@ -185,7 +185,8 @@ public final class LossReader implements AutoCloseable {
      * (versions only grow, and a restore's generation is above the one it ends), so in a partition
      * whose newest records hold one not newer than {@code version}, no older record beats it; a
      * partition whose newest records hold none (an exported old version, or no lineage there) sends
-     * it to the whole topic.
+     * it to the whole topic, and so does a best record of an older generation than {@code
+     * version}'s (a topic reused by a new submission, whose generations start at 0 again).
      */
     public static java.util.Optional<EvalRecords.Lineage> lineageOf(
             KafkaClientSettings kafka,
@@ -231,7 +232,11 @@ public final class LossReader implements AutoCloseable {
                     best = lineage;
                 }
             }
-            return new LineageScan(best, best != null && found.containsAll(partitions));
+            return new LineageScan(
+                    best,
+                    best != null
+                            && best.generation() == version.generation()
+                            && found.containsAll(partitions));
         }
 
         private static io.streamgpt.connectors.chunks.RoundId idOf(EvalRecords.Lineage lineage) {

@@ -152,9 +152,10 @@ class SimulatedSyncTest {
      * ones the first. Every step stays in the local model (the merge is global + (local - sent)),
      * so what a replica sends in round r is the initial model + r x 2 steps of its shift, and the
      * whole model as of round R holds in each half the average of its newest round r_f <= R:
-     * initial + r_f x 2 x delta x 1.5. With int8 deltas each fragment's round from its third on is
-     * a delta from the fragment's previous round (r - 2); every value of a chunk moves by the same
-     * shift, so the deltas are exact (q = 127) and the models the same.
+     * initial + r_f x 2 x delta x 1.5. With int8 deltas every round from round 3 on (each
+     * fragment's second round and later) is a delta from the fragment's previous round (r - 2);
+     * every value of a chunk moves by the same shift, so q = 127 and the models match up to float32
+     * rounding of base + delta (within the 1e-6 tolerance).
      */
     @ParameterizedTest
     @EnumSource(

@@ -25,8 +25,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code export}'s lookup of a version's lineage on a real broker: a losses topic of 2 partitions
- * with 1,500 versions, each a lineage record between two other records, so each partition holds
- * 2,250 records, more than the newest {@value LossReader#NEWEST_FIRST} read first.
+ * with 1,500 versions, each a lineage record between two other records (2,250 records in each
+ * partition), then 2,000 records without lineage in partition 1: more than the newest {@value
+ * LossReader#NEWEST_FIRST} read first.
  */
 class LineageLookupTest {
 
@@ -48,6 +49,11 @@ class LineageLookupTest {
                 producer.send(new ProducerRecord<>(topic, partition, null, other));
                 producer.send(new ProducerRecord<>(topic, partition, null, lineage(round)));
                 producer.send(new ProducerRecord<>(topic, partition, null, other));
+            }
+            // then 2,000 records without lineage in partition 1 only: its newest records hold
+            // none, so the newest lineage there (round 1,499) is only found in the whole topic
+            for (int i = 0; i < 2_000; i++) {
+                producer.send(new ProducerRecord<>(topic, 1, null, "{\"kind\":\"prequential\"}"));
             }
         }
     }
@@ -79,16 +85,29 @@ class LineageLookupTest {
     }
 
     @Test
-    void theNewestVersionIsFoundAmongTheNewestRecords() {
-        // the newest 2,000 records of a partition are its last 666 rounds (3 records each) and the
-        // lineage and last record of the one before: rounds 167-1,499 (odd), 168-1,500 (even)
+    void aPartitionWhoseNewestRecordsHoldNoLineageSendsTheLookupToTheWholeTopic() {
+        // partition 0's newest 2,000 records hold even rounds 168-1,500; partition 1's none, and
+        // round 1,499 there beats every even round not newer than 1,499
         assertThat(lookUp(1_500)).map(EvalRecords.Lineage::round).contains(1_500L);
         assertThat(lookUp(1_499)).map(EvalRecords.Lineage::tokens).contains(1_499_000L);
     }
 
     @Test
+    void aVersionOfANewerGenerationThanEveryRecordReadsTheWholeTopic() {
+        // a reused topic: the newest records are of generation 0, the version asked of 1
+        assertThat(
+                        LossReader.lineageOf(
+                                kafka.clientSettings(),
+                                topic,
+                                new RoundId(1, 3),
+                                Duration.ofSeconds(60)))
+                .map(EvalRecords.Lineage::round)
+                .contains(1_500L);
+    }
+
+    @Test
     void aVersionOlderThanTheNewestRecordsIsFoundInTheWholeTopic() {
-        // the newest records of both partitions start at round 167: rounds 7 and 2 are older
+        // rounds 7 and 2 are older than partition 0's newest records, partition 1 holds none
         assertThat(lookUp(7)).map(EvalRecords.Lineage::round).contains(7L);
         assertThat(lookUp(2)).map(EvalRecords.Lineage::inputOffsets).contains(Map.of("text-0", 2L));
     }
