@@ -35,10 +35,12 @@ public abstract sealed class ModelChunkSerializer<T extends ModelChunk>
         return false; // records, but their float[] and byte[] are not
     }
 
+    /**
+     * A deep copy: Flink copies each record handed between chained operators (object reuse is off),
+     * so this clones the arrays rather than round-tripping the bytes.
+     */
     @Override
-    public T copy(T from) {
-        return type.cast(ModelChunkFormat.deserialize(ModelChunkFormat.serialize(from)));
-    }
+    public abstract T copy(T from);
 
     @Override
     public T copy(T from, T reuse) {
@@ -76,6 +78,10 @@ public abstract sealed class ModelChunkSerializer<T extends ModelChunk>
         target.write(source, length);
     }
 
+    private static Slice copyOf(Slice slice) {
+        return new Slice(slice.index(), slice.count(), slice.values().clone());
+    }
+
     /** Contributions, replicas to the parameter averager. */
     public static final class OfContribution extends ModelChunkSerializer<Contribution> {
 
@@ -91,6 +97,24 @@ public abstract sealed class ModelChunkSerializer<T extends ModelChunk>
         public Contribution createInstance() {
             return new Contribution(
                     new RoundId(0, 0), 0, new Progress(0, 0, 0), 0, new Slice(0, 1, new float[0]));
+        }
+
+        @Override
+        public Contribution copy(Contribution from) {
+            EncodedDelta delta = from.delta();
+            return new Contribution(
+                    from.version(),
+                    from.replica(),
+                    from.progress(),
+                    from.baseChecksum(),
+                    copyOf(from.slice()),
+                    delta == null
+                            ? null
+                            : new EncodedDelta(
+                                    delta.base(),
+                                    delta.encoding(),
+                                    delta.count(),
+                                    delta.bytes().clone()));
         }
 
         @Override
@@ -118,6 +142,16 @@ public abstract sealed class ModelChunkSerializer<T extends ModelChunk>
                     new Progress(0, 0, 0),
                     new float[0],
                     new Slice(0, 1, new float[0]));
+        }
+
+        @Override
+        public GlobalChunk copy(GlobalChunk from) {
+            return new GlobalChunk(
+                    from.version(),
+                    from.contributors(),
+                    from.progress(),
+                    from.replicaLosses().clone(),
+                    copyOf(from.slice()));
         }
 
         @Override

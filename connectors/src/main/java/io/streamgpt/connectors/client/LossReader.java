@@ -1,5 +1,6 @@
 package io.streamgpt.connectors.client;
 
+import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.connectors.kafka.KafkaClientSettings;
 import io.streamgpt.connectors.kafka.KafkaStreams;
 import io.streamgpt.connectors.kafka.TopicReader;
@@ -11,9 +12,12 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Predicate;
@@ -61,7 +65,7 @@ public final class LossReader implements AutoCloseable {
 
     /** The job's evaluation records other than loss records read so far, by kind (sorted). */
     public Map<String, Long> evaluations() {
-        return java.util.Collections.unmodifiableMap(new TreeMap<>(evaluations));
+        return Collections.unmodifiableMap(new TreeMap<>(evaluations));
     }
 
     private List<Reports.LossRecord> parse(List<ConsumerRecord<byte[], byte[]>> records) {
@@ -142,7 +146,7 @@ public final class LossReader implements AutoCloseable {
         try (TopicReader reader = TopicReader.open(kafka)) {
             return reader.readAll(topic, timeout).stream()
                     .map(r -> parse(TopicReader.text(r)))
-                    .filter(java.util.Objects::nonNull)
+                    .filter(Objects::nonNull)
                     .toList();
         }
     }
@@ -167,7 +171,7 @@ public final class LossReader implements AutoCloseable {
                     .map(r -> EvalRecords.LossesTopicRecord.parse(TopicReader.text(r)))
                     .filter(r -> kind.equals(r.kind()))
                     .map(r -> r.as(type))
-                    .filter(java.util.Objects::nonNull)
+                    .filter(Objects::nonNull)
                     .toList();
         }
     }
@@ -188,18 +192,15 @@ public final class LossReader implements AutoCloseable {
      * it to the whole topic, and so does a best record of an older generation than {@code
      * version}'s (a topic reused by a new submission, whose generations start at 0 again).
      */
-    public static java.util.Optional<EvalRecords.Lineage> lineageOf(
-            KafkaClientSettings kafka,
-            String topic,
-            io.streamgpt.connectors.chunks.RoundId version,
-            Duration timeout) {
+    public static Optional<EvalRecords.Lineage> lineageOf(
+            KafkaClientSettings kafka, String topic, RoundId version, Duration timeout) {
         try (TopicReader reader = TopicReader.open(kafka)) {
             LineageScan newest =
                     LineageScan.of(reader.readNewest(topic, NEWEST_FIRST, timeout), version);
             if (newest.settled()) {
-                return java.util.Optional.ofNullable(newest.best());
+                return Optional.ofNullable(newest.best());
             }
-            return java.util.Optional.ofNullable(
+            return Optional.ofNullable(
                     LineageScan.of(reader.readAll(topic, timeout), version).best());
         }
     }
@@ -210,9 +211,7 @@ public final class LossReader implements AutoCloseable {
      */
     private record LineageScan(EvalRecords.Lineage best, boolean settled) {
 
-        static LineageScan of(
-                List<ConsumerRecord<byte[], byte[]>> records,
-                io.streamgpt.connectors.chunks.RoundId version) {
+        static LineageScan of(List<ConsumerRecord<byte[], byte[]>> records, RoundId version) {
             EvalRecords.Lineage best = null;
             Set<Integer> partitions = new HashSet<>();
             Set<Integer> found = new HashSet<>();
@@ -239,9 +238,8 @@ public final class LossReader implements AutoCloseable {
                             && found.containsAll(partitions));
         }
 
-        private static io.streamgpt.connectors.chunks.RoundId idOf(EvalRecords.Lineage lineage) {
-            return new io.streamgpt.connectors.chunks.RoundId(
-                    lineage.generation(), lineage.round());
+        private static RoundId idOf(EvalRecords.Lineage lineage) {
+            return new RoundId(lineage.generation(), lineage.round());
         }
     }
 }

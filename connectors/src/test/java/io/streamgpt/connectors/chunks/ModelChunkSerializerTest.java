@@ -51,6 +51,31 @@ class ModelChunkSerializerTest {
                 .isEqualTo(chunk);
     }
 
+    @Test
+    void aCopySharesNoArrayWithItsOriginal() {
+        GlobalChunk chunk = global();
+        GlobalChunk copy = ModelChunkSerializer.OfGlobalChunk.INSTANCE.copy(chunk);
+        Contribution contribution =
+                new Contribution(
+                        new RoundId(2, 6),
+                        1,
+                        new Progress(60, 768, 1f),
+                        0L,
+                        new Slice(1, 2, new float[] {7f}),
+                        EncodedDelta.of(new RoundId(2, 5), PayloadEncoding.BF16, VALUES));
+        Contribution copied = ModelChunkSerializer.OfContribution.INSTANCE.copy(contribution);
+        byte[] deltaBytes = contribution.delta().bytes().clone();
+        // writing the originals after copying leaves the copies as they were
+        chunk.slice().values()[0] = 99f;
+        chunk.replicaLosses()[0] = 99f;
+        contribution.slice().values()[0] = 99f;
+        contribution.delta().bytes()[0] ^= (byte) 0xff;
+        assertThat(copy.slice().values()[0]).isEqualTo(1.5f);
+        assertThat(copy.replicaLosses()[0]).isEqualTo(1.2f);
+        assertThat(copied.slice().values()).containsExactly(7f);
+        assertThat(copied.delta().bytes()).isEqualTo(deltaBytes);
+    }
+
     private static GlobalChunk global() {
         return new GlobalChunk(
                 new RoundId(3, 17),

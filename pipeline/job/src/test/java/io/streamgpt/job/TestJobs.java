@@ -118,6 +118,18 @@ public final class TestJobs {
                 Duration.ofSeconds(120));
     }
 
+    /**
+     * The first record that carries a val loss. The evaluator may score the first model version
+     * before any held-out window has reached it (the two inputs race), and then reports no val loss
+     * rather than a made-up one.
+     */
+    public static Reports.LossRecord firstWithValLoss(List<Reports.LossRecord> losses) {
+        return losses.stream()
+                .filter(r -> r.valLoss() != null)
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no loss record has a val loss: " + losses));
+    }
+
     /** What a collect iterator delivered so far, and why it stopped if it failed. */
     public static final class Drained<T> {
         public final List<T> items = Collections.synchronizedList(new ArrayList<>());

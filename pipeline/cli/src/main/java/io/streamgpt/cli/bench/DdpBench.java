@@ -243,14 +243,17 @@ public final class DdpBench implements Callable<Integer> {
                                             s.with(SyncConfig.EVERY, syncEvery)
                                                     .with(SyncConfig.MODE, syncMode)
                                                     .with(SyncConfig.TIMEOUT_MS, 60_000L))
-                            .withEvaluation(
+                            .withEvaluation( // DDP only trains: one val loss at the end, no
+                                    // samples, no prequential scoring (bench pipeline
+                                    // --prequential-every measures its cost)
                                     e ->
                                             e.with(EvaluationConfig.INTERVAL, steps)
                                                     .with(EvaluationConfig.ITERS, 1)
                                                     .with(
                                                             EvaluationConfig.SAMPLE_INTERVAL,
                                                             1_000_000)
-                                                    .with(EvaluationConfig.SAMPLE_TOKENS, 0))
+                                                    .with(EvaluationConfig.SAMPLE_TOKENS, 0)
+                                                    .with(EvaluationConfig.PREQUENTIAL_EVERY, 0))
                             .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
             LocalStack.prepareTopics(config, train);
             long t0 = System.nanoTime();

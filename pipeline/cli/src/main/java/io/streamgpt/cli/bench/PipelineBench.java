@@ -294,7 +294,8 @@ public final class PipelineBench implements Callable<Integer> {
                 for (int f : compareFragments) {
                     boolean fp32 = fragmentsEncoding == PayloadEncoding.FP32;
                     putVariant(
-                            byFragments.putObject(fp32 ? f + "" : f + " " + fragmentsEncoding),
+                            byFragments.putObject(
+                                    fp32 ? String.valueOf(f) : f + " " + fragmentsEncoding),
                             "--sync-fragments "
                                     + f
                                     + (fp32 ? "" : " --sync-encoding " + fragmentsEncoding),
@@ -377,6 +378,7 @@ public final class PipelineBench implements Callable<Integer> {
                 BenchCommand.ModelBench.round(
                         tokensPerSecond(cpu, BenchCommand.ModelBench.median(bareSteps))));
         log.println("one replica in the job, sync and overlap mode ...");
+        // prequential scoring off (0), as in the bare loop: --prequential-every measures its cost
         OneReplica inJob = oneReplica(kafka, vocabulary, cpu, corpusFile, SyncConfig.Mode.SYNC, 0);
         result.put(
                 "job_one_replica_tokens_per_s",

@@ -41,6 +41,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -271,25 +273,29 @@ public final class SyncBench implements Callable<Integer> {
      * overlap-int8} (both).
      */
     static UnaryOperator<SyncConfig> scheme(String name) {
-        boolean overlap = name.equals("overlap") || name.startsWith("overlap-");
-        String encoding =
-                name.equals("sync") || name.equals("overlap")
-                        ? "fp32"
-                        : name.substring(overlap ? "overlap-".length() : 0);
-        SyncConfig.Mode mode = overlap ? SyncConfig.Mode.OVERLAP : SyncConfig.Mode.SYNC;
-        PayloadEncoding payload =
-                switch (encoding) {
-                    case "fp32" -> PayloadEncoding.FP32;
-                    case "bf16" -> PayloadEncoding.BF16;
-                    case "int8" -> PayloadEncoding.INT8;
-                    default ->
-                            throw new IllegalArgumentException(
-                                    "unknown sync scheme "
-                                            + name
-                                            + ": sync, overlap, bf16, int8, overlap-bf16 or"
-                                            + " overlap-int8");
-                };
-        return s -> s.with(SyncConfig.MODE, mode).with(SyncConfig.ENCODING, payload);
+        SyncScheme scheme = SCHEMES.get(name);
+        if (scheme == null) {
+            throw new IllegalArgumentException(
+                    "unknown sync scheme " + name + ": " + String.join(", ", SCHEMES.keySet()));
+        }
+        return s ->
+                s.with(SyncConfig.MODE, scheme.mode()).with(SyncConfig.ENCODING, scheme.encoding());
+    }
+
+    private record SyncScheme(SyncConfig.Mode mode, PayloadEncoding encoding) {}
+
+    /** Every scheme name, spelled out: no name is assembled from parts. */
+    private static final Map<String, SyncScheme> SCHEMES = schemes();
+
+    private static Map<String, SyncScheme> schemes() {
+        Map<String, SyncScheme> schemes = new LinkedHashMap<>();
+        schemes.put("sync", new SyncScheme(SyncConfig.Mode.SYNC, PayloadEncoding.FP32));
+        schemes.put("overlap", new SyncScheme(SyncConfig.Mode.OVERLAP, PayloadEncoding.FP32));
+        schemes.put("bf16", new SyncScheme(SyncConfig.Mode.SYNC, PayloadEncoding.BF16));
+        schemes.put("int8", new SyncScheme(SyncConfig.Mode.SYNC, PayloadEncoding.INT8));
+        schemes.put("overlap-bf16", new SyncScheme(SyncConfig.Mode.OVERLAP, PayloadEncoding.BF16));
+        schemes.put("overlap-int8", new SyncScheme(SyncConfig.Mode.OVERLAP, PayloadEncoding.INT8));
+        return Collections.unmodifiableMap(schemes);
     }
 
     private JobConfig config(EmbeddedKafka kafka, String preset, int replicas, int fragments) {
@@ -318,12 +324,14 @@ public final class SyncBench implements Callable<Integer> {
                 // first round) is then one sequence, not a reference batch that would hold up the
                 // broadcast model topic for seconds
                 .withTraining(t -> t.with(TrainingConfig.BATCH_SIZE, 1))
-                .withEvaluation( // no further validation losses and no samples
+                .withEvaluation( // no further validation losses, no samples, no prequential
+                        // scoring (a real forward pass of the preset beside simulated steps)
                         e ->
                                 e.with(EvaluationConfig.INTERVAL, Integer.MAX_VALUE)
                                         .with(EvaluationConfig.ITERS, 1)
                                         .with(EvaluationConfig.SAMPLE_INTERVAL, Integer.MAX_VALUE)
-                                        .with(EvaluationConfig.SAMPLE_TOKENS, 0))
+                                        .with(EvaluationConfig.SAMPLE_TOKENS, 0)
+                                        .with(EvaluationConfig.PREQUENTIAL_EVERY, 0))
                 .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
     }
 

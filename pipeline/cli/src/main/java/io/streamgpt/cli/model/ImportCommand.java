@@ -75,7 +75,15 @@ public final class ImportCommand implements Callable<Integer> {
         try {
             lineage = SafetensorsModel.lineage(from); // export's, carried over; empty otherwise
         } catch (IOException e) {
-            throw new IllegalArgumentException(from + ": unreadable lineage: " + e.getMessage(), e);
+            // the parameters are what an import is for: a bad lineage entry only loses the history
+            spec.commandLine()
+                    .getErr()
+                    .println(
+                            "warning: "
+                                    + from
+                                    + ": its lineage metadata is not JSON, imported without it: "
+                                    + e.getMessage());
+            lineage = Map.of();
         }
         ModelFile.save(out, model, lineage);
         spec.commandLine()
@@ -94,7 +102,16 @@ public final class ImportCommand implements Callable<Integer> {
                         model.parameters().length,
                         out);
         if (!lineage.isEmpty()) {
-            spec.commandLine().getOut().println(ExportLineage.describe(lineage));
+            spec.commandLine()
+                    .getOut()
+                    .println(
+                            lineage.containsKey("tokens")
+                                    ? ExportLineage.describe(lineage)
+                                    : "lineage: the file names its version only (generation "
+                                            + lineage.get("generation")
+                                            + ", round "
+                                            + lineage.get("round")
+                                            + ")");
         }
         return 0;
     }

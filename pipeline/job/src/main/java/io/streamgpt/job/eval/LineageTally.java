@@ -18,12 +18,14 @@ import java.util.TreeMap;
  * freshness of the records newly received for it (least and greatest over the replicas: {@code
  * publish time - record timestamp}). Offsets are kept as a running maximum over versions, so a
  * version names everything it and its ancestors saw. A version is complete when every replica
- * reported it or a report two rounds later arrives (as in {@link PrequentialTally}).
+ * reported it, a report two rounds later arrives (as in {@link PrequentialTally}) or a report of a
+ * later generation does.
  *
- * <p>The running maxima are what a checkpoint keeps ({@link #seen()}): after a restore a partition
- * no replica receives from any more (a topic that stopped) is still named at the offset versions
- * had reached. Rounds still open at the checkpoint are not kept: their reports belong to the
- * generation the restore ends.
+ * <p>A checkpoint keeps the running maxima and the reports of rounds still open ({@link #seen()}):
+ * after a restore a partition no replica receives from any more (a topic that stopped) is still
+ * named at the offset versions had reached, and a version published before the checkpoint whose
+ * round was still open gets its record when the first report of the restored generation closes it,
+ * with the reports that had arrived.
  */
 public final class LineageTally {
 
@@ -52,10 +54,16 @@ public final class LineageTally {
             implements Serializable {}
 
     /**
-     * What a checkpoint keeps of a tally: the generation and the running maxima per source
-     * topic-partition.
+     * What a checkpoint keeps of a tally: the generation, the running maxima per source
+     * topic-partition and the reports of the rounds still open.
+     *
+     * @param open null in checkpoints of builds before 2026-12-02 (none kept)
      */
-    public record Seen(int generation, Map<String, Long> offsets, Map<String, Long> inputOffsets)
+    public record Seen(
+            int generation,
+            Map<String, Long> offsets,
+            Map<String, Long> inputOffsets,
+            List<Consumed> open)
             implements Serializable {}
 
     private final int replicas;
@@ -70,16 +78,26 @@ public final class LineageTally {
 
     /** The tally's running maxima now, for a checkpoint. */
     public Seen seen() {
-        return new Seen(generation, new TreeMap<>(seen), new TreeMap<>(inputSeen));
+        List<Consumed> reports = new ArrayList<>();
+        open.values().forEach(reports::addAll);
+        return new Seen(generation, new TreeMap<>(seen), new TreeMap<>(inputSeen), reports);
     }
 
     /** Takes the running maxima of a checkpoint (of one or more tallies) back. */
     public void restore(Seen checkpointed) {
+        if (checkpointed.generation() > generation) {
+            open.clear(); // a tally of an older generation's open rounds: they never close
+        }
         generation = Math.max(generation, checkpointed.generation());
         checkpointed.offsets().forEach((source, end) -> seen.merge(source, end, Math::max));
         checkpointed
                 .inputOffsets()
                 .forEach((source, next) -> inputSeen.merge(source, next, Math::max));
+        if (checkpointed.open() != null && checkpointed.generation() == generation) {
+            for (Consumed c : checkpointed.open()) {
+                open.computeIfAbsent(c.round(), r -> new ArrayList<>()).add(c);
+            }
+        }
     }
 
     /** Adds a replica's report; returns the lineage records it completes, oldest first. */
@@ -89,8 +107,12 @@ public final class LineageTally {
             return done; // a round of a generation before a restore
         }
         if (consumed.generation() > generation) {
+            // no more reports come for the old generation's open rounds: they close as they are
+            for (Map.Entry<Long, List<Consumed>> entry : open.entrySet()) {
+                done.add(record(entry.getKey(), entry.getValue()));
+            }
+            open.clear();
             generation = consumed.generation();
-            open.clear(); // the old generation's open rounds never close
         }
         open.computeIfAbsent(consumed.round(), r -> new ArrayList<>()).add(consumed);
         for (Map.Entry<Long, List<Consumed>> entry : new ArrayList<>(open.entrySet())) {

@@ -13,6 +13,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** One lineage record per version from the replicas' reports. */
 class LineageTallyTest {
 
+    /** A report of records whose freshness is not known (none new, or before publication). */
+    private static LineageTally.Consumed consumed(
+            int generation,
+            long round,
+            long step,
+            int replica,
+            long tokens,
+            Map<String, Long> received,
+            Map<String, Long> inputOffsets) {
+        return new LineageTally.Consumed(
+                generation, round, step, replica, tokens, received, inputOffsets, null, null);
+    }
+
     @Test
     void aVersionNamesTheFurthestOffsetPerPartitionAndTheTokensOfEveryReplica() {
         LineageTally tally = new LineageTally(2);
@@ -57,21 +70,8 @@ class LineageTallyTest {
         assertThat(round1.freshnessMaxMs()).isEqualTo(1_200); // the greatest
 
         // round 2: replica 1 alone reports, then round 4 closes it; offsets never go back
-        tally.add(
-                new LineageTally.Consumed(
-                        0,
-                        2,
-                        20,
-                        1,
-                        15360,
-                        Map.of("text-0", 1300L),
-                        Map.of("text-0", 9L),
-                        null,
-                        null));
-        done =
-                tally.add(
-                        new LineageTally.Consumed(
-                                0, 4, 40, 1, 30720, Map.of(), Map.of(), null, null));
+        tally.add(consumed(0, 2, 20, 1, 15360, Map.of("text-0", 1300L), Map.of("text-0", 9L)));
+        done = tally.add(consumed(0, 4, 40, 1, 30720, Map.of(), Map.of()));
         assertThat(done).extracting(EvalRecords.Lineage::round).containsExactly(2L);
         assertThat(done.get(0).offsets())
                 .containsExactly(Map.entry("text-0", 1300L), Map.entry("text-1", 130L));
@@ -84,16 +84,14 @@ class LineageTallyTest {
     void aRestoredTallyStillNamesAPartitionNoReplicaReceivesFromAnyMore() {
         LineageTally before = new LineageTally(1);
         before.add(
-                new LineageTally.Consumed(
+                consumed(
                         0,
                         1,
                         10,
                         0,
                         7680,
                         Map.of("text-0", 650L, "text-1", 130L),
-                        Map.of("text-0", 5L, "text-1", 2L),
-                        null,
-                        null));
+                        Map.of("text-0", 5L, "text-1", 2L)));
         // the checkpoint, through the JSON the reporter keeps in operator state
         LineageTally.Seen checkpointed =
                 Reports.fromJson(Reports.toJson(before.seen()), LineageTally.Seen.class);
@@ -104,21 +102,73 @@ class LineageTallyTest {
         after.restore(checkpointed);
         List<EvalRecords.Lineage> done =
                 after.add(
-                        new LineageTally.Consumed(
-                                1,
-                                2,
-                                20,
-                                0,
-                                15360,
-                                Map.of("text-0", 1300L),
-                                Map.of("text-0", 9L),
-                                null,
-                                null));
+                        consumed(
+                                1, 2, 20, 0, 15360, Map.of("text-0", 1300L), Map.of("text-0", 9L)));
         assertThat(done).hasSize(1);
         assertThat(done.get(0).generation()).isEqualTo(1);
         assertThat(done.get(0).offsets())
                 .containsExactly(Map.entry("text-0", 1300L), Map.entry("text-1", 130L));
         assertThat(done.get(0).inputOffsets())
                 .containsExactly(Map.entry("text-0", 9L), Map.entry("text-1", 2L));
+    }
+
+    @Test
+    void aVersionWhoseRoundWasOpenAtTheCheckpointGetsItsRecordAfterTheRestore() {
+        LineageTally before = new LineageTally(2);
+        // round 3 was published; only replica 0's report had arrived when the checkpoint was taken
+        before.add(consumed(0, 3, 30, 0, 23040, Map.of("text-0", 1950L), Map.of("text-0", 15L)));
+        LineageTally.Seen checkpointed =
+                Reports.fromJson(Reports.toJson(before.seen()), LineageTally.Seen.class);
+        assertThat(checkpointed.open())
+                .extracting(LineageTally.Consumed::round)
+                .containsExactly(3L);
+
+        LineageTally after = new LineageTally(2);
+        after.restore(checkpointed);
+        // the restored generation's first report closes round 3 with the one report it had:
+        // 23,040 tokens, text-0 up to 1,950 (the new report is generation 1's round 4, not in it)
+        List<EvalRecords.Lineage> done =
+                after.add(
+                        consumed(
+                                1,
+                                4,
+                                40,
+                                1,
+                                30720,
+                                Map.of("text-0", 2600L),
+                                Map.of("text-0", 20L)));
+        assertThat(done).hasSize(1);
+        assertThat(done.get(0).generation()).isZero();
+        assertThat(done.get(0).round()).isEqualTo(3);
+        assertThat(done.get(0).tokens()).isEqualTo(23040);
+        assertThat(done.get(0).offsets()).containsExactly(Map.entry("text-0", 1950L));
+        // generation 1's round 4 waits for replica 0, then names the furthest offset, 2,600
+        done =
+                after.add(
+                        consumed(
+                                1,
+                                4,
+                                40,
+                                0,
+                                30720,
+                                Map.of("text-0", 2500L),
+                                Map.of("text-0", 19L)));
+        assertThat(done).hasSize(1);
+        assertThat(done.get(0).generation()).isEqualTo(1);
+        assertThat(done.get(0).round()).isEqualTo(4);
+        assertThat(done.get(0).tokens()).isEqualTo(2 * 30720);
+        assertThat(done.get(0).offsets()).containsExactly(Map.entry("text-0", 2600L));
+    }
+
+    @Test
+    void aCheckpointWithoutOpenRoundsRestoresItsMaximaOnly() {
+        // what builds before 2026-12-02 checkpointed: no open rounds
+        LineageTally after = new LineageTally(1);
+        after.restore(new LineageTally.Seen(0, Map.of("text-0", 650L), Map.of("text-0", 5L), null));
+        List<EvalRecords.Lineage> done =
+                after.add(consumed(1, 1, 10, 0, 7680, Map.of("text-1", 65L), Map.of("text-1", 1L)));
+        assertThat(done).extracting(EvalRecords.Lineage::round).containsExactly(1L);
+        assertThat(done.get(0).offsets())
+                .containsExactly(Map.entry("text-0", 650L), Map.entry("text-1", 65L));
     }
 }

@@ -67,9 +67,8 @@ class DeltaCompressorTest {
         // values 0-1 are chunk 0, 2-3 chunk 1; both deltas 1 + 2^-8 leave a residual of 2^-8
         float d = 1f + 1f / 256;
         send(c, base, new float[] {d, 0f, d, 0f});
-        // a round of the second fragment only (chunk 1): a float32 round of the first fragment
-        // in between cleared the first chunk's residual, not the second's
-        c.reset(0, 2);
+        assertThat(c.residual()).containsExactly(1f / 256, 0f, 1f / 256, 0f);
+        // a round of the second fragment only (chunk 1), local value 2 back at the base
         Contribution[] second =
                 c.contribute(ROUND_2, new RoundId(0, 1), base, new float[] {d, 0f, 0f, 0f}, 1, 2);
         assertThat(second).hasSize(1);
@@ -77,6 +76,12 @@ class DeltaCompressorTest {
         assertThat(second[0].slice().count()).isEqualTo(2);
         // chunk 1's target: (0 - 0) + 2^-8 = 2^-8, exact in bf16, so it is sent and nothing is owed
         assertThat(second[0].delta().decode()).containsExactly(1f / 256, 0f);
-        assertThat(c.residual()).containsExactly(0f, 0f, 0f, 0f);
+        // chunk 0 was not in the round: its 2^-8 is still owed, for its own fragment's round
+        assertThat(c.residual()).containsExactly(1f / 256, 0f, 0f, 0f);
+        // a float32 round of the first fragment (values 0 and 1) clears what is owed there only
+        DeltaCompressor other = new DeltaCompressor(PayloadEncoding.BF16, 2);
+        send(other, base, new float[] {d, 0f, d, 0f});
+        other.reset(0, 2);
+        assertThat(other.residual()).containsExactly(0f, 0f, 1f / 256, 0f);
     }
 }
