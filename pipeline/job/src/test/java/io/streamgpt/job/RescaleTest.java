@@ -1,5 +1,6 @@
 package io.streamgpt.job;
 
+import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.records.Reports;
 import io.streamgpt.embedded.EmbeddedKafka;
 import io.streamgpt.embedded.LoopbackCluster;
@@ -78,12 +79,20 @@ class RescaleTest {
     }
 
     private static JobConfig config(String prefix, int replicas, long maxSteps, Path dir) {
-        return config(prefix, replicas, maxSteps, dir, 1);
+        return config(prefix, replicas, maxSteps, dir, 1, PayloadEncoding.FP32);
     }
 
-    /** With F fragments, K = 5 F: a round every 5 steps either way. */
+    /**
+     * With F fragments, K = 5 F: a round every 5 steps either way; contributions in {@code
+     * encoding}.
+     */
     private static JobConfig config(
-            String prefix, int replicas, long maxSteps, Path dir, int fragments) {
+            String prefix,
+            int replicas,
+            long maxSteps,
+            Path dir,
+            int fragments,
+            PayloadEncoding encoding) {
         return TestJobs.with(
                 TestConfigs.tiny(kafka.bootstrapServers(), prefix)
                         .withReplicas(
@@ -94,6 +103,7 @@ class RescaleTest {
                                 s ->
                                         s.with(SyncConfig.EVERY, SYNC_EVERY * fragments)
                                                 .with(SyncConfig.FRAGMENTS, fragments)
+                                                .with(SyncConfig.ENCODING, encoding)
                                                 .with(SyncConfig.TIMEOUT_MS, 30_000L))
                         .withInput(i -> i.with(InputConfig.RUN_WINDOWS, 8))
                         .withCheckpoints(
@@ -131,12 +141,13 @@ class RescaleTest {
         throw new AssertionError("the replicas' buffer_fill gauges did not appear");
     }
 
-    @ParameterizedTest(name = "{0} -> {1} replicas, {2} fragment(s)")
-    @CsvSource({"2, 3, 1", "3, 2, 1", "2, 3, 2"})
+    @ParameterizedTest(name = "{0} -> {1} replicas, {2} fragment(s), {3}")
+    @CsvSource({"2, 3, 1, FP32", "3, 2, 1, FP32", "2, 3, 2, FP32", "2, 3, 2, INT8"})
     void aJobRestoredWithAnotherReplicaCountContinuesFromTheSameModelAndKeepsEveryToken(
-            int before, int after, int fragments, @TempDir Path dir) throws Exception {
+            int before, int after, int fragments, PayloadEncoding encoding, @TempDir Path dir)
+            throws Exception {
         String prefix = TestJobs.prefix();
-        JobConfig first = config(prefix, before, 60, dir, fragments);
+        JobConfig first = config(prefix, before, 60, dir, fragments, encoding);
         TestJobs.createTopics(first);
         TestJobs.feed(first, corpus.substring(0, 20_000));
 
@@ -159,7 +170,7 @@ class RescaleTest {
                             .get(120, TimeUnit.SECONDS);
         }
 
-        JobConfig second = config(prefix, after, 120, dir, fragments);
+        JobConfig second = config(prefix, after, 120, dir, fragments, encoding);
         AtomicReference<CloseableIterator<TestJobs.Sent>> results = new AtomicReference<>();
         JobClient restored =
                 TestJobs.start(
@@ -220,6 +231,10 @@ class RescaleTest {
                     expectedTokens += 120 - 60;
                 }
             }
+            // int8: after each replica's first float32 round per fragment, deltas went out; fp32:
+            // never a delta
+            assertThat(seen.stream().anyMatch(TestJobs.Sent::compressed))
+                    .isEqualTo(encoding != PayloadEncoding.FP32);
             // the averager closes rounds with the new count: every replica's loss in every round of
             // generation 1
             List<Reports.LossRecord> newGeneration =

@@ -267,9 +267,19 @@ public final class TestJobs {
         return count;
     }
 
-    /** The first chunk of a contribution, as a test sink collects it. */
+    /**
+     * The first chunk of a contribution, as a test sink collects it.
+     *
+     * @param compressed whether it went out as a compressed delta
+     */
     public record Sent(
-            int generation, long round, int replica, long step, long tokens, long baseChecksum) {
+            int generation,
+            long round,
+            int replica,
+            long step,
+            long tokens,
+            long baseChecksum,
+            boolean compressed) {
         public static Sent of(Contribution c) {
             return new Sent(
                     c.generation(),
@@ -277,7 +287,8 @@ public final class TestJobs {
                     c.replica(),
                     c.progress().step(),
                     c.progress().tokens(),
-                    c.baseChecksum());
+                    c.baseChecksum(),
+                    c.delta() != null);
         }
     }
 

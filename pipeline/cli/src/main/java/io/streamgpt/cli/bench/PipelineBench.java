@@ -151,6 +151,17 @@ public final class PipelineBench implements Callable<Integer> {
     List<Integer> compareFragments = List.of();
 
     @Option(
+            names = "--compare-learning-rates",
+            split = ",",
+            description =
+                    "Also run the 2-replica job of the convergence comparison with each of these"
+                            + " per-replica learning rates (--learning-rate with"
+                            + " --learning-rate-scaling NONE; the preset's is 1e-3, which the"
+                            + " default SQRT scaling makes 1.414e-3 for 2 replicas), one after"
+                            + " another in this run, and report each one's validation loss.")
+    List<Double> compareLearningRates = List.of();
+
+    @Option(
             names = "--fragments-encoding",
             defaultValue = "FP32",
             description =
@@ -158,8 +169,8 @@ public final class PipelineBench implements Callable<Integer> {
                             + " streamed fragments when not FP32. Default: ${DEFAULT-VALUE}.")
     PayloadEncoding fragmentsEncoding;
 
-    /** The sync settings of the convergence run being made: a variant's, else none. */
-    private UnaryOperator<SyncConfig> variant = UnaryOperator.identity();
+    /** The settings of the convergence run being made: a variant's, else none. */
+    private UnaryOperator<JobConfig> variant = UnaryOperator.identity();
 
     @Override
     public Integer call() throws Exception {
@@ -280,7 +291,7 @@ public final class PipelineBench implements Callable<Integer> {
                     putVariant(
                             byEncoding.putObject(e.name()),
                             "--sync-encoding " + e,
-                            sync -> sync.with(SyncConfig.ENCODING, e),
+                            c -> c.withSync(sync -> sync.with(SyncConfig.ENCODING, e)),
                             "minus_fp32_job_above",
                             lastTwo,
                             kafka,
@@ -299,11 +310,39 @@ public final class PipelineBench implements Callable<Integer> {
                             "--sync-fragments "
                                     + f
                                     + (fp32 ? "" : " --sync-encoding " + fragmentsEncoding),
-                            sync ->
-                                    sync.with(SyncConfig.FRAGMENTS, f)
-                                            .with(SyncConfig.ENCODING, fragmentsEncoding),
+                            c ->
+                                    c.withSync(
+                                            sync ->
+                                                    sync.with(SyncConfig.FRAGMENTS, f)
+                                                            .with(
+                                                                    SyncConfig.ENCODING,
+                                                                    fragmentsEncoding)),
                             "minus_one_fragment_job_above",
                             lastTwo,
+                            kafka,
+                            vocabulary,
+                            cpu,
+                            corpusFile,
+                            every,
+                            log);
+                }
+                var byRate = result.putObject("two_replicas_val_loss_by_learning_rate");
+                for (double rate : compareLearningRates) {
+                    putVariant(
+                            byRate.putObject(String.valueOf(rate)),
+                            "--learning-rate " + rate,
+                            c ->
+                                    c.withTraining(t -> t.with(TrainingConfig.LEARNING_RATE, rate))
+                                            .withReplicas(
+                                                    r ->
+                                                            r.with(
+                                                                    ReplicaConfig
+                                                                            .LEARNING_RATE_SCALING,
+                                                                    ReplicaConfig
+                                                                            .LearningRateScaling
+                                                                            .NONE)),
+                            "minus_one_replica_job_above",
+                            lastOne,
                             kafka,
                             vocabulary,
                             cpu,
@@ -455,14 +494,15 @@ public final class PipelineBench implements Callable<Integer> {
             double[] freshness) {}
 
     /**
-     * The 2-replica convergence job again with one sync setting changed ({@code
-     * --compare-encodings}, {@code --compare-fragments}): its last val loss and tokens into {@code
-     * entry}, and how far above the plain 2-replica job ({@code baseline}) it ended.
+     * The 2-replica convergence job again with one setting changed ({@code --compare-encodings},
+     * {@code --compare-fragments}, {@code --compare-learning-rates}): its last val loss and tokens
+     * into {@code entry}, and how far above {@code baseline} (the plain 2-replica job, or for
+     * learning rates the 1-replica job) it ended.
      */
     private void putVariant(
             ObjectNode entry,
             String what,
-            UnaryOperator<SyncConfig> setting,
+            UnaryOperator<JobConfig> setting,
             String minusKey,
             Reports.LossRecord baseline,
             EmbeddedKafka kafka,
@@ -709,26 +749,27 @@ public final class PipelineBench implements Callable<Integer> {
     private JobConfig config(
             EmbeddedKafka kafka, String preset, int replicas, long maxSteps, SyncConfig.Mode mode) {
         String prefix = "bench-" + UUID.randomUUID().toString().substring(0, 8);
-        return JobConfig.parse(Map.of(ModelPreset.PARAM.name(), preset))
-                .withKafka(k -> KafkaConfig.of(kafka.clientSettings()))
-                .withTopics(t -> TopicsConfig.prefixed(prefix))
-                .withReplicas(
-                        r ->
-                                r.with(ReplicaConfig.COUNT, replicas)
-                                        .with(ReplicaConfig.MAX_STEPS, maxSteps)
-                                        .with(ReplicaConfig.THREADS, threads))
-                .withSync(
-                        s ->
-                                variant.apply(
+        JobConfig config =
+                JobConfig.parse(Map.of(ModelPreset.PARAM.name(), preset))
+                        .withKafka(k -> KafkaConfig.of(kafka.clientSettings()))
+                        .withTopics(t -> TopicsConfig.prefixed(prefix))
+                        .withReplicas(
+                                r ->
+                                        r.with(ReplicaConfig.COUNT, replicas)
+                                                .with(ReplicaConfig.MAX_STEPS, maxSteps)
+                                                .with(ReplicaConfig.THREADS, threads))
+                        .withSync(
+                                s ->
                                         s.with(SyncConfig.EVERY, syncEvery)
                                                 .with(SyncConfig.MODE, mode)
                                                 .with(SyncConfig.OUTER_OPTIMIZER, outerOptimizer)
-                                                .with(SyncConfig.TIMEOUT_MS, 60_000L)))
-                .withEvaluation(
-                        e ->
-                                e.with(EvaluationConfig.SAMPLE_INTERVAL, 1_000_000)
-                                        .with(EvaluationConfig.SAMPLE_TOKENS, 0))
-                .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
+                                                .with(SyncConfig.TIMEOUT_MS, 60_000L))
+                        .withEvaluation(
+                                e ->
+                                        e.with(EvaluationConfig.SAMPLE_INTERVAL, 1_000_000)
+                                                .with(EvaluationConfig.SAMPLE_TOKENS, 0))
+                        .withCheckpoints(c -> c.with(CheckpointConfig.INTERVAL_MS, 0L));
+        return variant.apply(config);
     }
 
     private static JobConfig evaluatedEvery(JobConfig config, int interval, int iters) {

@@ -2,6 +2,7 @@ package io.streamgpt.job.config;
 
 import io.streamgpt.config.Param;
 import io.streamgpt.config.Params;
+import io.streamgpt.model.TrainingConfig;
 
 import java.io.Serializable;
 import java.util.List;
@@ -23,6 +24,9 @@ import java.util.List;
  *     of age (see {@code ReplayBuffer})
  * @param replayHalfLifeTokens with {@code RECENT}: the age, in buffered tokens, at which a window's
  *     weight is half the newest's
+ * @param learningRateScaling how each replica's peak learning rate follows the replica count N:
+ *     {@code NONE} keeps {@code --learning-rate}; {@code SQRT} multiplies it by sqrt(N) (see {@link
+ *     LearningRateScaling})
  */
 public record ReplicaConfig(
         int count,
@@ -33,13 +37,34 @@ public record ReplicaConfig(
         long bufferTokens,
         long simulatedStepMs,
         ReplayPolicy replayPolicy,
-        long replayHalfLifeTokens)
+        long replayHalfLifeTokens,
+        LearningRateScaling learningRateScaling)
         implements Serializable {
 
     /** When a replica steps. */
     public enum Pacing {
         CONTINUOUS,
         PER_TOKENS
+    }
+
+    /**
+     * How N replicas' learning rate follows N. Averaging N replicas every K steps makes each
+     * averaged step one of N times the batch; the square-root scaling rule for Adam (Malladi et
+     * al., 2022, "On the SDEs and Scaling Rules for Adaptive Gradient Algorithms"; Granziol et al.
+     * 2022) raises the rate by sqrt(N) for an N times larger batch:
+     *
+     * <pre>
+     *   lr_replica = lr x sqrt(N)      (SQRT; the warm-up and decay schedule and its floor alike)
+     * </pre>
+     */
+    public enum LearningRateScaling {
+        NONE,
+        SQRT;
+
+        /** The factor on the learning rate of each of {@code replicas} replicas. */
+        public double factor(int replicas) {
+            return this == SQRT ? Math.sqrt(replicas) : 1.0;
+        }
     }
 
     /** Which buffered windows a replica trains on. */
@@ -99,6 +124,16 @@ public record ReplicaConfig(
                             100_000L)
                     .atLeast(1);
 
+    public static final Param<LearningRateScaling> LEARNING_RATE_SCALING =
+            Param.ofEnum(
+                    "learning-rate-scaling",
+                    "How each replica's learning rate follows --replicas N: NONE keeps"
+                            + " --learning-rate, SQRT multiplies it (and --min-learning-rate) by"
+                            + " sqrt(N), for the N times larger batch of an averaged step"
+                            + " (docs/scaling.md).",
+                    LearningRateScaling.class,
+                    LearningRateScaling.SQRT);
+
     public static final List<Param<?>> PARAMS =
             List.of(
                     COUNT,
@@ -109,7 +144,8 @@ public record ReplicaConfig(
                     BUFFER_TOKENS,
                     SIMULATED_STEP_MS,
                     REPLAY_POLICY,
-                    REPLAY_HALF_LIFE_TOKENS);
+                    REPLAY_HALF_LIFE_TOKENS,
+                    LEARNING_RATE_SCALING);
 
     public ReplicaConfig {
         Params.require(
@@ -124,7 +160,8 @@ public record ReplicaConfig(
                         bufferTokens,
                         simulatedStepMs,
                         replayPolicy,
-                        replayHalfLifeTokens));
+                        replayHalfLifeTokens,
+                        learningRateScaling));
     }
 
     public static ReplicaConfig defaults() {
@@ -133,5 +170,15 @@ public record ReplicaConfig(
 
     public <T> ReplicaConfig with(Param<T> param, T value) {
         return Params.with(this, PARAMS, param, value);
+    }
+
+    /** What each replica trains with: {@code training} with its learning rates scaled for N. */
+    public TrainingConfig replicaTraining(TrainingConfig training) {
+        double factor = learningRateScaling.factor(count);
+        if (factor == 1.0) {
+            return training;
+        }
+        return training.with(TrainingConfig.LEARNING_RATE, training.learningRate() * factor)
+                .with(TrainingConfig.MIN_LEARNING_RATE, training.minLearningRate() * factor);
     }
 }

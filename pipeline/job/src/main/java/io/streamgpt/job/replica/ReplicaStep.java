@@ -25,7 +25,8 @@ interface ReplicaStep extends AutoCloseable {
         if (replicas.simulatedStepMs() > 0) {
             return SimulatedStep.of(shape, training, host, replica, replicas.simulatedStepMs());
         }
-        return new TrainerStep(host.create(shape, training.seed()), training);
+        return new TrainerStep(
+                host.create(shape, training.seed()), replicas.replicaTraining(training));
     }
 
     long parameterCount();
