@@ -285,7 +285,7 @@ class FaultToleranceTest {
             assertThat(losses.get(losses.size() - 1).tokens())
                     .isEqualTo(2L * losses.get(losses.size() - 1).step() * TOKENS_PER_STEP);
         } finally {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
             windowResults.get().close();
             contributionResults.get().close();
         }
@@ -362,7 +362,7 @@ class FaultToleranceTest {
                     TestJobs.await(windows, w -> w.size() >= expectedWindows), 40_000);
         } finally {
             kafka.restart(); // in case the test failed while it was down
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
             windowResults.get().close();
         }
     }

@@ -253,7 +253,7 @@ class RescaleTest {
                     .isEqualTo(expectedTokens * TOKENS_PER_STEP);
             assertThat(last.valLoss()).isLessThan(TestJobs.firstWithValLoss(losses).valLoss());
         } finally {
-            restored.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(restored);
             results.get().close();
         }
     }

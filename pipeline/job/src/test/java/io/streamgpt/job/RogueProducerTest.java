@@ -277,8 +277,8 @@ class RogueProducerTest {
             assertThat(last.valLoss()).isCloseTo(quietLast.valLoss(), within(0.25f));
         } finally {
             rogue.close();
-            job.cancel().get(60, TimeUnit.SECONDS);
-            control.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
+            TestJobs.cancel(control);
         }
     }
 

@@ -81,7 +81,7 @@ class SecureKafkaTest {
             assertThat(losses.get(losses.size() - 1).round()).isGreaterThanOrEqualTo(4);
             assertThat(TestJobs.globalModels(producer)).hasSizeGreaterThanOrEqualTo(4);
         } finally {
-            running.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(running);
         }
     }
 

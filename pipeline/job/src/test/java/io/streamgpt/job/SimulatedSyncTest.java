@@ -24,7 +24,6 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -143,7 +142,7 @@ class SimulatedSyncTest {
                 }
             }
         } finally {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
         }
     }
 
@@ -207,7 +206,7 @@ class SimulatedSyncTest {
                 }
             }
         } finally {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
         }
     }
 }

@@ -147,7 +147,7 @@ class StreamingTrainerTest {
             assertThat(last.replicaTrainLoss()).hasSize(2).doesNotContainNull();
             assertThat(last.tokens()).isEqualTo(2L * 100 * 8 * 16);
         } finally {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
             bases.close();
         }
     }
@@ -175,7 +175,7 @@ class StreamingTrainerTest {
             assertThat(last.replicaTrainLoss()).hasSize(2).containsOnlyOnce((Float) null);
             assertThat(last.valLoss()).isLessThan(TestJobs.firstWithValLoss(losses).valLoss());
         } finally {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
         }
     }
 
@@ -230,7 +230,7 @@ class StreamingTrainerTest {
                     .isLessThan(before.valLoss() + 0.25f)
                     .isLessThan((float) Math.log(65) - 0.8f);
         } finally {
-            restored.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(restored);
         }
     }
 

@@ -32,6 +32,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
@@ -128,6 +129,22 @@ public final class TestJobs {
                 .filter(r -> r.valLoss() != null)
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no loss record has a val loss: " + losses));
+    }
+
+    /**
+     * Cancels {@code job} and waits until it has ended: the cancel's acknowledgement comes when the
+     * cancellation starts, and tasks still running after it can write checkpoint files into a
+     * test's temporary directory while JUnit deletes it.
+     */
+    public static void cancel(JobClient job) throws Exception {
+        job.cancel().get(60, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!job.getJobStatus().get(60, TimeUnit.SECONDS).isGloballyTerminalState()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("job " + job.getJobID() + " did not end within 60 s");
+            }
+            Thread.sleep(50);
+        }
     }
 
     /** What a collect iterator delivered so far, and why it stopped if it failed. */

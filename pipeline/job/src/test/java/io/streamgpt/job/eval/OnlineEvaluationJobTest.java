@@ -30,7 +30,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
@@ -229,7 +228,7 @@ class OnlineEvaluationJobTest {
                 assertThat(set.loss(model)).isCloseTo(at40.loss(), within(1e-4f));
             }
         } finally {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
         }
     }
 }
