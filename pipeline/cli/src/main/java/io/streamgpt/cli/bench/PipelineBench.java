@@ -286,6 +286,7 @@ public final class PipelineBench implements Callable<Integer> {
                         thousandths(lastTwo.valLoss() - lastOne.valLoss()));
                 result.put("sync_every", syncEvery);
                 result.put("outer_optimizer", outerOptimizer.name());
+                Convergence run = new Convergence(kafka, vocabulary, cpu, corpusFile, every, log);
                 var byEncoding = result.putObject("two_replicas_val_loss_by_encoding");
                 for (PayloadEncoding e : compareEncodings) {
                     putVariant(
@@ -294,12 +295,7 @@ public final class PipelineBench implements Callable<Integer> {
                             c -> c.withSync(sync -> sync.with(SyncConfig.ENCODING, e)),
                             "minus_fp32_job_above",
                             lastTwo,
-                            kafka,
-                            vocabulary,
-                            cpu,
-                            corpusFile,
-                            every,
-                            log);
+                            run);
                 }
                 var byFragments = result.putObject("two_replicas_val_loss_by_fragments");
                 for (int f : compareFragments) {
@@ -319,12 +315,7 @@ public final class PipelineBench implements Callable<Integer> {
                                                                     fragmentsEncoding)),
                             "minus_one_fragment_job_above",
                             lastTwo,
-                            kafka,
-                            vocabulary,
-                            cpu,
-                            corpusFile,
-                            every,
-                            log);
+                            run);
                 }
                 var byRate = result.putObject("two_replicas_val_loss_by_learning_rate");
                 for (double rate : compareLearningRates) {
@@ -343,12 +334,7 @@ public final class PipelineBench implements Callable<Integer> {
                                                                             .NONE)),
                             "minus_one_replica_job_above",
                             lastOne,
-                            kafka,
-                            vocabulary,
-                            cpu,
-                            corpusFile,
-                            every,
-                            log);
+                            run);
                 }
             }
         }
@@ -493,6 +479,15 @@ public final class PipelineBench implements Callable<Integer> {
             double stepFraction,
             double[] freshness) {}
 
+    /** What every run of the convergence comparison shares: broker, shape, corpus, cadence, log. */
+    private record Convergence(
+            EmbeddedKafka kafka,
+            Vocabulary vocabulary,
+            GptConfig cpu,
+            Path corpusFile,
+            int every,
+            PrintWriter log) {}
+
     /**
      * The 2-replica convergence job again with one setting changed ({@code --compare-encodings},
      * {@code --compare-fragments}, {@code --compare-learning-rates}): its last val loss and tokens
@@ -505,18 +500,21 @@ public final class PipelineBench implements Callable<Integer> {
             UnaryOperator<JobConfig> setting,
             String minusKey,
             Reports.LossRecord baseline,
-            EmbeddedKafka kafka,
-            Vocabulary vocabulary,
-            GptConfig cpu,
-            Path corpusFile,
-            int every,
-            PrintWriter log)
+            Convergence run)
             throws Exception {
-        log.println("convergence: 2 replicas, " + what + " ...");
+        run.log().println("convergence: 2 replicas, " + what + " ...");
         variant = setting;
         List<Reports.LossRecord> curve;
         try {
-            curve = lossCurve(kafka, vocabulary, cpu, corpusFile, 2, compareSteps / 2, every / 2);
+            curve =
+                    lossCurve(
+                            run.kafka(),
+                            run.vocabulary(),
+                            run.cpu(),
+                            run.corpusFile(),
+                            2,
+                            compareSteps / 2,
+                            run.every() / 2);
         } finally {
             variant = UnaryOperator.identity();
         }
