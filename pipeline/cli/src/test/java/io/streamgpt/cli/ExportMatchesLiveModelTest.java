@@ -200,7 +200,7 @@ class ExportMatchesLiveModelTest {
                         .hasSize(6 + 40 + 1)
                         .isEqualTo(live.out().replace("\r", ""));
             } finally {
-                job.cancel().get(60, TimeUnit.SECONDS);
+                TestJobs.cancel(job);
             }
         }
     }

@@ -75,7 +75,7 @@ class LiveModelTest {
     @AfterAll
     static void stop() throws Exception {
         if (job != null) {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
         }
         kafka.close();
     }

@@ -24,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -153,7 +152,7 @@ class SecureCommandsTest {
             assertThat(generate.out().strip()).startsWith("ROMEO:");
             assertThat(generate.err()).contains("answered by the live model of round");
         } finally {
-            running.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(running);
         }
     }
 

@@ -34,7 +34,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -89,7 +88,7 @@ class LiveServeTest {
             api.close();
         }
         if (job != null) {
-            job.cancel().get(60, TimeUnit.SECONDS);
+            TestJobs.cancel(job);
         }
         kafka.close();
     }

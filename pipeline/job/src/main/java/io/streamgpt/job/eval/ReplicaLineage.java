@@ -2,6 +2,9 @@ package io.streamgpt.job.eval;
 
 import io.streamgpt.job.input.TokenWindow;
 
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -33,6 +36,12 @@ import java.util.TreeMap;
  * what a step did sample: freshness is from the record's timestamp to the first version that could
  * have trained on it. A record's timestamp is counted by each replica that receives one of its
  * windows, so a record split over replicas counts once per replica.
+ *
+ * <p>All of it goes into the replica's checkpoint ({@link #write}, {@link #read}). After a restore
+ * the contributions sealed before the checkpoint are reported in the restored generation, with the
+ * first version of it that has their round or a later one: the round a replica was waiting for is
+ * sent again in that generation ({@link #restoredIn}), and the records received before the
+ * checkpoint (in the replica's replay buffer, never read from Kafka again) keep their timestamps.
  */
 public final class ReplicaLineage {
 
@@ -44,7 +53,32 @@ public final class ReplicaLineage {
 
     /** What one contribution covered, until its round is published. */
     private record Sealed(
-            LineageTally.Consumed report, long[] timestamps, long oldestMs, long newestMs) {}
+            LineageTally.Consumed report, long[] timestamps, long oldestMs, long newestMs) {
+
+        /** Two replicas' contributions to one round, as one merged replica's. */
+        Sealed and(Sealed other) {
+            LineageTally.Consumed a = report;
+            LineageTally.Consumed b = other.report();
+            Map<String, Long> received = new HashMap<>(a.received());
+            b.received().forEach((source, end) -> received.merge(source, end, Math::max));
+            Map<String, Long> inputOffsets = new HashMap<>(a.inputOffsets());
+            b.inputOffsets().forEach((source, next) -> inputOffsets.merge(source, next, Math::max));
+            return new Sealed(
+                    new LineageTally.Consumed(
+                            a.generation(),
+                            a.round(),
+                            Math.max(a.step(), b.step()),
+                            a.replica(),
+                            a.tokens() + b.tokens(),
+                            received,
+                            inputOffsets,
+                            null,
+                            null),
+                    concat(timestamps, other.timestamps()),
+                    Math.min(oldestMs, other.oldestMs()),
+                    Math.max(newestMs, other.newestMs()));
+        }
+    }
 
     /**
      * The reports of contributions whose round was published, and each record's freshness.
@@ -154,6 +188,151 @@ public final class ReplicaLineage {
         }
         due.clear();
         return new Published(reports, freshness);
+    }
+
+    // ---------------------------------------------------------------- checkpoints
+
+    /**
+     * The sealed contributions are reported as {@code replica}'s in {@code generation}: the
+     * restored job's, in which the replica sends the round it waited for again.
+     */
+    public void restoredIn(int generation, int replica) {
+        unpublished.replaceAll(
+                (round, s) -> {
+                    LineageTally.Consumed r = s.report();
+                    return new Sealed(
+                            new LineageTally.Consumed(
+                                    generation,
+                                    r.round(),
+                                    r.step(),
+                                    replica,
+                                    r.tokens(),
+                                    r.received(),
+                                    r.inputOffsets(),
+                                    null,
+                                    null),
+                            s.timestamps(),
+                            s.oldestMs(),
+                            s.newestMs());
+                });
+    }
+
+    /**
+     * One lineage from those of several replicas whose state a subtask takes over (a restore with
+     * fewer replicas): offsets at their maxima, every pending and sealed record's timestamp kept
+     * (up to {@link #TIMESTAMPS_KEPT} pending), and contributions to the same round as one, their
+     * tokens summed (each replica's count of all it trained, as the merged replica's count is).
+     */
+    public static ReplicaLineage merge(List<ReplicaLineage> lineages) {
+        if (lineages.size() == 1) {
+            return lineages.get(0);
+        }
+        ReplicaLineage merged = new ReplicaLineage();
+        for (ReplicaLineage l : lineages) {
+            l.tokenEnds.forEach((source, end) -> merged.tokenEnds.merge(source, end, Math::max));
+            l.nextOffsets.forEach(
+                    (source, next) -> merged.nextOffsets.merge(source, next, Math::max));
+            for (int i = 0; i < l.pending && merged.pending < TIMESTAMPS_KEPT; i++) {
+                if (merged.pending == merged.timestamps.length) {
+                    merged.timestamps = Arrays.copyOf(merged.timestamps, 2 * merged.pending);
+                }
+                merged.timestamps[merged.pending++] = l.timestamps[i];
+            }
+            merged.oldestMs = Math.min(merged.oldestMs, l.oldestMs);
+            merged.newestMs = Math.max(merged.newestMs, l.newestMs);
+            l.unpublished.forEach((round, s) -> merged.unpublished.merge(round, s, Sealed::and));
+        }
+        while (merged.unpublished.size() > UNPUBLISHED_KEPT) {
+            merged.unpublished.pollFirstEntry();
+        }
+        return merged;
+    }
+
+    /** Writes everything this lineage holds, for a checkpoint. */
+    public void write(DataOutputStream out) throws IOException {
+        writeOffsets(out, tokenEnds);
+        writeOffsets(out, nextOffsets);
+        writeTimestamps(out, Arrays.copyOf(timestamps, pending));
+        out.writeLong(oldestMs);
+        out.writeLong(newestMs);
+        out.writeInt(unpublished.size());
+        for (Sealed s : unpublished.values()) {
+            LineageTally.Consumed r = s.report();
+            out.writeInt(r.generation());
+            out.writeLong(r.round());
+            out.writeLong(r.step());
+            out.writeInt(r.replica());
+            out.writeLong(r.tokens());
+            writeOffsets(out, r.received());
+            writeOffsets(out, r.inputOffsets());
+            writeTimestamps(out, s.timestamps());
+            out.writeLong(s.oldestMs());
+            out.writeLong(s.newestMs());
+        }
+    }
+
+    /** A lineage as {@link #write} wrote it. */
+    public static ReplicaLineage read(DataInputStream in) throws IOException {
+        ReplicaLineage lineage = new ReplicaLineage();
+        lineage.tokenEnds.putAll(readOffsets(in));
+        lineage.nextOffsets.putAll(readOffsets(in));
+        long[] pending = readTimestamps(in);
+        lineage.timestamps = Arrays.copyOf(pending, Math.max(64, pending.length));
+        lineage.pending = pending.length;
+        lineage.oldestMs = in.readLong();
+        lineage.newestMs = in.readLong();
+        int sealed = in.readInt();
+        for (int i = 0; i < sealed; i++) {
+            LineageTally.Consumed report =
+                    new LineageTally.Consumed(
+                            in.readInt(),
+                            in.readLong(),
+                            in.readLong(),
+                            in.readInt(),
+                            in.readLong(),
+                            readOffsets(in),
+                            readOffsets(in),
+                            null,
+                            null);
+            lineage.unpublished.put(
+                    report.round(),
+                    new Sealed(report, readTimestamps(in), in.readLong(), in.readLong()));
+        }
+        return lineage;
+    }
+
+    private static void writeOffsets(DataOutputStream out, Map<String, Long> offsets)
+            throws IOException {
+        out.writeInt(offsets.size());
+        for (Map.Entry<String, Long> e : offsets.entrySet()) {
+            out.writeUTF(e.getKey());
+            out.writeLong(e.getValue());
+        }
+    }
+
+    private static Map<String, Long> readOffsets(DataInputStream in) throws IOException {
+        int n = in.readInt();
+        Map<String, Long> offsets = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            offsets.put(in.readUTF(), in.readLong());
+        }
+        return offsets;
+    }
+
+    private static void writeTimestamps(DataOutputStream out, long[] timestamps)
+            throws IOException {
+        out.writeInt(timestamps.length);
+        for (long t : timestamps) {
+            out.writeLong(t);
+        }
+    }
+
+    private static long[] readTimestamps(DataInputStream in) throws IOException {
+        long[] timestamps = new long[in.readInt()];
+        for (int i = 0; i < timestamps.length; i++) {
+            timestamps[i] = in.readLong();
+        }
+        return timestamps;
     }
 
     private static long lag(long nowMs, long timestampMs) {

@@ -6,6 +6,7 @@ import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.job.config.SyncConfig;
+import io.streamgpt.job.sync.DivergenceGuard;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.FloatArrays;
 
@@ -310,8 +311,7 @@ final class LocalSgd {
             next[from + i] = overlap ? global[i] + (next[from + i] - sent[i]) : global[i];
         }
         if (overlap
-                && !io.streamgpt.job.sync.DivergenceGuard.finite(
-                        Arrays.copyOfRange(next, from, from + global.length))) {
+                && !DivergenceGuard.finite(Arrays.copyOfRange(next, from, from + global.length))) {
             System.arraycopy(global, 0, next, from, global.length); // drop a diverged delta
         }
         if (compressor != null) { // the base of the fragment's next delta
@@ -348,7 +348,7 @@ final class LocalSgd {
             for (int i = 0; i < next.length; i++) {
                 next[i] = global[i] + (local[i] - sent[i]);
             }
-            if (!io.streamgpt.job.sync.DivergenceGuard.finite(next)) {
+            if (!DivergenceGuard.finite(next)) {
                 next = global; // a diverged local delta is dropped: the replica re-adopts global
             }
         }

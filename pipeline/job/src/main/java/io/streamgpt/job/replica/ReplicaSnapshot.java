@@ -1,5 +1,6 @@
 package io.streamgpt.job.replica;
 
+import io.streamgpt.job.eval.ReplicaLineage;
 import io.streamgpt.model.FloatArrays;
 
 import java.io.ByteArrayInputStream;
@@ -15,8 +16,9 @@ import java.util.Random;
 
 /**
  * Everything a training replica needs to continue after a restore: step counters, parameters, AdamW
- * state, its random source and its replay buffer. Written as one versioned binary blob into
- * operator state.
+ * state, its random source, its replay buffer and its lineage (what it received and contributed,
+ * {@link ReplicaLineage}). Written as one versioned binary blob into operator state; a snapshot of
+ * version 1 (builds before 2026-12-02) has no lineage and restores with an empty one.
  */
 public record ReplicaSnapshot(
         int replica,
@@ -30,15 +32,22 @@ public record ReplicaSnapshot(
         float[] firstMoment,
         float[] secondMoment,
         Random batches,
-        List<ReplayBuffer.Run> buffer) {
+        List<ReplayBuffer.Run> buffer,
+        ReplicaLineage lineage) {
 
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
+
+    /** Version 1 had no lineage. */
+    private static final int VERSION_WITHOUT_LINEAGE = 1;
+
+    private static final int GLOBAL_VERSION = 1;
 
     /**
      * One replica's state from the snapshots of several, when a job restores with fewer replicas:
      * the model, optimizer, counters and random source of the one that adopted the newest round
-     * (the first such), the replay-buffer runs of all of them, and the tokens all of them trained
-     * on, so that the job's token count never goes back.
+     * (the first such), the replay-buffer runs and the lineage of all of them ({@link
+     * ReplicaLineage#merge}), and the tokens all of them trained on, so that the job's token count
+     * never goes back.
      */
     static ReplicaSnapshot merge(List<ReplicaSnapshot> snapshots) {
         ReplicaSnapshot primary = snapshots.get(0);
@@ -51,9 +60,11 @@ public record ReplicaSnapshot(
             return primary;
         }
         List<ReplayBuffer.Run> runs = new ArrayList<>();
+        List<ReplicaLineage> lineages = new ArrayList<>();
         long tokens = 0;
         for (ReplicaSnapshot s : snapshots) {
             runs.addAll(s.buffer());
+            lineages.add(s.lineage());
             tokens += s.tokensConsumed();
         }
         return new ReplicaSnapshot(
@@ -68,7 +79,8 @@ public record ReplicaSnapshot(
                 primary.firstMoment(),
                 primary.secondMoment(),
                 primary.batches(),
-                runs);
+                runs,
+                ReplicaLineage.merge(lineages));
     }
 
     /** A global model version: what a replica added by a rescale starts from. */
@@ -77,7 +89,7 @@ public record ReplicaSnapshot(
         byte[] toBytes() throws IOException {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream(4 * parameters.length + 16);
             try (DataOutputStream out = new DataOutputStream(bytes)) {
-                out.writeInt(VERSION);
+                out.writeInt(GLOBAL_VERSION);
                 out.writeLong(round);
                 FloatArrays.write(out, parameters);
             }
@@ -87,9 +99,12 @@ public record ReplicaSnapshot(
         static Global fromBytes(byte[] data) throws IOException {
             try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
                 int version = in.readInt();
-                if (version != VERSION) {
+                if (version != GLOBAL_VERSION) {
                     throw new IOException(
-                            "global model snapshot version " + version + ", expected " + VERSION);
+                            "global model snapshot version "
+                                    + version
+                                    + ", expected "
+                                    + GLOBAL_VERSION);
                 }
                 return new Global(in.readLong(), FloatArrays.read(in));
             }
@@ -117,6 +132,7 @@ public record ReplicaSnapshot(
             out.writeInt(rng.size());
             rng.writeTo(out);
             ReplayBuffer.writeRuns(out, buffer);
+            lineage.write(out);
         }
         return bytes.toByteArray();
     }
@@ -124,9 +140,14 @@ public record ReplicaSnapshot(
     static ReplicaSnapshot fromBytes(byte[] data) throws IOException {
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
             int version = in.readInt();
-            if (version != VERSION) {
+            if (version != VERSION && version != VERSION_WITHOUT_LINEAGE) {
                 throw new IOException(
-                        "replica snapshot version " + version + ", expected " + VERSION);
+                        "replica snapshot version "
+                                + version
+                                + ", expected "
+                                + VERSION_WITHOUT_LINEAGE
+                                + " or "
+                                + VERSION);
             }
             int replica = in.readInt();
             long globalStep = in.readLong();
@@ -146,6 +167,10 @@ public record ReplicaSnapshot(
                 throw new IOException(e);
             }
             List<ReplayBuffer.Run> buffer = ReplayBuffer.readRuns(in);
+            ReplicaLineage lineage =
+                    version == VERSION_WITHOUT_LINEAGE
+                            ? new ReplicaLineage()
+                            : ReplicaLineage.read(in);
             return new ReplicaSnapshot(
                     replica,
                     globalStep,
@@ -158,7 +183,8 @@ public record ReplicaSnapshot(
                     first,
                     second,
                     batches,
-                    buffer);
+                    buffer,
+                    lineage);
         }
     }
 }

@@ -10,7 +10,9 @@ import io.streamgpt.job.config.ReplicaConfig;
 import io.streamgpt.job.config.SyncConfig;
 import io.streamgpt.job.eval.LineageTally;
 import io.streamgpt.job.eval.PrequentialScorer;
+import io.streamgpt.job.eval.ReplicaLineage;
 import io.streamgpt.job.input.TokenWindow;
+import io.streamgpt.job.sync.DivergenceGuard;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.GptConfig;
 import io.streamgpt.model.ModelHost;
@@ -22,6 +24,7 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.Histogram;
@@ -33,10 +36,12 @@ import org.apache.flink.streaming.api.TimerService;
 import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.streaming.api.functions.co.KeyedBroadcastProcessFunction;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
@@ -69,21 +74,15 @@ public final class TrainingReplica
             new MapStateDescriptor<>("model-topic", Types.INT, Types.INT);
 
     /** Prequential scores of the windows this replica received, per version (side output). */
-    public static final org.apache.flink.util.OutputTag<PrequentialScorer.Score> PREQUENTIAL =
-            new org.apache.flink.util.OutputTag<>(
-                    "prequential",
-                    org.apache.flink.api.common.typeinfo.TypeInformation.of(
-                            PrequentialScorer.Score.class));
+    public static final OutputTag<PrequentialScorer.Score> PREQUENTIAL =
+            new OutputTag<>("prequential", TypeInformation.of(PrequentialScorer.Score.class));
 
     /**
      * What the replica had received and trained when it contributed to a round, sent when that
-     * round is published (side output, {@link io.streamgpt.job.eval.ReplicaLineage}).
+     * round is published (side output, {@link ReplicaLineage}).
      */
-    public static final org.apache.flink.util.OutputTag<LineageTally.Consumed> LINEAGE =
-            new org.apache.flink.util.OutputTag<>(
-                    "lineage",
-                    org.apache.flink.api.common.typeinfo.TypeInformation.of(
-                            LineageTally.Consumed.class));
+    public static final OutputTag<LineageTally.Consumed> LINEAGE =
+            new OutputTag<>("lineage", TypeInformation.of(LineageTally.Consumed.class));
 
     private static final Logger LOG = LoggerFactory.getLogger(TrainingReplica.class);
     private static final long WAIT_POLL_MS = 2;
@@ -100,7 +99,7 @@ public final class TrainingReplica
     private final int prequentialEvery;
     private transient PrequentialScorer prequential;
     // what was received per contribution, until its round is published (lineage, freshness)
-    private transient io.streamgpt.job.eval.ReplicaLineage lineage;
+    private transient ReplicaLineage lineage;
     private transient Histogram freshness;
 
     // what the replica is: index, restore generation, model and its training
@@ -214,7 +213,7 @@ public final class TrainingReplica
                                         .getExternalResourceInfos(GpuAssignment.RESOURCE_NAME),
                                 replica));
         model = ReplicaStep.create(shape, training, replicas, host, replica);
-        lineage = new io.streamgpt.job.eval.ReplicaLineage();
+        lineage = new ReplicaLineage();
         if (prequentialEvery > 0) { // a fresh job holds version 0, the common initial model
             prequential =
                     new PrequentialScorer(
@@ -250,6 +249,8 @@ public final class TrainingReplica
         if (!restored.isEmpty()) {
             ReplicaSnapshot s = ReplicaSnapshot.merge(restored);
             restore(s);
+            lineage = s.lineage();
+            lineage.restoredIn(generation, replica);
             adoptedRound = s.adoptedRound();
             awaitingRound = s.awaitingRound();
             // contributions sent before the failure belong to the old generation: send again
@@ -330,7 +331,8 @@ public final class TrainingReplica
                         moments[0],
                         moments[1],
                         batches,
-                        buffer.runs());
+                        buffer.runs(),
+                        lineage);
         snapshotState.update(List.of(snapshot.toBytes()));
         globalState.update(global == null ? List.of() : List.of(global.toBytes()));
     }
@@ -486,7 +488,7 @@ public final class TrainingReplica
                 generation,
                 getRuntimeContext().getTaskInfo().getAttemptNumber())) {
             float[] nan = new float[(int) model.parameterCount()];
-            java.util.Arrays.fill(nan, Float.NaN);
+            Arrays.fill(nan, Float.NaN);
             model.setParameters(nan);
             LOG.warn(
                     "replica {}: parameters set to NaN at step {} (--fault-nan-at-step)",
@@ -505,7 +507,7 @@ public final class TrainingReplica
                 Float.isInfinite(lastLoss)
                         || (Float.isNaN(lastLoss)
                                 && model.optimizerSteps() > 0); // NaN before a first step
-        if (!lossDiverged && io.streamgpt.job.sync.DivergenceGuard.finite(model.parameters())) {
+        if (!lossDiverged && DivergenceGuard.finite(model.parameters())) {
             return;
         }
         int n = (int) model.parameterCount();
@@ -552,7 +554,7 @@ public final class TrainingReplica
             }
             globalStep = sgd.stepAfterAdopting(round, globalStep);
             syncRounds.inc();
-            io.streamgpt.job.eval.ReplicaLineage.Published published =
+            ReplicaLineage.Published published =
                     lineage.published(round, System.currentTimeMillis());
             published.reports().forEach(report -> ctx.output(LINEAGE, report));
             for (long ms : published.freshnessMs()) {

@@ -16,12 +16,14 @@ import io.streamgpt.model.ParameterLayout;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.streaming.api.operators.co.CoBroadcastWithKeyedOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedBroadcastOperatorTestHarness;
 import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -215,6 +217,20 @@ class TrainingReplicaTest {
             sendGlobal(h, 1, 2, constant(0.2f));
             h.setProcessingTime(40);
             assertThat(contributions(h, 3)).isNotEmpty().allMatch(c -> c.progress().step() == 6);
+            // its contribution to round 2, sealed before the checkpoint, is reported in generation
+            // 1 when round 2 of it is published: what it had received, 20 windows of text-0
+            // (the last ends at 19 x 16 + 17 = 321), and 4 steps x 8 x 16 tokens
+            assertThat(h.getSideOutput(TrainingReplica.LINEAGE))
+                    .extracting(StreamRecord::getValue)
+                    .singleElement()
+                    .satisfies(
+                            report -> {
+                                assertThat(report.generation()).isEqualTo(1);
+                                assertThat(report.round()).isEqualTo(2);
+                                assertThat(report.received())
+                                        .containsExactly(Map.entry("text-0", 321L));
+                                assertThat(report.tokens()).isEqualTo(4 * 8 * 16);
+                            });
         } finally {
             h.close();
         }
