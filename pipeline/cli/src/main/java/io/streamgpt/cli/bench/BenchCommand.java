@@ -168,15 +168,18 @@ public final class BenchCommand implements Runnable {
             putGenerationSpeed(result, "", reference);
             putGenerationSpeed(result, "cpu_", cpu);
             if (pytorchReference != null) {
+                PytorchReference pytorch =
+                        new PytorchReference(python, pytorchReference, corpusFile);
+                TorchBlas blas = pytorch.blas();
+                if (blas.reference()) {
+                    spec.commandLine().getErr().println(blas.warning());
+                }
                 // both implementations, both presets, each thread count, interleaved in this run
-                result.set(
-                        "vs_pytorch",
-                        new ReferenceComparison(
-                                        new PytorchReference(python, pytorchReference, corpusFile),
-                                        corpus,
-                                        cpu,
-                                        reference)
-                                .run(compareThreads, warmup, steps, referenceSteps, genTokens));
+                ObjectNode vsPytorch =
+                        new ReferenceComparison(pytorch, corpus, cpu, reference)
+                                .run(compareThreads, warmup, steps, referenceSteps, genTokens);
+                vsPytorch.put("pytorch_blas", blas.describe());
+                result.set("vs_pytorch", vsPytorch);
                 JsonNode same = result.get("vs_pytorch").get("threads_" + threadCount);
                 if (same != null) { // the keys of earlier versions: this run's thread count
                     double pytorchMs = same.get("pytorch_cpu_ms_per_step").asDouble();

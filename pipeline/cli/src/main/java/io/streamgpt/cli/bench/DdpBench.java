@@ -139,7 +139,7 @@ public final class DdpBench implements Callable<Integer> {
             result.put("load_before", loadAverage());
             if (!skipDdp) {
                 log.println("PyTorch DDP: " + replicas + " ranks x " + steps + " steps ...");
-                result.set("ddp", ddp(corpus));
+                result.set("ddp", ddp(corpus, log));
             }
             log.println("streaming job: " + replicas + " replicas x " + steps + " steps ...");
             result.set("job", job(train, text));
@@ -166,7 +166,7 @@ public final class DdpBench implements Callable<Integer> {
         return 0;
     }
 
-    private ObjectNode ddp(Path corpus) throws Exception {
+    private ObjectNode ddp(Path corpus, PrintWriter log) throws Exception {
         Path script =
                 ddpScript != null
                         ? ddpScript
@@ -195,6 +195,10 @@ public final class DdpBench implements Callable<Integer> {
         env.put("OMP_NUM_THREADS", String.valueOf(threads));
         env.put("OPENBLAS_NUM_THREADS", String.valueOf(threads)); // see PytorchReference
         env.remove("GLIBC_TUNABLES");
+        TorchBlas blas = TorchBlas.of(python);
+        if (blas.reference()) {
+            log.println(blas.warning());
+        }
         long t0 = System.nanoTime();
         Process process = builder.start();
         JsonNode summary = null;
@@ -219,6 +223,8 @@ public final class DdpBench implements Callable<Integer> {
         ddp.put("val_loss", summary.get("final_val_loss").asDouble());
         ddp.put("ms_per_step", summary.get("ms_per_step").asDouble());
         ddp.put("wall_s", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+        ddp.put("blas", blas.describe());
+        ddp.put("reference_blas", blas.reference());
         return ddp;
     }
 

@@ -57,6 +57,11 @@ final class PytorchReference {
         this.corpus = corpus;
     }
 
+    /** The BLAS libraries this reference's PyTorch calls ({@link TorchBlas}). */
+    TorchBlas blas() throws IOException, InterruptedException {
+        return TorchBlas.of(python);
+    }
+
     /**
      * Times {@code steps} training steps after {@code warmup} of the preset given as key=value
      * arguments, then generation of {@code genTokens} tokens (0: none); the driver's summary
