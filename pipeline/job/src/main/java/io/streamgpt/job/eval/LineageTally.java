@@ -51,7 +51,28 @@ public final class LineageTally {
             Map<String, Long> inputOffsets,
             Long freshnessMinMs,
             Long freshnessMaxMs)
-            implements Serializable {}
+            implements Serializable {
+
+        /** This report with its freshness filled in (at publication). */
+        public Consumed withFreshness(Long minMs, Long maxMs) {
+            return new Consumed(
+                    generation, round, step, replica, tokens, received, inputOffsets, minMs, maxMs);
+        }
+
+        /** This report as replica {@code replica}'s in {@code generation} (after a restore). */
+        public Consumed asOf(int generation, int replica) {
+            return new Consumed(
+                    generation,
+                    round,
+                    step,
+                    replica,
+                    tokens,
+                    received,
+                    inputOffsets,
+                    freshnessMinMs,
+                    freshnessMaxMs);
+        }
+    }
 
     /**
      * What a checkpoint keeps of a tally: the generation, the running maxima per source

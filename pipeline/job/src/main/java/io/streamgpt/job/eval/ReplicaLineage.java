@@ -167,19 +167,12 @@ public final class ReplicaLineage {
         long[] freshness = new long[0];
         var due = unpublished.headMap(round, true);
         for (Sealed s : due.values()) {
-            LineageTally.Consumed r = s.report();
             boolean any = s.oldestMs() != Long.MAX_VALUE;
             reports.add(
-                    new LineageTally.Consumed(
-                            r.generation(),
-                            r.round(),
-                            r.step(),
-                            r.replica(),
-                            r.tokens(),
-                            r.received(),
-                            r.inputOffsets(),
-                            any ? lag(nowMs, s.newestMs()) : null,
-                            any ? lag(nowMs, s.oldestMs()) : null));
+                    s.report()
+                            .withFreshness(
+                                    any ? lag(nowMs, s.newestMs()) : null,
+                                    any ? lag(nowMs, s.oldestMs()) : null));
             long[] lags = new long[s.timestamps().length];
             for (int i = 0; i < lags.length; i++) {
                 lags[i] = lag(nowMs, s.timestamps()[i]);
@@ -198,23 +191,12 @@ public final class ReplicaLineage {
      */
     public void restoredIn(int generation, int replica) {
         unpublished.replaceAll(
-                (round, s) -> {
-                    LineageTally.Consumed r = s.report();
-                    return new Sealed(
-                            new LineageTally.Consumed(
-                                    generation,
-                                    r.round(),
-                                    r.step(),
-                                    replica,
-                                    r.tokens(),
-                                    r.received(),
-                                    r.inputOffsets(),
-                                    null,
-                                    null),
-                            s.timestamps(),
-                            s.oldestMs(),
-                            s.newestMs());
-                });
+                (round, s) ->
+                        new Sealed(
+                                s.report().asOf(generation, replica),
+                                s.timestamps(),
+                                s.oldestMs(),
+                                s.newestMs()));
     }
 
     /**
