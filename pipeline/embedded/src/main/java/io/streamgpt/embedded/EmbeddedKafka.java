@@ -161,6 +161,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("auto.create.topics.enable", "false");
+        // the operating system's socket buffers (which Linux grows with the traffic) rather than
+        // Kafka's 100 KB: every sync round moves tens of MB through one connection each way
+        p.put("socket.send.buffer.bytes", "-1");
+        p.put("socket.receive.buffer.bytes", "-1");
         return p;
     }
 

@@ -6,7 +6,6 @@ import io.streamgpt.connectors.chunks.PayloadEncoding;
 import io.streamgpt.connectors.chunks.Progress;
 import io.streamgpt.connectors.chunks.RoundId;
 import io.streamgpt.job.config.SyncConfig;
-import io.streamgpt.job.sync.DivergenceGuard;
 import io.streamgpt.job.sync.GlobalRounds;
 import io.streamgpt.model.FloatArrays;
 
@@ -304,15 +303,10 @@ final class LocalSgd {
         int from = complete.firstValue();
         float[] next = localNow.get(); // a fresh copy of the local parameters
         float[] sent = sentParameters.remove(round); // [to - from]; null: not sent by this one
-        boolean overlap = sent != null;
-        for (int i = 0; i < global.length; i++) {
-            // global + (local - sent): the progress since sending stays; a round it did not send
-            // (it fell behind) is taken as it is
-            next[from + i] = overlap ? global[i] + (next[from + i] - sent[i]) : global[i];
-        }
-        if (overlap
-                && !DivergenceGuard.finite(Arrays.copyOfRange(next, from, from + global.length))) {
+        if (sent != null && !merge(global, next, from, sent, next, from)) {
             System.arraycopy(global, 0, next, from, global.length); // drop a diverged delta
+        } else if (sent == null) { // a round it did not send (it fell behind) is taken as it is
+            System.arraycopy(global, 0, next, from, global.length);
         }
         if (compressor != null) { // the base of the fragment's next delta
             if (base == null) {
@@ -343,12 +337,8 @@ final class LocalSgd {
         float[] next = global;
         float[] sent = sentParameters.remove(round);
         if (sync.mode() == SyncConfig.Mode.OVERLAP && sent != null) {
-            float[] local = localNow.get();
             next = new float[global.length];
-            for (int i = 0; i < next.length; i++) {
-                next[i] = global[i] + (local[i] - sent[i]);
-            }
-            if (!DivergenceGuard.finite(next)) {
+            if (!merge(global, localNow.get(), 0, sent, next, 0)) {
                 next = global; // a diverged local delta is dropped: the replica re-adopts global
             }
         }
@@ -372,6 +362,22 @@ final class LocalSgd {
             roundsTimed++;
         }
         return next;
+    }
+
+    /**
+     * {@code out[at + i] = global[i] + (local[from + i] - sent[i])} for the {@code global.length}
+     * values of a round (the progress made since sending stays); whether every merged value is
+     * finite, tested in the same pass ({@code local} and {@code out} may be one array).
+     */
+    private static boolean merge(
+            float[] global, float[] local, int from, float[] sent, float[] out, int at) {
+        boolean finite = true;
+        for (int i = 0; i < global.length; i++) {
+            float v = global[i] + (local[from + i] - sent[i]);
+            out[at + i] = v;
+            finite &= Float.isFinite(v);
+        }
+        return finite;
     }
 
     /**

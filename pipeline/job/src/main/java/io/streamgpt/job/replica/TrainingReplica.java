@@ -502,12 +502,12 @@ public final class TrainingReplica
      * contribution rejected by the averager's divergence guard; it starts again from the global
      * model with fresh AdamW moments (NaN moments would poison the next step).
      */
-    private void resetMomentsIfDiverged() {
+    private void resetMomentsIfDiverged(float[] parameters) {
         boolean lossDiverged =
                 Float.isInfinite(lastLoss)
                         || (Float.isNaN(lastLoss)
                                 && model.optimizerSteps() > 0); // NaN before a first step
-        if (!lossDiverged && DivergenceGuard.finite(model.parameters())) {
+        if (!lossDiverged && DivergenceGuard.finite(parameters)) {
             return;
         }
         int n = (int) model.parameterCount();
@@ -530,7 +530,10 @@ public final class TrainingReplica
         staleChunks.inc(globalRounds.ignored() - ignoredBefore);
         if (complete != null) {
             long round = complete.round();
-            resetMomentsIfDiverged();
+            // one copy of the local parameters for the divergence check and the merge (OVERLAP,
+            // fragments): on the reference preset each copy is 43 MB, every round
+            float[] local = model.parameters();
+            resetMomentsIfDiverged(local);
             if (prequential != null && complete.parameters() != null) {
                 PrequentialScorer.Score score =
                         prequential.adopt(
@@ -544,7 +547,7 @@ public final class TrainingReplica
                 }
             }
             long timedBefore = sgd.roundsTimed();
-            float[] next = sgd.adopt(complete, model::parameters, System.nanoTime());
+            float[] next = sgd.adopt(complete, () -> local, System.nanoTime());
             model.setParameters(next);
             if (sgd.roundsTimed() > timedBefore) {
                 roundLatency.update(sgd.lastLatencyMs());

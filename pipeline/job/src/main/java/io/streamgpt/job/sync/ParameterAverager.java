@@ -259,9 +259,13 @@ public final class ParameterAverager
      * records a rejected one as arrived; false if this replica already contributed to the round.
      */
     private boolean screen(RoundSum sum, Contribution chunk, float[] values) throws Exception {
-        DivergenceGuard.Verdict verdict = DivergenceGuard.screen(chunk.progress().loss(), values);
+        // one read of the values: finiteness, squares, and the distance the outlier test needs
+        DivergenceGuard.Measure measure =
+                DivergenceGuard.measure(
+                        values, guard.detectsOutliers() ? previousGlobal.value() : null);
+        DivergenceGuard.Verdict verdict = DivergenceGuard.screen(chunk.progress().loss(), measure);
         if (verdict == DivergenceGuard.Verdict.ACCEPTED) {
-            if (!add(sum, chunk, values)) {
+            if (!add(sum, chunk, values, measure.squares())) {
                 return false;
             }
             if (guard.detectsOutliers()) {
@@ -272,7 +276,7 @@ public final class ParameterAverager
                     Arrays.fill(sum.distances, Double.NaN);
                 }
                 sum.parts[r] = values;
-                sum.distances[r] = DivergenceGuard.distance(values, previousGlobal.value());
+                sum.distances[r] = measure.distance();
             }
             return true;
         }
@@ -353,8 +357,11 @@ public final class ParameterAverager
                 DivergenceGuard.median(rest.stream().mapToDouble(r -> sum.distances[r]).toArray()));
     }
 
-    /** Adds a contribution; false if this replica already contributed to the round. */
-    static boolean add(RoundSum sum, Contribution chunk, float[] values) {
+    /**
+     * Adds a contribution, whose {@code squares} (sum of its values' squares) were measured by the
+     * guard; false if this replica already contributed to the round.
+     */
+    static boolean add(RoundSum sum, Contribution chunk, float[] values, double squares) {
         int r = chunk.replica();
         if ((sum.contributors[r / 64] & (1L << (r % 64))) != 0) {
             return false;
@@ -371,10 +378,9 @@ public final class ParameterAverager
                             + sum.sum.length);
         }
         sum.contributors[r / 64] |= 1L << (r % 64);
-        double squares = 0;
+        float[] total = sum.sum;
         for (int i = 0; i < values.length; i++) {
-            sum.sum[i] += values[i];
-            squares += (double) values[i] * values[i];
+            total[i] += values[i];
         }
         sum.sumOfSquares += squares;
         sum.count++;
@@ -390,7 +396,7 @@ public final class ParameterAverager
     private void close(RoundSum sum, int chunk, Collector<GlobalChunk> out) throws Exception {
         dropOutliers(sum, chunk);
         float[] next = sum.count == 0 ? null : nextGlobal(sum);
-        if (next == null || !DivergenceGuard.finite(next)) {
+        if (next == null) {
             next = previousGlobal.value(); // never publish a non-finite model
             keptPrevious.inc();
             LOG.warn(
@@ -429,7 +435,10 @@ public final class ParameterAverager
                         new Slice(chunk, sum.chunkCount, next)));
     }
 
-    /** The average of the round's accepted contributions through the outer optimizer. */
+    /**
+     * The average of the round's accepted contributions through the outer optimizer, or null if
+     * that is not finite (the outer optimizer's momentum then stays as it was).
+     */
     private float[] nextGlobal(RoundSum sum) throws Exception {
         float[] average = new float[sum.sum.length];
         double averageSquares = 0;
@@ -452,9 +461,10 @@ public final class ParameterAverager
                                 m,
                                 sync.outerLearningRate(),
                                 sync.outerMomentum());
-        if (DivergenceGuard.finite(next)) {
-            momentum.update(m); // a non-finite step leaves the outer optimizer as it was
+        if (!DivergenceGuard.finite(next)) {
+            return null; // a non-finite step leaves the outer optimizer as it was
         }
+        momentum.update(m);
         return next;
     }
 

@@ -33,6 +33,29 @@ class DivergenceGuardTest {
     }
 
     @Test
+    void oneMeasureGivesTheSquaresTheDistanceAndFiniteness() {
+        // (4, 6): squares 16 + 36 = 52; from (1, 2) the move is (3, 4), of length 5
+        DivergenceGuard.Measure m =
+                DivergenceGuard.measure(new float[] {4f, 6f}, new float[] {1f, 2f});
+        assertThat(m.squares()).isEqualTo(52.0);
+        assertThat(m.distance()).isCloseTo(5.0, within(1e-12));
+        assertThat(m.finite()).isTrue();
+    }
+
+    @Test
+    void theLargestFloatsAreFiniteAndOneInfinityOrNanIsNot() {
+        // 3 x (3.4e38)^2 = 3.5e77 in double precision: finite, the test needs no per-value check
+        float[] largest = {Float.MAX_VALUE, -Float.MAX_VALUE, Float.MAX_VALUE};
+        assertThat(DivergenceGuard.measure(largest, null).finite()).isTrue();
+        assertThat(DivergenceGuard.measure(new float[] {1f, Float.NaN}, null).finite()).isFalse();
+        assertThat(
+                        DivergenceGuard.measure(
+                                        new float[] {Float.POSITIVE_INFINITY}, new float[] {0f})
+                                .finite())
+                .isFalse();
+    }
+
+    @Test
     void aContributionTenTimesFartherThanTheOthersMedianIsAnOutlier() {
         DivergenceGuard guard = new DivergenceGuard(10);
         // replica 2: 50 > 10 x median(1.0, 1.2) = 11; replicas 0, 1: below 10 x median of the rest
