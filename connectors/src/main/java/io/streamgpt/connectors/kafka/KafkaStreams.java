@@ -81,8 +81,9 @@ public final class KafkaStreams {
         Properties client = kafka.clientProperties();
         return KafkaSource.<GlobalChunk>builder()
                 .setProperties(client)
+                // the operating system's socket buffers unless the user set them: see modelSink
                 .setProperty(
-                        "receive.buffer.bytes", unlessSet(client, "receive.buffer.bytes", "-1"))
+                        "receive.buffer.bytes", client.getProperty("receive.buffer.bytes", "-1"))
                 .setGroupId(groupId)
                 .setTopics(topic)
                 .setStartingOffsets(startingOffsets)
@@ -121,7 +122,12 @@ public final class KafkaStreams {
         Properties client = kafka.clientProperties();
         return KafkaSink.<GlobalChunk>builder()
                 .setKafkaProducerConfig(client)
-                .setProperty("send.buffer.bytes", unlessSet(client, "send.buffer.bytes", "-1"))
+                // unless the user set them, the operating system's socket buffers (-1: Linux grows
+                // them with the traffic) instead of Kafka's 128 KB (producer) and 64 KB (consumer):
+                // a round moves tens of MB through one connection, and with Kafka's buffers 43 MB
+                // took 600-800 ms from send to receive on a 2-core machine, 440-570 ms with the
+                // system's (docs/scaling.md)
+                .setProperty("send.buffer.bytes", client.getProperty("send.buffer.bytes", "-1"))
                 .setRecordSerializer(new ModelChunkRecords.Signer(topic, secretLocation))
                 .setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE)
                 .setProperty("linger.ms", "0")
@@ -239,17 +245,5 @@ public final class KafkaStreams {
         public TypeInformation<PromptRecord> getProducedType() {
             return TypeInformation.of(PromptRecord.class);
         }
-    }
-
-    /**
-     * The user's value of {@code key} if the client settings have one, else {@code value}. The
-     * model loop's clients set their socket buffers to -1 (the operating system's, which Linux
-     * grows with the traffic) instead of Kafka's 64 KB (consumer) and 128 KB (producer): a round
-     * moves tens of MB through one connection, and with Kafka's buffers 43 MB took 600-800 ms from
-     * send to receive on this project's 2-core machine, 440-570 ms with the system's
-     * (docs/scaling.md).
-     */
-    private static String unlessSet(Properties client, String key, String value) {
-        return client.getProperty(key, value);
     }
 }

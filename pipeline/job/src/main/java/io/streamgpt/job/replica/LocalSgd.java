@@ -303,9 +303,8 @@ final class LocalSgd {
         int from = complete.firstValue();
         float[] next = localNow.get(); // a fresh copy of the local parameters
         float[] sent = sentParameters.remove(round); // [to - from]; null: not sent by this one
-        if (sent != null && !merge(global, next, from, sent, next, from)) {
-            System.arraycopy(global, 0, next, from, global.length); // drop a diverged delta
-        } else if (sent == null) { // a round it did not send (it fell behind) is taken as it is
+        if (sent == null || !merge(global, next, from, sent, next, from)) {
+            // a round it did not send (it fell behind) is taken as it is; a diverged delta dropped
             System.arraycopy(global, 0, next, from, global.length);
         }
         if (compressor != null) { // the base of the fragment's next delta
